@@ -1,0 +1,102 @@
+// Rampart's configuration as plain structs. Only config/loader.cpp knows libconfig++; everything
+// else sees these. See config/rampart.conf.example for the file format.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/log.hpp"
+#include "common/result.hpp"
+#include "config/net_types.hpp"
+
+namespace rampart::cfg {
+
+struct DataplaneConfig {
+  std::vector<unsigned> worker_lcores{1};
+  unsigned burst = 32;             // packets per rx burst, at most 256
+  unsigned mbufs = 16383;          // mbufs in the packet pool (2^n - 1 is what mempools like)
+  unsigned replay_window = 4096;   // default anti-replay window for inbound SAs
+};
+
+enum class InterfaceRole : uint8_t { kProtected, kPublic };
+
+struct InterfaceConfig {
+  std::string name;
+  std::string device;  // DPDK device arguments, e.g. "net_af_packet0,iface=veth0"
+  IpPrefix address;
+  InterfaceRole role = InterfaceRole::kProtected;
+  int line = 0;
+};
+
+enum class Direction : uint8_t { kInbound, kOutbound };
+enum class SaMode : uint8_t { kTunnel, kTransport };
+enum class Cipher : uint8_t { kAesGcm128, kAesGcm256 };
+
+// 0 means no limit. Seconds are enforced by the control core, bytes and packets by workers.
+struct Lifetime {
+  uint64_t soft_bytes = 0;
+  uint64_t hard_bytes = 0;
+  uint64_t soft_packets = 0;
+  uint64_t hard_packets = 0;
+  uint64_t soft_seconds = 0;
+  uint64_t hard_seconds = 0;
+};
+
+struct NatTConfig {
+  uint16_t local_port = 4500;
+  uint16_t remote_port = 4500;
+};
+
+// A manually keyed SA. IKE installs the same struct at run time.
+struct SaConfig {
+  std::string name;
+  uint32_t spi = 0;
+  Direction direction = Direction::kOutbound;
+  SaMode mode = SaMode::kTunnel;
+  Cipher cipher = Cipher::kAesGcm128;
+  std::vector<std::byte> key;  // AES key followed by the 4-byte salt (RFC 4106 section 8.1)
+  std::optional<IpAddress> local;   // tunnel endpoints: required in tunnel mode
+  std::optional<IpAddress> remote;
+  bool esn = false;
+  unsigned replay_window = 0;  // 0: the data plane default
+  std::optional<NatTConfig> nat_t;
+  Lifetime lifetime;
+  int line = 0;
+};
+
+enum class PolicyAction : uint8_t { kProtect, kBypass, kDiscard };
+
+struct PolicyConfig {
+  std::string name;
+  Direction direction = Direction::kOutbound;
+  IpPrefix source;
+  IpPrefix destination;
+  std::optional<uint8_t> protocol;  // none: any protocol
+  PortRange source_ports;
+  PortRange destination_ports;
+  PolicyAction action = PolicyAction::kProtect;
+  std::string sa;  // the SA's name, for PROTECT
+  unsigned priority = 100;  // lower wins
+  int line = 0;
+};
+
+struct Config {
+  std::string source;  // the file it came from
+  LogLevel log_level = LogLevel::kInfo;
+  DataplaneConfig dataplane;
+  std::vector<InterfaceConfig> interfaces;
+  std::vector<SaConfig> sas;
+  std::vector<PolicyConfig> policies;
+};
+
+// Every problem found is reported, one per line, as "file:line: setting.path: what is wrong".
+Result<Config> load_config_file(const std::string& path);
+// For tests and the console's "reload from text": name stands in for the file name in errors.
+Result<Config> load_config_string(const std::string& text, const std::string& name);
+
+size_t cipher_key_length(Cipher cipher) noexcept;  // AES key bytes, without the salt
+
+}  // namespace rampart::cfg

@@ -1,0 +1,464 @@
+// Loads a libconfig++ file into cfg::Config and checks it. Each check reports where
+// ("file:line: setting.path:") and what was expected; the loader keeps going after an error so
+// that the operator sees every problem in one run.
+#include <libconfig.h++>
+
+#include <algorithm>
+#include <limits>
+#include <set>
+#include <sstream>
+
+#include "common/hex.hpp"
+#include "config/config.hpp"
+
+namespace rampart::cfg {
+
+namespace {
+
+using libconfig::Setting;
+
+const char* type_name(Setting::Type type) {
+  switch (type) {
+    case Setting::TypeInt:
+    case Setting::TypeInt64: return "an integer";
+    case Setting::TypeFloat: return "a number";
+    case Setting::TypeString: return "a string";
+    case Setting::TypeBoolean: return "a boolean";
+    case Setting::TypeGroup: return "a group";
+    case Setting::TypeArray: return "an array";
+    case Setting::TypeList: return "a list";
+    case Setting::TypeNone: break;
+  }
+  return "nothing";
+}
+
+std::string join_path(const std::string& parent, const std::string& name) {
+  return parent.empty() ? name : parent + "." + name;
+}
+
+std::string index_path(const std::string& parent, int index) {
+  return parent + "[" + std::to_string(index) + "]";
+}
+
+std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+
+class Loader {
+ public:
+  explicit Loader(std::string file) : file_(std::move(file)) {}
+
+  void load(const Setting& root, Config& out);
+  bool failed() const { return !errors_.empty(); }
+  std::string report() const {
+    std::string all;
+    for (const auto& e : errors_) all += (all.empty() ? "" : "\n") + e;
+    return all;
+  }
+
+ private:
+  void error(int line, const std::string& path, const std::string& what) {
+    errors_.push_back(file_ + ":" + std::to_string(line) + ": " + path + ": " + what);
+  }
+  void error(const Setting& s, const std::string& path, const std::string& what) {
+    error(static_cast<int>(s.getSourceLine()), path, what);
+  }
+
+  // Unknown settings are errors: a misspelt "replay_windwo" must not be silently ignored.
+  void check_known(const Setting& group, const std::string& path,
+                   std::initializer_list<std::string_view> known);
+
+  const Setting* member(const Setting& group, const std::string& path, const char* name,
+                        Setting::Type want, bool required);
+  std::optional<std::string> get_string(const Setting& g, const std::string& path, const char* name,
+                                        bool required);
+  std::optional<uint64_t> get_uint(const Setting& g, const std::string& path, const char* name,
+                                   uint64_t min, uint64_t max, bool required);
+  std::optional<bool> get_bool(const Setting& g, const std::string& path, const char* name);
+
+  // A string setting parsed by parse(); names what it expected on failure.
+  template <typename T, typename Parse>
+  std::optional<T> get_parsed(const Setting& g, const std::string& path, const char* name,
+                              bool required, const char* expected, Parse parse);
+
+  void load_dataplane(const Setting& s, const std::string& path, DataplaneConfig& out);
+  void load_interface(const Setting& s, const std::string& path, InterfaceConfig& out);
+  void load_sa(const Setting& s, const std::string& path, SaConfig& out);
+  void load_lifetime(const Setting& s, const std::string& path, Lifetime& out);
+  void load_policy(const Setting& s, const std::string& path, PolicyConfig& out);
+  template <typename T, typename LoadOne>
+  void load_list(const Setting& root, const char* name, std::vector<T>& out, LoadOne load_one);
+  void cross_check(const Config& config);
+
+  std::string file_;
+  std::vector<std::string> errors_;
+};
+
+void Loader::check_known(const Setting& group, const std::string& path,
+                         std::initializer_list<std::string_view> known) {
+  for (int i = 0; i < group.getLength(); ++i) {
+    const Setting& child = group[i];
+    std::string_view name = child.getName() ? child.getName() : "";
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string expected;
+      for (auto k : known) expected += (expected.empty() ? "" : ", ") + std::string(k);
+      error(child, join_path(path, std::string(name)), "unknown setting (expected one of: " + expected + ")");
+    }
+  }
+}
+
+const Setting* Loader::member(const Setting& group, const std::string& path, const char* name,
+                              Setting::Type want, bool required) {
+  if (!group.exists(name)) {
+    if (required)
+      error(group, join_path(path, name), std::string("missing; expected ") + type_name(want));
+    return nullptr;
+  }
+  const Setting& s = group[name];
+  bool integer_ok = want == Setting::TypeInt &&
+                    (s.getType() == Setting::TypeInt || s.getType() == Setting::TypeInt64);
+  if (s.getType() != want && !integer_ok) {
+    error(s, join_path(path, name),
+          std::string("expected ") + type_name(want) + ", got " + type_name(s.getType()));
+    return nullptr;
+  }
+  return &s;
+}
+
+std::optional<std::string> Loader::get_string(const Setting& g, const std::string& path,
+                                              const char* name, bool required) {
+  const Setting* s = member(g, path, name, Setting::TypeString, required);
+  if (!s) return std::nullopt;
+  return std::string(s->c_str());
+}
+
+std::optional<uint64_t> Loader::get_uint(const Setting& g, const std::string& path,
+                                         const char* name, uint64_t min, uint64_t max,
+                                         bool required) {
+  const Setting* s = member(g, path, name, Setting::TypeInt, required);
+  if (!s) return std::nullopt;
+  long long v = s->getType() == Setting::TypeInt64 ? static_cast<long long>(*s)
+                                                   : static_cast<long long>(static_cast<int>(*s));
+  if (v < 0 || static_cast<uint64_t>(v) < min || static_cast<uint64_t>(v) > max) {
+    error(*s, join_path(path, name),
+          std::to_string(v) + " is out of range (expected " + std::to_string(min) + " to " +
+              std::to_string(max) + ")");
+    return std::nullopt;
+  }
+  return static_cast<uint64_t>(v);
+}
+
+std::optional<bool> Loader::get_bool(const Setting& g, const std::string& path, const char* name) {
+  const Setting* s = member(g, path, name, Setting::TypeBoolean, false);
+  if (!s) return std::nullopt;
+  return static_cast<bool>(*s);
+}
+
+template <typename T, typename Parse>
+std::optional<T> Loader::get_parsed(const Setting& g, const std::string& path, const char* name,
+                                    bool required, const char* expected, Parse parse) {
+  const Setting* s = member(g, path, name, Setting::TypeString, required);
+  if (!s) return std::nullopt;
+  std::string text = s->c_str();
+  std::optional<T> value = parse(text);
+  if (!value) error(*s, join_path(path, name), quoted(text) + " is not " + expected);
+  return value;
+}
+
+std::optional<Direction> parse_direction(const std::string& s) {
+  if (s == "inbound") return Direction::kInbound;
+  if (s == "outbound") return Direction::kOutbound;
+  return std::nullopt;
+}
+
+void Loader::load_dataplane(const Setting& s, const std::string& path, DataplaneConfig& out) {
+  check_known(s, path, {"workers", "burst", "mbufs", "replay_window"});
+  if (const Setting* w = member(s, path, "workers", Setting::TypeArray, false)) {
+    out.worker_lcores.clear();
+    std::set<unsigned> seen;
+    for (int i = 0; i < w->getLength(); ++i) {
+      const Setting& e = (*w)[i];
+      std::string p = index_path(join_path(path, "workers"), i);
+      if (e.getType() != Setting::TypeInt) {
+        error(e, p, std::string("expected an lcore number, got ") + type_name(e.getType()));
+        continue;
+      }
+      int lcore = e;
+      if (lcore < 0 || lcore >= 128) {
+        error(e, p, std::to_string(lcore) + " is not an lcore number (0 to 127)");
+      } else if (!seen.insert(static_cast<unsigned>(lcore)).second) {
+        error(e, p, "lcore " + std::to_string(lcore) + " is listed twice");
+      } else {
+        out.worker_lcores.push_back(static_cast<unsigned>(lcore));
+      }
+    }
+    if (w->getLength() == 0) error(*w, join_path(path, "workers"), "expected at least one lcore");
+  }
+  if (auto v = get_uint(s, path, "burst", 1, 256, false)) out.burst = static_cast<unsigned>(*v);
+  if (auto v = get_uint(s, path, "mbufs", 1023, 1u << 22, false)) out.mbufs = static_cast<unsigned>(*v);
+  if (const Setting* rw = member(s, path, "replay_window", Setting::TypeInt, false)) {
+    if (auto v = get_uint(s, path, "replay_window", 32, 1u << 20, false)) {
+      if ((*v & (*v - 1)) != 0)
+        error(*rw, join_path(path, "replay_window"),
+              std::to_string(*v) + " is not a power of two (expected 32 to 1048576)");
+      else
+        out.replay_window = static_cast<unsigned>(*v);
+    }
+  }
+}
+
+void Loader::load_interface(const Setting& s, const std::string& path, InterfaceConfig& out) {
+  out.line = static_cast<int>(s.getSourceLine());
+  check_known(s, path, {"name", "device", "address", "role"});
+  if (auto v = get_string(s, path, "name", true)) out.name = *v;
+  if (auto v = get_string(s, path, "device", true)) out.device = *v;
+  if (auto v = get_parsed<IpPrefix>(s, path, "address", true, "an IPv4 or IPv6 prefix", parse_ip_prefix))
+    out.address = *v;
+  auto role = get_parsed<InterfaceRole>(s, path, "role", true, "\"protected\" or \"public\"",
+      [](const std::string& t) -> std::optional<InterfaceRole> {
+        if (t == "protected") return InterfaceRole::kProtected;
+        if (t == "public") return InterfaceRole::kPublic;
+        return std::nullopt;
+      });
+  if (role) out.role = *role;
+}
+
+void Loader::load_lifetime(const Setting& s, const std::string& path, Lifetime& out) {
+  check_known(s, path, {"soft_bytes", "hard_bytes", "soft_packets", "hard_packets", "soft_seconds",
+                        "hard_seconds"});
+  constexpr uint64_t kMax = std::numeric_limits<int64_t>::max();
+  if (auto v = get_uint(s, path, "soft_bytes", 1, kMax, false)) out.soft_bytes = *v;
+  if (auto v = get_uint(s, path, "hard_bytes", 1, kMax, false)) out.hard_bytes = *v;
+  if (auto v = get_uint(s, path, "soft_packets", 1, kMax, false)) out.soft_packets = *v;
+  if (auto v = get_uint(s, path, "hard_packets", 1, kMax, false)) out.hard_packets = *v;
+  if (auto v = get_uint(s, path, "soft_seconds", 1, kMax, false)) out.soft_seconds = *v;
+  if (auto v = get_uint(s, path, "hard_seconds", 1, kMax, false)) out.hard_seconds = *v;
+  auto check_order = [&](uint64_t soft, uint64_t hard, const char* soft_name) {
+    if (soft != 0 && hard != 0 && soft >= hard)
+      error(s[soft_name], join_path(path, soft_name),
+            std::to_string(soft) + " must be below the hard limit " + std::to_string(hard));
+  };
+  check_order(out.soft_bytes, out.hard_bytes, "soft_bytes");
+  check_order(out.soft_packets, out.hard_packets, "soft_packets");
+  check_order(out.soft_seconds, out.hard_seconds, "soft_seconds");
+}
+
+void Loader::load_sa(const Setting& s, const std::string& path, SaConfig& out) {
+  out.line = static_cast<int>(s.getSourceLine());
+  check_known(s, path, {"name", "spi", "direction", "mode", "cipher", "key", "local", "remote",
+                        "esn", "replay_window", "nat_t", "lifetime"});
+  if (auto v = get_string(s, path, "name", true)) out.name = *v;
+  // SPIs 1-255 are reserved by IANA (RFC 4303 section 2.1).
+  if (auto v = get_uint(s, path, "spi", 256, 0xffffffffu, true)) out.spi = static_cast<uint32_t>(*v);
+  if (auto v = get_parsed<Direction>(s, path, "direction", true, "\"inbound\" or \"outbound\"", parse_direction))
+    out.direction = *v;
+  if (auto v = get_parsed<SaMode>(s, path, "mode", false, "\"tunnel\" or \"transport\"",
+          [](const std::string& t) -> std::optional<SaMode> {
+            if (t == "tunnel") return SaMode::kTunnel;
+            if (t == "transport") return SaMode::kTransport;
+            return std::nullopt;
+          }))
+    out.mode = *v;
+  if (auto v = get_parsed<Cipher>(s, path, "cipher", true, "\"aes-gcm-128\" or \"aes-gcm-256\"",
+          [](const std::string& t) -> std::optional<Cipher> {
+            if (t == "aes-gcm-128") return Cipher::kAesGcm128;
+            if (t == "aes-gcm-256") return Cipher::kAesGcm256;
+            return std::nullopt;
+          }))
+    out.cipher = *v;
+  if (const Setting* k = member(s, path, "key", Setting::TypeString, true)) {
+    auto key = parse_hex(k->c_str());
+    size_t want = cipher_key_length(out.cipher) + 4;
+    if (!key)
+      error(*k, join_path(path, "key"), "is not hex (expected " + std::to_string(want * 2) + " hex digits)");
+    else if (key->size() != want)
+      error(*k, join_path(path, "key"),
+            "is " + std::to_string(key->size()) + " bytes; the cipher needs " + std::to_string(want) +
+                " (key and 4-byte salt)");
+    else
+      out.key = std::move(*key);
+  }
+  out.local = get_parsed<IpAddress>(s, path, "local", false, "an IPv4 or IPv6 address", parse_ip_address);
+  out.remote = get_parsed<IpAddress>(s, path, "remote", false, "an IPv4 or IPv6 address", parse_ip_address);
+  if (out.mode == SaMode::kTunnel && (!s.exists("local") || !s.exists("remote")))
+    error(s, path, "a tunnel-mode SA needs both \"local\" and \"remote\" addresses");
+  if (out.local && out.remote && out.local->family != out.remote->family)
+    error(s["remote"], join_path(path, "remote"), "is not the same address family as \"local\"");
+  if (auto v = get_bool(s, path, "esn")) out.esn = *v;
+  if (const Setting* rw = member(s, path, "replay_window", Setting::TypeInt, false)) {
+    if (auto v = get_uint(s, path, "replay_window", 32, 1u << 20, false)) {
+      if ((*v & (*v - 1)) != 0)
+        error(*rw, join_path(path, "replay_window"), std::to_string(*v) + " is not a power of two");
+      else
+        out.replay_window = static_cast<unsigned>(*v);
+    }
+  }
+  if (const Setting* n = member(s, path, "nat_t", Setting::TypeGroup, false)) {
+    std::string np = join_path(path, "nat_t");
+    check_known(*n, np, {"local_port", "remote_port"});
+    NatTConfig nat;
+    if (auto v = get_uint(*n, np, "local_port", 1, 65535, false)) nat.local_port = static_cast<uint16_t>(*v);
+    if (auto v = get_uint(*n, np, "remote_port", 1, 65535, false)) nat.remote_port = static_cast<uint16_t>(*v);
+    out.nat_t = nat;
+  }
+  if (const Setting* l = member(s, path, "lifetime", Setting::TypeGroup, false))
+    load_lifetime(*l, join_path(path, "lifetime"), out.lifetime);
+}
+
+void Loader::load_policy(const Setting& s, const std::string& path, PolicyConfig& out) {
+  out.line = static_cast<int>(s.getSourceLine());
+  check_known(s, path, {"name", "direction", "source", "destination", "protocol", "source_ports",
+                        "destination_ports", "action", "sa", "priority"});
+  if (auto v = get_string(s, path, "name", true)) out.name = *v;
+  if (auto v = get_parsed<Direction>(s, path, "direction", true, "\"inbound\" or \"outbound\"", parse_direction))
+    out.direction = *v;
+  auto selector = [&](const char* name, IpPrefix& prefix) {
+    auto v = get_parsed<IpPrefix>(s, path, name, true, "an IPv4 or IPv6 prefix", parse_ip_prefix);
+    if (!v) return false;
+    if (has_host_bits(*v)) {
+      error(s[name], join_path(path, name), quoted(s[name].c_str()) + " has bits set past the prefix length");
+      return false;
+    }
+    prefix = *v;
+    return true;
+  };
+  bool have_source = selector("source", out.source);
+  bool have_destination = selector("destination", out.destination);
+  if (have_source && have_destination && out.source.address.family != out.destination.address.family)
+    error(s["destination"], join_path(path, "destination"), "is not the same address family as \"source\"");
+  // "any" is a valid answer with no protocol number: it parses to kAnyProtocol.
+  constexpr int kAnyProtocol = -1;
+  auto protocol = get_parsed<int>(s, path, "protocol", false,
+      "a protocol (\"any\", \"tcp\", \"udp\", \"icmp\", \"icmpv6\", \"sctp\" or a number 0-255)",
+      [](const std::string& t) -> std::optional<int> {
+        if (t == "any") return kAnyProtocol;
+        if (t == "tcp") return 6;
+        if (t == "udp") return 17;
+        if (t == "icmp") return 1;
+        if (t == "icmpv6") return 58;
+        if (t == "sctp") return 132;
+        bool digits = !t.empty() && t.size() <= 3 &&
+                      std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
+        if (!digits || std::stoi(t) > 255) return std::nullopt;
+        return std::stoi(t);
+      });
+  if (protocol && *protocol != kAnyProtocol) out.protocol = static_cast<uint8_t>(*protocol);
+  for (const char* name : {"source_ports", "destination_ports"}) {
+    auto v = get_parsed<PortRange>(s, path, name, false, "a port or range (\"443\", \"1024-65535\", \"any\")",
+                                   parse_port_range);
+    if (!v) continue;
+    (std::string_view(name) == "source_ports" ? out.source_ports : out.destination_ports) = *v;
+    bool has_ports = out.protocol && (*out.protocol == 6 || *out.protocol == 17 || *out.protocol == 132);
+    if (!v->any() && !has_ports)
+      error(s[name], join_path(path, name), "ports need protocol \"tcp\", \"udp\" or \"sctp\"");
+  }
+  if (auto v = get_parsed<PolicyAction>(s, path, "action", true, "\"protect\", \"bypass\" or \"discard\"",
+          [](const std::string& t) -> std::optional<PolicyAction> {
+            if (t == "protect") return PolicyAction::kProtect;
+            if (t == "bypass") return PolicyAction::kBypass;
+            if (t == "discard") return PolicyAction::kDiscard;
+            return std::nullopt;
+          }))
+    out.action = *v;
+  if (auto v = get_string(s, path, "sa", false)) out.sa = *v;
+  if (out.action == PolicyAction::kProtect && !s.exists("sa"))
+    error(s, path, "a \"protect\" policy needs an \"sa\"");
+  if (out.action != PolicyAction::kProtect && s.exists("sa"))
+    error(s["sa"], join_path(path, "sa"), "only a \"protect\" policy names an SA");
+  if (auto v = get_uint(s, path, "priority", 0, 65535, false)) out.priority = static_cast<unsigned>(*v);
+}
+
+template <typename T, typename LoadOne>
+void Loader::load_list(const Setting& root, const char* name, std::vector<T>& out, LoadOne load_one) {
+  const Setting* list = member(root, "", name, Setting::TypeList, false);
+  if (!list) return;
+  for (int i = 0; i < list->getLength(); ++i) {
+    const Setting& e = (*list)[i];
+    std::string p = index_path(name, i);
+    if (!e.isGroup()) {
+      error(e, p, std::string("expected a group { ... }, got ") + type_name(e.getType()));
+      continue;
+    }
+    T item;
+    (this->*load_one)(e, p, item);
+    out.push_back(std::move(item));
+  }
+}
+
+void Loader::cross_check(const Config& config) {
+  std::set<std::string> names;
+  for (size_t i = 0; i < config.interfaces.size(); ++i) {
+    const auto& itf = config.interfaces[i];
+    if (!itf.name.empty() && !names.insert(itf.name).second)
+      error(itf.line, index_path("interfaces", static_cast<int>(i)) + ".name",
+            quoted(itf.name) + " is used by an earlier interface");
+  }
+  names.clear();
+  std::set<std::pair<Direction, uint32_t>> spis;
+  for (size_t i = 0; i < config.sas.size(); ++i) {
+    const auto& sa = config.sas[i];
+    std::string p = index_path("sas", static_cast<int>(i));
+    if (!sa.name.empty() && !names.insert(sa.name).second)
+      error(sa.line, p + ".name", quoted(sa.name) + " is used by an earlier SA");
+    if (sa.spi != 0 && !spis.insert({sa.direction, sa.spi}).second)
+      error(sa.line, p + ".spi", "SPI " + std::to_string(sa.spi) + " is used by an earlier SA of the same direction");
+  }
+  for (size_t i = 0; i < config.policies.size(); ++i) {
+    const auto& pol = config.policies[i];
+    if (pol.sa.empty()) continue;
+    auto sa = std::find_if(config.sas.begin(), config.sas.end(), [&](const SaConfig& s) { return s.name == pol.sa; });
+    std::string p = index_path("policies", static_cast<int>(i)) + ".sa";
+    if (sa == config.sas.end())
+      error(pol.line, p, quoted(pol.sa) + " names no SA in \"sas\"");
+    else if (sa->direction != pol.direction)
+      error(pol.line, p, quoted(pol.sa) + " is an SA of the other direction");
+  }
+}
+
+void Loader::load(const Setting& root, Config& out) {
+  check_known(root, "", {"log_level", "dataplane", "interfaces", "sas", "policies"});
+  if (auto v = get_parsed<LogLevel>(root, "", "log_level", false, "\"error\", \"warning\", \"info\" or \"debug\"",
+                                    [](const std::string& t) { return parse_log_level(t); }))
+    out.log_level = *v;
+  if (const Setting* d = member(root, "", "dataplane", Setting::TypeGroup, false))
+    load_dataplane(*d, "dataplane", out.dataplane);
+  load_list(root, "interfaces", out.interfaces, &Loader::load_interface);
+  load_list(root, "sas", out.sas, &Loader::load_sa);
+  load_list(root, "policies", out.policies, &Loader::load_policy);
+  if (!failed()) cross_check(out);
+}
+
+template <typename Read>
+Result<Config> load_with(const std::string& name, Read read) {
+  libconfig::Config parsed;
+  try {
+    read(parsed);
+  } catch (const libconfig::FileIOException&) {
+    return make_error(Errc::kIo, name + ": cannot read the file");
+  } catch (const libconfig::ParseException& e) {
+    return make_error(Errc::kParse, name + ":" + std::to_string(e.getLine()) + ": syntax error: " + e.getError());
+  }
+  Config config;
+  config.source = name;
+  Loader loader(name);
+  try {
+    loader.load(parsed.getRoot(), config);
+  } catch (const libconfig::SettingException& e) {
+    // Our checks look before they read; reaching here is a bug in the loader, not in the file.
+    return make_error(Errc::kInternal, name + ": " + e.getPath() + ": " + e.what());
+  }
+  if (loader.failed()) return make_error(Errc::kParse, loader.report());
+  return config;
+}
+
+}  // namespace
+
+size_t cipher_key_length(Cipher cipher) noexcept { return cipher == Cipher::kAesGcm256 ? 32 : 16; }
+
+Result<Config> load_config_file(const std::string& path) {
+  return load_with(path, [&](libconfig::Config& c) { c.readFile(path.c_str()); });
+}
+
+Result<Config> load_config_string(const std::string& text, const std::string& name) {
+  return load_with(name, [&](libconfig::Config& c) { c.readString(text); });
+}
+
+}  // namespace rampart::cfg

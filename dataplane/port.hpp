@@ -1,0 +1,39 @@
+// Packet pools and ports: create a pool, configure and start an ethdev, and a pair of virtual
+// ports joined by rings (what one port sends the other receives), for tests and the self-check.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/result.hpp"
+
+struct rte_mempool;
+struct rte_ring;
+
+namespace rampart::dp {
+
+inline constexpr uint16_t kRxDescriptors = 1024;
+inline constexpr uint16_t kTxDescriptors = 1024;
+
+Result<rte_mempool*> create_packet_pool(const std::string& name, unsigned mbufs, int socket);
+
+// One rx and one tx queue per worker; starts the port in promiscuous mode.
+Result<void> start_port(uint16_t port_id, rte_mempool* pool, uint16_t queues);
+
+struct PortPair {
+  uint16_t a;
+  uint16_t b;
+  rte_ring* a_to_b;
+  rte_ring* b_to_a;
+};
+
+// Two ethdevs over two rte_rings: a's tx feeds b's rx and b's tx feeds a's rx.
+// The ports are configured but not started.
+Result<PortPair> create_ring_port_pair(const std::string& name, int socket);
+
+// Stops and closes a port and frees what its driver holds.
+void close_port(uint16_t port_id);
+// Closes both ports, frees any mbufs still in flight between them, and frees the rings.
+void close_ring_port_pair(const PortPair& pair);
+
+}  // namespace rampart::dp

@@ -1,0 +1,190 @@
+// Config loading: a good file becomes plain structs; every kind of mistake is reported with the
+// file, the line, the setting's path and what was expected.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <unistd.h>
+
+#include "config/config.hpp"
+
+using namespace rampart;
+using namespace rampart::cfg;
+
+namespace {
+
+Result<Config> load(const std::string& text) { return load_config_string(text, "rampart.conf"); }
+
+// Loads text that must fail and returns the error report.
+std::string errors_of(const std::string& text) {
+  auto r = load(text);
+  REQUIRE_FALSE(r.ok());
+  return r.message();
+}
+
+const std::string kSa =
+    "sas = ( { name = \"a\"; spi = 4096; direction = \"outbound\"; cipher = \"aes-gcm-128\";\n"
+    "  key = \"000102030405060708090a0b0c0d0e0f01020304\"; local = \"198.51.100.1\"; remote = \"203.0.113.1\"; } );\n";
+
+}  // namespace
+
+TEST_CASE("the shipped example config loads", "[config]") {
+  auto r = load_config_file(RAMPART_EXAMPLE_CONFIG);
+  INFO((r.ok() ? "" : r.message()));
+  REQUIRE(r.ok());
+  const Config& c = *r;
+  CHECK(c.log_level == LogLevel::kInfo);
+  CHECK(c.dataplane.worker_lcores == std::vector<unsigned>{1});
+  REQUIRE(c.interfaces.size() == 2);
+  CHECK(c.interfaces[1].role == InterfaceRole::kPublic);
+  CHECK(to_string(c.interfaces[0].address) == "192.0.2.1/24");
+  REQUIRE(c.sas.size() == 2);
+  CHECK(c.sas[0].spi == 0x1001);
+  CHECK(c.sas[0].key.size() == 20);
+  CHECK(c.sas[0].lifetime.hard_bytes == 1000000000ull);
+  CHECK(c.sas[1].cipher == Cipher::kAesGcm256);
+  CHECK(c.sas[1].key.size() == 36);
+  CHECK(c.sas[1].esn);
+  CHECK(c.sas[1].replay_window == 8192);
+  REQUIRE(c.sas[1].nat_t.has_value());
+  CHECK(c.sas[1].nat_t->remote_port == 4500);
+  REQUIRE(c.policies.size() == 4);
+  CHECK(c.policies[2].protocol == 6);
+  CHECK(c.policies[2].destination_ports == PortRange{22, 22});
+  CHECK(c.policies[2].action == PolicyAction::kBypass);
+  CHECK_FALSE(c.policies[3].protocol.has_value());
+}
+
+TEST_CASE("a bad prefix names file, line, setting and what was expected", "[config]") {
+  std::string text =
+      "interfaces = (\n"
+      "  { name = \"a\"; device = \"net_null0\"; address = \"192.0.2.1/24\"; role = \"public\"; },\n"
+      "  { name = \"b\"; device = \"net_null1\";\n"
+      "    address = \"10.0.0/24\"; role = \"protected\"; }\n"
+      ");\n";
+  CHECK(errors_of(text) == "rampart.conf:4: interfaces[1].address: \"10.0.0/24\" is not an IPv4 or IPv6 prefix");
+}
+
+TEST_CASE("a syntax error gives the line libconfig stopped at", "[config]") {
+  std::string msg = errors_of("log_level = \"info\";\ndataplane = { burst = 32;\n workers = [1,; };\n");
+  CHECK_THAT(msg, Catch::StartsWith("rampart.conf:3: syntax error"));
+}
+
+TEST_CASE("unknown settings are errors, at any depth", "[config]") {
+  CHECK(errors_of("log_levle = \"info\";\n") ==
+        "rampart.conf:1: log_levle: unknown setting (expected one of: log_level, dataplane, interfaces, sas, "
+        "policies)");
+  CHECK_THAT(errors_of("dataplane = {\n  replay_windwo = 64;\n};\n"),
+             Catch::StartsWith("rampart.conf:2: dataplane.replay_windwo: unknown setting"));
+}
+
+TEST_CASE("wrong types say what they expected and what they got", "[config]") {
+  CHECK(errors_of("dataplane = { burst = \"32\"; };\n") ==
+        "rampart.conf:1: dataplane.burst: expected an integer, got a string");
+  CHECK(errors_of("dataplane = 3;\n") == "rampart.conf:1: dataplane: expected a group, got an integer");
+  CHECK(errors_of("interfaces = ( 5 );\n") == "rampart.conf:1: interfaces[0]: expected a group { ... }, got an integer");
+}
+
+TEST_CASE("missing required settings are named", "[config]") {
+  CHECK(errors_of("interfaces = ( { name = \"a\"; device = \"x\"; role = \"public\"; } );\n") ==
+        "rampart.conf:1: interfaces[0].address: missing; expected a string");
+}
+
+TEST_CASE("numbers out of range give the range", "[config]") {
+  CHECK(errors_of("dataplane = { burst = 1000; };\n") ==
+        "rampart.conf:1: dataplane.burst: 1000 is out of range (expected 1 to 256)");
+  CHECK(errors_of("dataplane = { replay_window = 100; };\n") ==
+        "rampart.conf:1: dataplane.replay_window: 100 is not a power of two (expected 32 to 1048576)");
+  CHECK(errors_of("dataplane = { workers = [1, 1]; };\n") == "rampart.conf:1: dataplane.workers[1]: lcore 1 is listed twice");
+}
+
+TEST_CASE("SA keys must be hex of the cipher's length plus salt", "[config]") {
+  std::string short_key = kSa;
+  short_key.replace(short_key.find("01020304\""), 8, "");
+  CHECK(errors_of(short_key) ==
+        "rampart.conf:2: sas[0].key: is 16 bytes; the cipher needs 20 (key and 4-byte salt)");
+  std::string not_hex = kSa;
+  not_hex.replace(not_hex.find("0001"), 4, "zz01");
+  CHECK(errors_of(not_hex) == "rampart.conf:2: sas[0].key: is not hex (expected 40 hex digits)");
+}
+
+TEST_CASE("SA rules: reserved SPIs, tunnel endpoints, families", "[config]") {
+  std::string low_spi = kSa;
+  low_spi.replace(low_spi.find("4096"), 4, "255");
+  CHECK(errors_of(low_spi) == "rampart.conf:1: sas[0].spi: 255 is out of range (expected 256 to 4294967295)");
+
+  std::string no_remote = kSa;
+  no_remote.replace(no_remote.find(" remote = \"203.0.113.1\";"), 25, "");
+  CHECK(errors_of(no_remote) ==
+        "rampart.conf:1: sas[0]: a tunnel-mode SA needs both \"local\" and \"remote\" addresses");
+
+  std::string mixed = kSa;
+  mixed.replace(mixed.find("203.0.113.1"), 11, "2001:db8::1");
+  CHECK(errors_of(mixed) == "rampart.conf:2: sas[0].remote: is not the same address family as \"local\"");
+}
+
+TEST_CASE("policy selectors are checked", "[config]") {
+  auto policy = [](const std::string& body) {
+    return kSa + "policies = ( { name = \"p\"; direction = \"outbound\";\n" + body + " } );\n";
+  };
+  CHECK(errors_of(policy("source = \"192.0.2.1/24\"; destination = \"0.0.0.0/0\"; action = \"discard\";")) ==
+        "rampart.conf:4: policies[0].source: \"192.0.2.1/24\" has bits set past the prefix length");
+  CHECK(errors_of(policy("source = \"192.0.2.0/24\"; destination = \"0.0.0.0/0\"; destination_ports = \"80\"; "
+                         "action = \"discard\";")) ==
+        "rampart.conf:4: policies[0].destination_ports: ports need protocol \"tcp\", \"udp\" or \"sctp\"");
+  CHECK(errors_of(policy("source = \"192.0.2.0/24\"; destination = \"0.0.0.0/0\"; protocol = \"tcp\"; "
+                         "destination_ports = \"90-80\"; action = \"discard\";")) ==
+        "rampart.conf:4: policies[0].destination_ports: \"90-80\" is not a port or range (\"443\", "
+        "\"1024-65535\", \"any\")");
+  CHECK(errors_of(policy("source = \"192.0.2.0/24\"; destination = \"0.0.0.0/0\"; action = \"protect\";")) ==
+        "rampart.conf:3: policies[0]: a \"protect\" policy needs an \"sa\"");
+  CHECK(errors_of(policy("source = \"192.0.2.0/24\"; destination = \"2001:db8::/32\"; action = \"discard\";")) ==
+        "rampart.conf:4: policies[0].destination: is not the same address family as \"source\"");
+  CHECK(errors_of(policy("source = \"192.0.2.0/24\"; destination = \"0.0.0.0/0\"; protocol = \"300\"; "
+                         "action = \"discard\";")) ==
+        "rampart.conf:4: policies[0].protocol: \"300\" is not a protocol (\"any\", \"tcp\", \"udp\", \"icmp\", "
+        "\"icmpv6\", \"sctp\" or a number 0-255)");
+}
+
+TEST_CASE("cross references: unknown SA, wrong direction, duplicates", "[config]") {
+  std::string unknown = kSa + "policies = ( { name = \"p\"; direction = \"outbound\"; source = \"192.0.2.0/24\";\n"
+                              "  destination = \"0.0.0.0/0\"; action = \"protect\"; sa = \"b\"; } );\n";
+  CHECK(errors_of(unknown) == "rampart.conf:3: policies[0].sa: \"b\" names no SA in \"sas\"");
+
+  std::string wrong_dir = kSa + "policies = ( { name = \"p\"; direction = \"inbound\"; source = \"192.0.2.0/24\";\n"
+                                "  destination = \"0.0.0.0/0\"; action = \"protect\"; sa = \"a\"; } );\n";
+  CHECK(errors_of(wrong_dir) == "rampart.conf:3: policies[0].sa: \"a\" is an SA of the other direction");
+
+  std::string twice = kSa;
+  twice.insert(twice.rfind(" );"), ",\n" + kSa.substr(kSa.find("{ name"), kSa.rfind(" );") - kSa.find("{ name")));
+  std::string msg = errors_of(twice);
+  CHECK_THAT(msg, Catch::Contains("rampart.conf:3: sas[1].name: \"a\" is used by an earlier SA"));
+  CHECK_THAT(msg, Catch::Contains("rampart.conf:3: sas[1].spi: SPI 4096 is used by an earlier SA of the same direction"));
+}
+
+TEST_CASE("every error in a file is reported, one per line", "[config]") {
+  std::string msg = errors_of("log_level = \"loud\";\ndataplane = { burst = 0; mbufs = 5; };\n");
+  CHECK(msg ==
+        "rampart.conf:1: log_level: \"loud\" is not \"error\", \"warning\", \"info\" or \"debug\"\n"
+        "rampart.conf:2: dataplane.burst: 0 is out of range (expected 1 to 256)\n"
+        "rampart.conf:2: dataplane.mbufs: 5 is out of range (expected 1023 to 4194304)");
+}
+
+TEST_CASE("a file that cannot be read is an i/o error naming the file", "[config]") {
+  auto r = load_config_file("/nonexistent/rampart.conf");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.code() == Errc::kIo);
+  CHECK(r.message() == "/nonexistent/rampart.conf: cannot read the file");
+}
+
+TEST_CASE("errors from a file carry its path", "[config]") {
+  std::string path = "/tmp/rampart_loader_test_" + std::to_string(getpid()) + ".conf";
+  {
+    std::ofstream f(path);
+    f << "# comment\n\ndataplane = { burst = -1; };\n";
+  }
+  auto r = load_config_file(path);
+  std::remove(path.c_str());
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.message() == path + ":3: dataplane.burst: -1 is out of range (expected 1 to 256)");
+}
