@@ -325,7 +325,7 @@ void Loader::load_policy(const Setting& s, const std::string& path, PolicyConfig
   if (have_source && have_destination && out.source.address.family != out.destination.address.family)
     error(s["destination"], join_path(path, "destination"), "is not the same address family as \"source\"");
   // "any" is a valid answer with no protocol number: it parses to kAnyProtocol.
-  constexpr int kAnyProtocol = -1;
+  static constexpr int kAnyProtocol = -1;
   auto protocol = get_parsed<int>(s, path, "protocol", false,
       "a protocol (\"any\", \"tcp\", \"udp\", \"icmp\", \"icmpv6\", \"sctp\" or a number 0-255)",
       [](const std::string& t) -> std::optional<int> {
