@@ -41,6 +41,12 @@ class BigEndian {
     for (unsigned i = 0; i < sizeof(T); ++i)
       bytes_[sizeof(T) - 1 - i] = static_cast<uint8_t>(host >> (8 * i));
   }
+  // A value already in network order, e.g. a checksum summed over memory as it lies.
+  static BigEndian from_raw(T network_order) noexcept {
+    BigEndian b;
+    std::memcpy(b.bytes_, &network_order, sizeof(T));
+    return b;
+  }
   // The raw network-order value, for hashing or comparing without conversion.
   T raw() const noexcept {
     T v;

@@ -26,6 +26,18 @@ struct CounterValue {
   uint64_t value;
 };
 
+// One counter with a single writer (the lcore that owns the object it sits in) and any number
+// of readers. The same relaxed load+store as a lane: a plain add on x86, never torn.
+class OwnedCounter {
+ public:
+  void add(uint64_t n = 1) noexcept { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  uint64_t get() const noexcept { return v_.load(std::memory_order_relaxed); }
+  void set(uint64_t n) noexcept { v_.store(n, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> v_{0};
+};
+
 class CounterTable {
  public:
   // One lane: the counters of one lcore. The hot path keeps a Lane* and bumps through it.

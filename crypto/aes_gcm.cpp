@@ -32,10 +32,11 @@ Result<void> gcm_key_init(const MbManager& mgr, std::span<const std::byte> key,
   std::memset(&out, 0, sizeof out);
   switch (key.size()) {
     case 16: IMB_AES128_GCM_PRE(mgr.get(), key.data(), &out.schedule); break;
+    case 24: IMB_AES192_GCM_PRE(mgr.get(), key.data(), &out.schedule); break;
     case 32: IMB_AES256_GCM_PRE(mgr.get(), key.data(), &out.schedule); break;
     default:
       return make_error(Errc::kInvalidArgument,
-                        "AES-GCM key must be 16 or 32 bytes, got " + std::to_string(key.size()));
+                        "AES-GCM key must be 16, 24 or 32 bytes, got " + std::to_string(key.size()));
   }
   std::memcpy(out.salt, salt.data(), kGcmSaltLen);
   out.key_len = static_cast<uint8_t>(key.size());
@@ -50,6 +51,9 @@ void gcm_seal_burst(const MbManager& mgr, std::span<const AeadOp> ops) noexcept 
     make_nonce(op, nonce);
     if (op.key->key_len == 16)
       IMB_AES128_GCM_ENC(m, &op.key->schedule, &ctx, op.dst, op.src, op.len, nonce, op.aad,
+                         op.aad_len, op.icv, kGcmIcvLen);
+    else if (op.key->key_len == 24) [[unlikely]]
+      IMB_AES192_GCM_ENC(m, &op.key->schedule, &ctx, op.dst, op.src, op.len, nonce, op.aad,
                          op.aad_len, op.icv, kGcmIcvLen);
     else
       IMB_AES256_GCM_ENC(m, &op.key->schedule, &ctx, op.dst, op.src, op.len, nonce, op.aad,
@@ -68,6 +72,9 @@ size_t gcm_open_burst(const MbManager& mgr, std::span<const AeadOp> ops, bool* o
     make_nonce(op, nonce);
     if (op.key->key_len == 16)
       IMB_AES128_GCM_DEC(m, &op.key->schedule, &ctx, op.dst, op.src, op.len, nonce, op.aad,
+                         op.aad_len, computed, kGcmIcvLen);
+    else if (op.key->key_len == 24) [[unlikely]]
+      IMB_AES192_GCM_DEC(m, &op.key->schedule, &ctx, op.dst, op.src, op.len, nonce, op.aad,
                          op.aad_len, computed, kGcmIcvLen);
     else
       IMB_AES256_GCM_DEC(m, &op.key->schedule, &ctx, op.dst, op.src, op.len, nonce, op.aad,

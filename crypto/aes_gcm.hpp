@@ -1,4 +1,4 @@
-// AES-GCM (128 and 256) over bursts of buffers, laid out as ESP uses it (RFC 4106):
+// AES-GCM (128, 192 and 256) over bursts of buffers, laid out as ESP uses it (RFC 4106):
 // nonce = 4-byte salt from the key material || 8-byte explicit IV from the packet,
 // AAD = SPI || sequence (8 bytes) or SPI || ESN high || sequence (12 bytes), ICV 16 bytes.
 // The crypto module knows no rte_mbuf: the data plane fills AeadOps with pointers into mbufs.
@@ -24,10 +24,10 @@ inline constexpr size_t kGcmIcvLen = 16;
 struct alignas(64) GcmKey {
   gcm_key_data schedule;
   uint8_t salt[kGcmSaltLen];
-  uint8_t key_len;  // 16 or 32
+  uint8_t key_len;  // 16, 24 or 32
 };
 
-// key is 16 or 32 bytes of AES key; salt the 4 bytes that follow it in ESP keying material.
+// key is 16, 24 or 32 bytes of AES key; salt the 4 bytes that follow it in ESP keying material.
 Result<void> gcm_key_init(const MbManager& mgr, std::span<const std::byte> key,
                           std::span<const std::byte> salt, GcmKey& out);
 

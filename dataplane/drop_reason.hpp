@@ -1,0 +1,62 @@
+// Every reason the data plane drops or consumes a packet, declared once with its counter name
+// and help text. Workers count each dropped packet under exactly one reason.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+#include "common/counters.hpp"
+
+namespace rampart::dp {
+
+enum class DropReason : uint8_t {
+  kRunt,            // shorter than the headers it must carry
+  kBadLength,       // a length field disagrees with the packet
+  kFragment,        // an IP fragment reached ESP; reassembly must come first
+  kNotIp,           // not IPv4 or IPv6 where a packet must be
+  kNotEsp,          // not ESP (or ESP in UDP) where the SA expects it
+  kSpiMismatch,     // handed to an SA whose SPI it does not carry
+  kReplay,          // sequence number seen before
+  kOutOfWindow,     // sequence number older than the window
+  kIcvFailed,       // integrity check failed
+  kBadPadding,      // pad length past the payload or pad bytes not 1, 2, 3...
+  kBadNextHeader,   // next header not what the mode allows
+  kBadInner,        // decrypted inner packet malformed
+  kEcnDrop,         // RFC 6040: CE on the outer header of a not-ECT inner packet
+  kDummy,           // next header 59: a TFC dummy packet, consumed silently
+  kNatKeepalive,    // RFC 3948 NAT keepalive (one 0xFF byte), consumed
+  kSeqOverflow,     // outbound sequence number space used up; the SA stops
+  kSaExpired,       // the SA reached its hard lifetime or was stopped
+  kNoHeadroom,      // no room in the mbuf to prepend headers
+  kNoTailroom,      // no room in the mbuf to append the trailer and ICV
+  kMultiSegment,    // chained mbufs, which the ESP path does not take
+  kCount
+};
+
+inline constexpr size_t kDropReasonCount = static_cast<size_t>(DropReason::kCount);
+
+inline constexpr std::array<CounterDef, kDropReasonCount> kDropReasonDefs{{
+    {"drop_runt", "packet shorter than the headers it must carry"},
+    {"drop_bad_length", "a length field disagrees with the packet"},
+    {"drop_fragment", "IP fragment where a whole packet is needed"},
+    {"drop_not_ip", "not an IPv4 or IPv6 packet"},
+    {"drop_not_esp", "not ESP or ESP-in-UDP where the SA expects it"},
+    {"drop_spi_mismatch", "packet's SPI is not its SA's"},
+    {"drop_replay", "sequence number already seen (anti-replay)"},
+    {"drop_out_of_window", "sequence number older than the anti-replay window"},
+    {"drop_icv_failed", "integrity check value did not verify"},
+    {"drop_bad_padding", "ESP pad length or pad bytes wrong"},
+    {"drop_bad_next_header", "ESP next header not allowed in the SA's mode"},
+    {"drop_bad_inner", "decrypted inner packet malformed"},
+    {"drop_ecn", "outer CE on a not-ECT inner packet (RFC 6040)"},
+    {"dummy_packets", "TFC dummy packets (next header 59), dropped silently"},
+    {"nat_keepalives", "NAT-T keepalives (RFC 3948), consumed"},
+    {"drop_seq_overflow", "outbound sequence number space exhausted; SA stopped"},
+    {"drop_sa_expired", "SA past its hard lifetime or stopped"},
+    {"drop_no_headroom", "no mbuf headroom for the outer headers"},
+    {"drop_no_tailroom", "no mbuf tailroom for the ESP trailer and ICV"},
+    {"drop_multi_segment", "chained mbuf, not taken by the ESP path"},
+}};
+
+}  // namespace rampart::dp

@@ -1,0 +1,90 @@
+#include "dataplane/sa.hpp"
+
+#include <cstring>
+#include <limits>
+
+#include "dataplane/wire_headers.hpp"
+
+namespace rampart::dp {
+
+namespace {
+
+uint64_t limit_or_max(uint64_t limit) { return limit == 0 ? std::numeric_limits<uint64_t>::max() : limit; }
+
+EspVariant variant_of(const SaParams& p) {
+  unsigned base = (p.mode == SaMode::kTunnel ? 0u : 2u) + (p.family == IpFamily::kIpv4 ? 0u : 1u);
+  return static_cast<EspVariant>(base + (p.nat_t ? 4u : 0u));
+}
+
+// The outbound outer header with every per-packet field zero: lengths, ID, TOS/traffic class,
+// DF (set here only when the policy says set), checksum.
+uint8_t build_template(const SaParams& p, uint8_t* out) {
+  uint8_t length = 0;
+  uint8_t protocol = p.nat_t ? ip_proto::kUdp : ip_proto::kEsp;
+  if (p.mode == SaMode::kTunnel) {
+    if (p.family == IpFamily::kIpv4) {
+      Ipv4Header ip{};
+      ip.version_ihl = 0x45;
+      ip.ttl = p.ttl;
+      ip.protocol = protocol;
+      ip.flags_fragment.set(p.df == DfPolicy::kSet ? kIpv4DontFragment : 0);
+      std::memcpy(ip.source, p.tunnel_source.data(), 4);
+      std::memcpy(ip.destination, p.tunnel_destination.data(), 4);
+      std::memcpy(out, &ip, sizeof ip);
+      length = sizeof ip;
+    } else {
+      Ipv6Header ip{};
+      ip.version_class_flow.set(6u << 28);
+      ip.next_header = protocol;
+      ip.hop_limit = p.ttl;
+      std::memcpy(ip.source, p.tunnel_source.data(), 16);
+      std::memcpy(ip.destination, p.tunnel_destination.data(), 16);
+      std::memcpy(out, &ip, sizeof ip);
+      length = sizeof ip;
+    }
+  }
+  if (p.nat_t) {
+    UdpHeader udp{};
+    udp.source_port.set(p.nat_local_port);
+    udp.destination_port.set(p.nat_remote_port);
+    std::memcpy(out + length, &udp, sizeof udp);
+    length += sizeof udp;
+  }
+  return length;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SaRuntime>> create_sa(const crypto::MbManager& mgr, const SaParams& p) {
+  if (p.spi < 256)
+    return make_error(Errc::kInvalidArgument, "SPI " + std::to_string(p.spi) + " is reserved (RFC 4303 section 2.1)");
+  if (p.direction == SaDirection::kInbound && !ReplayWindow::valid_size(p.replay_window))
+    return make_error(Errc::kInvalidArgument,
+                      "replay window " + std::to_string(p.replay_window) + " is not a power of two from 32 to 2^24");
+  if (!p.esn && p.initial_seq > std::numeric_limits<uint32_t>::max())
+    return make_error(Errc::kInvalidArgument, "initial sequence number needs ESN");
+
+  auto sa = std::make_unique<SaRuntime>();
+  auto key = crypto::gcm_key_init(mgr, std::span(p.key.data(), p.key_length), p.salt, sa->key);
+  if (!key) return key.error();
+
+  sa->spi.set(p.spi);
+  sa->variant = variant_of(p);
+  sa->direction = p.direction;
+  sa->esn = p.esn;
+  sa->df = p.df;
+  sa->copy_dscp = p.copy_dscp;
+  sa->nat_local_port = p.nat_local_port;
+  sa->seq = p.initial_seq;
+  sa->iv_offset = p.iv_offset;
+  sa->soft_packets = limit_or_max(p.lifetime.soft_packets);
+  sa->hard_packets = limit_or_max(p.lifetime.hard_packets);
+  sa->soft_bytes = limit_or_max(p.lifetime.soft_bytes);
+  sa->hard_bytes = limit_or_max(p.lifetime.hard_bytes);
+  sa->outer_length = build_template(p, sa->outer_template);
+  if (p.direction == SaDirection::kInbound) sa->window = std::make_unique<ReplayWindow>(p.replay_window, p.initial_seq);
+  sa->params = p;
+  return sa;
+}
+
+}  // namespace rampart::dp

@@ -1,0 +1,75 @@
+// The worker's view of an SA: a cache-aligned runtime built once on the control core from
+// SaParams. The processing variant (mode, outer family, NAT-T) and the outer header template are
+// fixed here, so the per-packet code never asks again. Each SA has one owning worker, which alone
+// writes its sequence number, window and counters.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "common/byte_order.hpp"
+#include "common/counters.hpp"
+#include "common/result.hpp"
+#include "crypto/aes_gcm.hpp"
+#include "dataplane/drop_reason.hpp"
+#include "dataplane/replay_window.hpp"
+#include "dataplane/sa_params.hpp"
+
+namespace rampart::dp {
+
+// Mode x family x NAT-T, one code path each (templates in esp_outbound.cpp / esp_inbound.cpp).
+enum class EspVariant : uint8_t {
+  kTunnel4, kTunnel6, kTransport4, kTransport6,
+  kTunnel4NatT, kTunnel6NatT, kTransport4NatT, kTransport6NatT,
+};
+
+enum class SaState : uint8_t { kActive, kExpired };
+
+inline constexpr size_t kOuterTemplateMax = 48;  // IPv6 (40) + UDP (8)
+
+struct alignas(64) SaRuntime {
+  // --- cache line 0: what every packet reads or writes.
+  Be32 spi;
+  EspVariant variant;
+  SaDirection direction;
+  bool esn;
+  DfPolicy df;
+  bool copy_dscp;
+  uint8_t outer_length;           // template bytes: outer IP (tunnel) + UDP (NAT-T)
+  std::atomic<SaState> state{SaState::kActive};  // the control core may expire it (time lifetime)
+  bool soft_reported = false;
+  bool hard_reported = false;
+  uint16_t ipv4_id = 0;           // outbound tunnel: the outer header's identification
+  uint16_t nat_local_port;        // host order
+  uint64_t seq = 0;               // outbound: the last sequence number used
+  uint64_t hard_packets, hard_bytes;  // UINT64_MAX when unlimited
+  OwnedCounter packets;           // packets processed (inbound: authenticated)
+  OwnedCounter bytes;             // payload bytes (the inner packet or transport payload)
+
+  // --- cache line 1: the outer header as sent, lengths and checksum left to fill in; the IV
+  // offset, read with it.
+  alignas(64) uint8_t outer_template[kOuterTemplateMax];
+  uint64_t iv_offset = 0;
+
+  // --- colder: read once per run or by the control core.
+  alignas(64) uint64_t soft_packets, soft_bytes;
+  OwnedCounter drops[kDropReasonCount];
+  std::unique_ptr<ReplayWindow> window;  // inbound only
+  crypto::GcmKey key;
+  SaParams params;  // as installed, for the console and the control core
+
+  bool nat_t() const noexcept { return static_cast<uint8_t>(variant) >= static_cast<uint8_t>(EspVariant::kTunnel4NatT); }
+};
+static_assert(offsetof(SaRuntime, outer_template) == 64, "hot fields must fit the first cache line");
+
+// Builds an SA runtime: expands the key with the caller's ipsec-mb manager, builds the outer
+// header template and, for inbound SAs, the replay window.
+Result<std::unique_ptr<SaRuntime>> create_sa(const crypto::MbManager& mgr, const SaParams& params);
+
+// Checked when an SA's run starts: the state the control core may have set, then the limits.
+inline bool sa_usable(const SaRuntime& sa) noexcept {
+  return sa.state.load(std::memory_order_relaxed) == SaState::kActive;
+}
+
+}  // namespace rampart::dp
