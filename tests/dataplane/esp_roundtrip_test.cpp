@@ -162,3 +162,54 @@ TEST_CASE("a burst mixing SAs keeps order and moves only the drops behind", "[dp
   CHECK(opened.good == plain);
   CHECK(mbufs_in_use() == 0);
 }
+
+TEST_CASE("IPv6 transport: ESP goes after hop-by-hop options and comes back out", "[dp][esp][ipv6]") {
+  EspHarness h;
+  SaPair pair = make_sa_pair(dp::SaMode::kTransport, dp::IpFamily::kIpv6, 16, false, false);
+  auto out = h.sa(pair.out);
+  auto in = h.sa(pair.in);
+  Bytes udp6 = ipv6_udp({v6(1, 0x10), v6(2, 0x20), 40});
+  // Insert an 8-byte hop-by-hop header (next header UDP, a PadN option) after the base header.
+  Bytes with_hbh(udp6.begin(), udp6.begin() + 40);
+  with_hbh[6] = dp::ip_proto::kHopByHop;
+  with_hbh[5] = static_cast<uint8_t>(with_hbh[5] + 8);
+  for (uint8_t b : {uint8_t{dp::ip_proto::kUdp}, uint8_t{0}, uint8_t{1}, uint8_t{4}, uint8_t{0}, uint8_t{0}, uint8_t{0}, uint8_t{0}})
+    with_hbh.push_back(b);
+  with_hbh.insert(with_hbh.end(), udp6.begin() + 40, udp6.end());
+
+  Processed sealed = h.outbound(*out, {with_hbh});
+  REQUIRE(sealed.good.size() == 1);
+  const Bytes& e = sealed.good[0];
+  CHECK(e[6] == dp::ip_proto::kHopByHop);  // the base header still names hop-by-hop
+  CHECK(e[40] == dp::ip_proto::kEsp);      // which now names ESP
+  CHECK(e[48] == 0x00);                    // the SPI follows the hop-by-hop header
+  CHECK(e[51] == 0x01);
+  Processed opened = h.inbound(*in, sealed.good);
+  REQUIRE(opened.good.size() == 1);
+  CHECK(opened.good[0] == with_hbh);
+  CHECK(mbufs_in_use() == 0);
+}
+
+TEST_CASE("NAT-T transport: the inner checksum is fixed for the addresses the NAT left", "[dp][esp][nat_t]") {
+  EspHarness h;
+  SaPair pair = make_sa_pair(dp::SaMode::kTransport, dp::IpFamily::kIpv4, 16, false, true);
+  auto out = h.sa(pair.out);
+  auto in = h.sa(pair.in);
+  Processed sealed = h.outbound(*out, {ipv4_udp({v4(192, 0, 2, 10), v4(203, 0, 113, 20), 60})});
+  REQUIRE(sealed.good.size() == 1);
+  // A NAT on the way rewrites the source address (and the IP checksum, not the encrypted UDP one).
+  Bytes natted = sealed.good[0];
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(natted.data());
+  ip->src_addr = rte_cpu_to_be_32(RTE_IPV4(198, 51, 100, 77));
+  ip->hdr_checksum = 0;
+  ip->hdr_checksum = rte_ipv4_cksum(ip);
+  Processed opened = h.inbound(*in, {natted});
+  REQUIRE(opened.good.size() == 1);
+  const Bytes& p = opened.good[0];
+  auto* out_ip = reinterpret_cast<const rte_ipv4_hdr*>(p.data());
+  CHECK(out_ip->src_addr == rte_cpu_to_be_32(RTE_IPV4(198, 51, 100, 77)));
+  CHECK(out_ip->next_proto_id == IPPROTO_UDP);
+  CHECK(rte_ipv4_cksum(out_ip) == 0);
+  CHECK(rte_ipv4_udptcp_cksum_verify(out_ip, p.data() + 20) == 0);
+  CHECK(mbufs_in_use() == 0);
+}
