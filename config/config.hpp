@@ -19,6 +19,8 @@ struct DataplaneConfig {
   unsigned burst = 32;             // packets per rx burst, at most 256
   unsigned mbufs = 16383;          // mbufs in the packet pool (2^n - 1 is what mempools like)
   unsigned replay_window = 4096;   // default anti-replay window for inbound SAs
+  bool hugepages = false;          // false: EAL runs with --no-huge (tests, demos, CI)
+  unsigned memory_mb = 512;        // EAL memory
 };
 
 enum class InterfaceRole : uint8_t { kProtected, kPublic };
@@ -28,6 +30,14 @@ struct InterfaceConfig {
   std::string device;  // DPDK device arguments, e.g. "net_af_packet0,iface=veth0"
   IpPrefix address;
   InterfaceRole role = InterfaceRole::kProtected;
+  unsigned mtu = 1500;
+  int line = 0;
+};
+
+struct RouteConfig {
+  IpPrefix destination;
+  IpAddress via;
+  std::string interface;
   int line = 0;
 };
 
@@ -88,6 +98,7 @@ struct Config {
   LogLevel log_level = LogLevel::kInfo;
   DataplaneConfig dataplane;
   std::vector<InterfaceConfig> interfaces;
+  std::vector<RouteConfig> routes;
   std::vector<SaConfig> sas;
   std::vector<PolicyConfig> policies;
 };

@@ -83,6 +83,7 @@ class Loader {
   void load_interface(const Setting& s, const std::string& path, InterfaceConfig& out);
   void load_sa(const Setting& s, const std::string& path, SaConfig& out);
   void load_lifetime(const Setting& s, const std::string& path, Lifetime& out);
+  void load_route(const Setting& s, const std::string& path, RouteConfig& out);
   void load_policy(const Setting& s, const std::string& path, PolicyConfig& out);
   template <typename T, typename LoadOne>
   void load_list(const Setting& root, const char* name, std::vector<T>& out, LoadOne load_one);
@@ -170,7 +171,9 @@ std::optional<Direction> parse_direction(const std::string& s) {
 }
 
 void Loader::load_dataplane(const Setting& s, const std::string& path, DataplaneConfig& out) {
-  check_known(s, path, {"workers", "burst", "mbufs", "replay_window"});
+  check_known(s, path, {"workers", "burst", "mbufs", "replay_window", "hugepages", "memory_mb"});
+  if (auto v = get_bool(s, path, "hugepages")) out.hugepages = *v;
+  if (auto v = get_uint(s, path, "memory_mb", 64, 1u << 20, false)) out.memory_mb = static_cast<unsigned>(*v);
   if (const Setting* w = member(s, path, "workers", Setting::TypeArray, false)) {
     out.worker_lcores.clear();
     std::set<unsigned> seen;
@@ -207,7 +210,8 @@ void Loader::load_dataplane(const Setting& s, const std::string& path, Dataplane
 
 void Loader::load_interface(const Setting& s, const std::string& path, InterfaceConfig& out) {
   out.line = static_cast<int>(s.getSourceLine());
-  check_known(s, path, {"name", "device", "address", "role"});
+  check_known(s, path, {"name", "device", "address", "role", "mtu"});
+  if (auto v = get_uint(s, path, "mtu", 576, 9000, false)) out.mtu = static_cast<unsigned>(*v);
   if (auto v = get_string(s, path, "name", true)) out.name = *v;
   if (auto v = get_string(s, path, "device", true)) out.device = *v;
   if (auto v = get_parsed<IpPrefix>(s, path, "address", true, "an IPv4 or IPv6 prefix", parse_ip_prefix))
@@ -219,6 +223,15 @@ void Loader::load_interface(const Setting& s, const std::string& path, Interface
         return std::nullopt;
       });
   if (role) out.role = *role;
+}
+
+void Loader::load_route(const Setting& s, const std::string& path, RouteConfig& out) {
+  out.line = static_cast<int>(s.getSourceLine());
+  check_known(s, path, {"destination", "via", "interface"});
+  if (auto v = get_parsed<IpPrefix>(s, path, "destination", true, "an IPv4 or IPv6 prefix", parse_ip_prefix))
+    out.destination = *v;
+  if (auto v = get_parsed<IpAddress>(s, path, "via", true, "an IPv4 or IPv6 address", parse_ip_address)) out.via = *v;
+  if (auto v = get_string(s, path, "interface", true)) out.interface = *v;
 }
 
 void Loader::load_lifetime(const Setting& s, const std::string& path, Lifetime& out) {
@@ -391,6 +404,12 @@ void Loader::cross_check(const Config& config) {
       error(itf.line, index_path("interfaces", static_cast<int>(i)) + ".name",
             quoted(itf.name) + " is used by an earlier interface");
   }
+  for (size_t i = 0; i < config.routes.size(); ++i) {
+    const auto& route = config.routes[i];
+    if (!route.interface.empty() && !names.count(route.interface))
+      error(route.line, index_path("routes", static_cast<int>(i)) + ".interface",
+            quoted(route.interface) + " names no interface in \"interfaces\"");
+  }
   names.clear();
   std::set<std::pair<Direction, uint32_t>> spis;
   for (size_t i = 0; i < config.sas.size(); ++i) {
@@ -414,13 +433,14 @@ void Loader::cross_check(const Config& config) {
 }
 
 void Loader::load(const Setting& root, Config& out) {
-  check_known(root, "", {"log_level", "dataplane", "interfaces", "sas", "policies"});
+  check_known(root, "", {"log_level", "dataplane", "interfaces", "routes", "sas", "policies"});
   if (auto v = get_parsed<LogLevel>(root, "", "log_level", false, "\"error\", \"warning\", \"info\" or \"debug\"",
                                     [](const std::string& t) { return parse_log_level(t); }))
     out.log_level = *v;
   if (const Setting* d = member(root, "", "dataplane", Setting::TypeGroup, false))
     load_dataplane(*d, "dataplane", out.dataplane);
   load_list(root, "interfaces", out.interfaces, &Loader::load_interface);
+  load_list(root, "routes", out.routes, &Loader::load_route);
   load_list(root, "sas", out.sas, &Loader::load_sa);
   load_list(root, "policies", out.policies, &Loader::load_policy);
   if (!failed()) cross_check(out);

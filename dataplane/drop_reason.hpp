@@ -31,6 +31,19 @@ enum class DropReason : uint8_t {
   kNoHeadroom,      // no room in the mbuf to prepend headers
   kNoTailroom,      // no room in the mbuf to append the trailer and ICV
   kMultiSegment,    // chained mbufs, which the ESP path does not take
+  // The worker pipeline (dataplane/worker.cpp):
+  kUnknownSpi,      // no inbound SA for this SPI
+  kPolicyMismatch,  // decrypted inner packet not allowed by its SA's policy (RFC 4301 5.2)
+  kCleartext,       // cleartext on the public side that no BYPASS policy allows
+  kPolicyDiscard,   // a DISCARD policy matched
+  kNoPolicy,        // outbound packet that no policy matched
+  kNoRoute,         // no route to the destination
+  kNoNeighbour,     // next hop's link-layer address not known yet
+  kNotForUs,        // addressed to the gateway, but nothing here serves it
+  kTtlExpired,      // TTL ran out at this hop
+  kUnsupported,     // a protocol the pipeline does not handle (e.g. IPv6 for now)
+  kControlBusy,     // the ring to the control core was full
+  kTxFull,          // the port's tx queue took no more
   kCount
 };
 
@@ -57,6 +70,18 @@ inline constexpr std::array<CounterDef, kDropReasonCount> kDropReasonDefs{{
     {"drop_no_headroom", "no mbuf headroom for the outer headers"},
     {"drop_no_tailroom", "no mbuf tailroom for the ESP trailer and ICV"},
     {"drop_multi_segment", "chained mbuf, not taken by the ESP path"},
+    {"drop_unknown_spi", "ESP with an SPI no inbound SA has"},
+    {"drop_policy_mismatch", "decrypted packet not allowed by its SA's policy (RFC 4301 5.2)"},
+    {"drop_cleartext", "cleartext on the public side that no bypass policy allows"},
+    {"drop_policy_discard", "a discard policy matched"},
+    {"drop_no_policy", "outbound packet that no policy matched"},
+    {"drop_no_route", "no route to the destination"},
+    {"drop_no_neighbour", "next hop's link-layer address not resolved yet"},
+    {"drop_not_for_us", "addressed to the gateway but not a service it offers"},
+    {"drop_ttl_expired", "TTL ran out at this hop"},
+    {"drop_unsupported", "a protocol the pipeline does not handle"},
+    {"drop_control_busy", "ring to the control core full"},
+    {"drop_tx_full", "transmit queue full"},
 }};
 
 }  // namespace rampart::dp

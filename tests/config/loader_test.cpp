@@ -72,8 +72,8 @@ TEST_CASE("a syntax error gives the line libconfig stopped at", "[config]") {
 
 TEST_CASE("unknown settings are errors, at any depth", "[config]") {
   CHECK(errors_of("log_levle = \"info\";\n") ==
-        "rampart.conf:1: log_levle: unknown setting (expected one of: log_level, dataplane, interfaces, sas, "
-        "policies)");
+        "rampart.conf:1: log_levle: unknown setting (expected one of: log_level, dataplane, interfaces, routes, "
+        "sas, policies)");
   CHECK_THAT(errors_of("dataplane = {\n  replay_windwo = 64;\n};\n"),
              Catch::StartsWith("rampart.conf:2: dataplane.replay_windwo: unknown setting"));
 }
@@ -168,6 +168,14 @@ TEST_CASE("every error in a file is reported, one per line", "[config]") {
         "rampart.conf:1: log_level: \"loud\" is not \"error\", \"warning\", \"info\" or \"debug\"\n"
         "rampart.conf:2: dataplane.burst: 0 is out of range (expected 1 to 256)\n"
         "rampart.conf:2: dataplane.mbufs: 5 is out of range (expected 1023 to 4194304)");
+}
+
+TEST_CASE("routes name an interface that exists", "[config]") {
+  std::string text =
+      "interfaces = ( { name = \"out\"; device = \"net_null0\"; address = \"198.51.100.1/24\"; role = \"public\"; } );\n"
+      "routes = ( { destination = \"0.0.0.0/0\"; via = \"198.51.100.2\"; interface = \"out\"; },\n"
+      "           { destination = \"203.0.113.0/24\"; via = \"198.51.100.3\"; interface = \"outside\"; } );\n";
+  CHECK(errors_of(text) == "rampart.conf:3: routes[1].interface: \"outside\" names no interface in \"interfaces\"");
 }
 
 TEST_CASE("a file that cannot be read is an i/o error naming the file", "[config]") {

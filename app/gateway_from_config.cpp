@@ -1,0 +1,115 @@
+#include "app/gateway_from_config.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace rampart::app {
+
+namespace {
+
+uint32_t host_order(const cfg::IpAddress& a) {
+  return uint32_t{a.bytes[0]} << 24 | uint32_t{a.bytes[1]} << 16 | uint32_t{a.bytes[2]} << 8 | a.bytes[3];
+}
+
+std::string where(const cfg::Config& c, int line) { return c.source + ":" + std::to_string(line) + ": "; }
+
+Error ipv6_not_yet(const cfg::Config& c, int line, const std::string& what) {
+  return make_error(Errc::kUnsupported, where(c, line) + what + ": IPv6 is not in the forwarding pipeline yet "
+                                                                "(the ESP stages have it; rampartd routes IPv4)");
+}
+
+}  // namespace
+
+Result<dp::GatewaySpec> gateway_from_config(const cfg::Config& c) {
+  dp::GatewaySpec spec;
+  spec.worker_lcores = c.dataplane.worker_lcores;
+  spec.mbufs = c.dataplane.mbufs;
+  spec.burst = std::min(c.dataplane.burst, 64u);
+  for (const auto& itf : c.interfaces) {
+    if (itf.address.address.family != cfg::Family::kIpv4) return ipv6_not_yet(c, itf.line, "interface " + itf.name);
+    spec.ports.push_back({itf.name, itf.device,
+                          itf.role == cfg::InterfaceRole::kPublic ? dp::PortRole::kPublic : dp::PortRole::kProtected,
+                          {host_order(itf.address.address), itf.address.length}, static_cast<uint16_t>(itf.mtu)});
+  }
+  for (const auto& r : c.routes) {
+    if (r.destination.address.family != cfg::Family::kIpv4) return ipv6_not_yet(c, r.line, "route");
+    auto port = std::find_if(c.interfaces.begin(), c.interfaces.end(), [&](auto& i) { return i.name == r.interface; });
+    spec.routes.push_back({{host_order(r.destination.address), r.destination.length}, host_order(r.via),
+                           static_cast<uint16_t>(port - c.interfaces.begin())});
+  }
+  for (const auto& sa : c.sas) {
+    dp::SaParams p;
+    p.spi = sa.spi;
+    p.direction = sa.direction == cfg::Direction::kInbound ? dp::SaDirection::kInbound : dp::SaDirection::kOutbound;
+    p.mode = sa.mode == cfg::SaMode::kTunnel ? dp::SaMode::kTunnel : dp::SaMode::kTransport;
+    const cfg::IpAddress* any = sa.local ? &*sa.local : sa.remote ? &*sa.remote : nullptr;
+    p.family = any && any->family == cfg::Family::kIpv6 ? dp::IpFamily::kIpv6 : dp::IpFamily::kIpv4;
+    // Outbound: we are the source. Inbound: we are the destination.
+    if (sa.local && sa.remote) {
+      bool out = p.direction == dp::SaDirection::kOutbound;
+      std::memcpy(p.tunnel_source.data(), (out ? sa.local : sa.remote)->bytes.data(), 16);
+      std::memcpy(p.tunnel_destination.data(), (out ? sa.remote : sa.local)->bytes.data(), 16);
+    }
+    size_t key_length = cfg::cipher_key_length(sa.cipher);
+    p.key_length = static_cast<uint8_t>(key_length);
+    std::copy(sa.key.begin(), sa.key.begin() + static_cast<long>(key_length), p.key.begin());
+    std::copy(sa.key.begin() + static_cast<long>(key_length), sa.key.end(), p.salt.begin());
+    p.esn = sa.esn;
+    p.replay_window = sa.replay_window ? sa.replay_window : c.dataplane.replay_window;
+    if (sa.nat_t) {
+      p.nat_t = true;
+      p.nat_local_port = sa.nat_t->local_port;
+      p.nat_remote_port = sa.nat_t->remote_port;
+    }
+    p.lifetime = {sa.lifetime.soft_bytes, sa.lifetime.hard_bytes, sa.lifetime.soft_packets, sa.lifetime.hard_packets};
+    spec.sas.push_back(p);
+  }
+  for (const auto& pol : c.policies) {
+    if (pol.source.address.family != cfg::Family::kIpv4) return ipv6_not_yet(c, pol.line, "policy " + pol.name);
+    dp::PolicySpec p;
+    p.direction = pol.direction == cfg::Direction::kInbound ? dp::SaDirection::kInbound : dp::SaDirection::kOutbound;
+    p.source = {host_order(pol.source.address), pol.source.length};
+    p.destination = {host_order(pol.destination.address), pol.destination.length};
+    p.any_protocol = !pol.protocol.has_value();
+    p.protocol = pol.protocol.value_or(0);
+    p.source_port_low = pol.source_ports.low;
+    p.source_port_high = pol.source_ports.high;
+    p.destination_port_low = pol.destination_ports.low;
+    p.destination_port_high = pol.destination_ports.high;
+    p.action = pol.action == cfg::PolicyAction::kProtect ? dp::PolicyAction::kProtect
+               : pol.action == cfg::PolicyAction::kBypass ? dp::PolicyAction::kBypass
+                                                          : dp::PolicyAction::kDiscard;
+    if (p.action == dp::PolicyAction::kProtect) {
+      auto sa = std::find_if(c.sas.begin(), c.sas.end(), [&](auto& s) { return s.name == pol.sa; });
+      p.sa = static_cast<uint32_t>(sa - c.sas.begin());
+    }
+    p.priority = pol.priority;
+    spec.policies.push_back(p);
+  }
+  return spec;
+}
+
+std::vector<std::string> eal_args_from_config(const cfg::Config& c, const std::string& file_prefix) {
+  std::string lcores = "0";
+  for (unsigned l : c.dataplane.worker_lcores) lcores += "," + std::to_string(l);
+  std::vector<std::string> args{"rampartd", "-l", lcores, "--main-lcore", "0", "--file-prefix", file_prefix,
+                                "--iova-mode=va", "--log-level=lib.eal:error", "-m", std::to_string(c.dataplane.memory_mb)};
+  if (c.dataplane.hugepages) {
+    args.push_back("--in-memory");
+  } else {
+    args.insert(args.end(), {"--no-huge", "--no-shconf"});
+  }
+  bool any_pci = false;
+  for (const auto& itf : c.interfaces) {
+    if (itf.device.rfind("net_", 0) == 0) {
+      args.insert(args.end(), {"--vdev", itf.device});
+    } else {
+      args.insert(args.end(), {"-a", itf.device});
+      any_pci = true;
+    }
+  }
+  if (!any_pci) args.push_back("--no-pci");
+  return args;
+}
+
+}  // namespace rampart::app

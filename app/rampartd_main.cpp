@@ -1,0 +1,108 @@
+// rampartd: the gateway daemon. rampartd -c rampart.conf
+// Loads and checks the config (errors name file:line), brings up EAL with the config's lcores,
+// memory and devices, builds the gateway, runs workers on their lcores and the control core here,
+// and on SIGINT/SIGTERM stops, prints its counters and checks every mbuf came back.
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <unistd.h>
+
+#include "app/gateway_from_config.hpp"
+#include "common/log.hpp"
+#include "config/config.hpp"
+#include "console/counter_format.hpp"
+#include "dataplane/eal.hpp"
+#include "dataplane/gateway.hpp"
+
+namespace {
+
+using namespace rampart;
+
+dp::Gateway* g_gateway = nullptr;
+
+void on_signal(int) {
+  if (g_gateway) g_gateway->stop();
+}
+
+int usage() {
+  std::fprintf(stderr, "usage: rampartd -c CONFIG [--check]\n"
+                       "  -c CONFIG   the configuration file (see config/rampart.conf.example)\n"
+                       "  --check     load and check the configuration, then exit\n");
+  return 2;
+}
+
+int run(int argc, char** argv) {
+  std::string config_path;
+  bool check_only = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if ((a == "-c" || a == "--config") && i + 1 < argc)
+      config_path = argv[++i];
+    else if (a == "--check")
+      check_only = true;
+    else
+      return usage();
+  }
+  if (config_path.empty()) return usage();
+
+  auto config = cfg::load_config_file(config_path);
+  if (!config) {
+    std::fprintf(stderr, "%s\n", config.message().c_str());
+    return 1;
+  }
+  set_log_level(config->log_level);
+  auto spec = app::gateway_from_config(*config);
+  if (!spec) {
+    std::fprintf(stderr, "%s\n", spec.message().c_str());
+    return 1;
+  }
+  if (check_only) {
+    std::printf("%s: OK\n", config_path.c_str());
+    return 0;
+  }
+
+  std::string prefix = "rampartd_" + std::to_string(getpid());
+  if (auto r = dp::eal_init(app::eal_args_from_config(*config, prefix)); !r) {
+    std::fprintf(stderr, "rampartd: %s\n", r.message().c_str());
+    return 1;
+  }
+  int status = 0;
+  {
+    auto gateway = dp::Gateway::create(*spec);
+    if (!gateway) {
+      std::fprintf(stderr, "rampartd: %s\n", gateway.message().c_str());
+      dp::eal_cleanup(prefix);
+      return 1;
+    }
+    g_gateway = gateway->get();
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    LOG_INFO("rampartd", "running with %s", config_path.c_str());
+    if (auto r = (*gateway)->run(); !r) {
+      std::fprintf(stderr, "rampartd: %s\n", r.message().c_str());
+      status = 1;
+    }
+    g_gateway = nullptr;
+    std::printf("%s", console::format_counters_table((*gateway)->counters()).c_str());
+    std::fflush(stdout);
+    if (unsigned leaked = (*gateway)->shutdown(); leaked != 0) {
+      std::fprintf(stderr, "rampartd: %u mbufs were not returned to the pool\n", leaked);
+      status = 1;
+    }
+  }
+  dp::eal_cleanup(prefix);
+  LOG_INFO("rampartd", "stopped");
+  return status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "rampartd: %s\n", e.what());
+    return 1;
+  }
+}

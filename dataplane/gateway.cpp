@@ -1,0 +1,304 @@
+#include "dataplane/gateway.hpp"
+
+#include <rte_arp.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include <unistd.h>
+
+#include <unordered_map>
+
+#include "common/log.hpp"
+#include "dataplane/port.hpp"
+#include "dataplane/worker.hpp"
+
+namespace rampart::dp {
+
+namespace {
+
+constexpr unsigned kControlRingSize = 1024;
+
+bool in_prefix(uint32_t address, const Ipv4Prefix& prefix) {
+  uint32_t mask = prefix.length == 0 ? 0 : ~uint32_t{0} << (32 - prefix.length);
+  return (address & mask) == (prefix.address & mask);
+}
+
+Result<void> configure_port(uint16_t id, rte_mempool* pool, uint16_t queues, uint16_t mtu) {
+  rte_eth_dev_info info{};
+  if (rte_eth_dev_info_get(id, &info) != 0) return make_error(Errc::kIo, "cannot read device info");
+  rte_eth_conf conf{};
+  if (queues > 1) {
+    // Spread flows over the workers by their addresses (and ports, where the NIC can).
+    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+    conf.rx_adv_conf.rss_conf.rss_hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP) & info.flow_type_rss_offloads;
+  }
+  if (queues > info.max_rx_queues || queues > info.max_tx_queues)
+    return make_error(Errc::kUnsupported, "device has " + std::to_string(info.max_rx_queues) + " rx queues, " +
+                                              std::to_string(queues) + " workers need one each");
+  int rc = rte_eth_dev_configure(id, queues, queues, &conf);
+  if (rc < 0) return make_error(Errc::kIo, std::string("configure: ") + rte_strerror(-rc));
+  if (rte_eth_dev_set_mtu(id, mtu) != 0) LOG_WARN("gateway", "port %u: cannot set MTU %u; keeping the device's", id, mtu);
+  int socket = rte_eth_dev_socket_id(id);
+  for (uint16_t q = 0; q < queues; ++q) {
+    if ((rc = rte_eth_rx_queue_setup(id, q, kRxDescriptors, socket, nullptr, pool)) < 0)
+      return make_error(Errc::kIo, std::string("rx queue: ") + rte_strerror(-rc));
+    if ((rc = rte_eth_tx_queue_setup(id, q, kTxDescriptors, socket, nullptr)) < 0)
+      return make_error(Errc::kIo, std::string("tx queue: ") + rte_strerror(-rc));
+  }
+  if ((rc = rte_eth_dev_start(id)) < 0) return make_error(Errc::kIo, std::string("start: ") + rte_strerror(-rc));
+  rte_eth_promiscuous_enable(id);
+  return {};
+}
+
+int worker_main(void* arg) {
+  static_cast<Worker*>(arg)->run();
+  return 0;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Gateway>> Gateway::create(const GatewaySpec& spec) {
+  std::unique_ptr<Gateway> gw(new Gateway);
+  gw->spec_ = spec;
+  auto workers = static_cast<uint16_t>(spec.worker_lcores.size());
+  if (workers == 0) return make_error(Errc::kInvalidArgument, "no worker lcores");
+  if (spec.ports.size() > kMaxPorts) return make_error(Errc::kInvalidArgument, "too many ports");
+  if (spec.burst > kMaxBurst) return make_error(Errc::kInvalidArgument, "burst above " + std::to_string(kMaxBurst));
+  for (unsigned lcore : spec.worker_lcores)
+    if (!rte_lcore_is_enabled(lcore) || lcore == rte_get_main_lcore())
+      return make_error(Errc::kInvalidArgument, "worker lcore " + std::to_string(lcore) + " is not an enabled worker lcore");
+
+  auto pool = create_packet_pool("rampart_pool", spec.mbufs, static_cast<int>(rte_socket_id()));
+  if (!pool) return pool.error();
+  gw->pool_ = *pool;
+
+  for (const PortSpec& p : spec.ports) {
+    std::string name = p.device.substr(0, p.device.find(','));
+    Port port{p, 0, {}};
+    if (rte_eth_dev_get_port_by_name(name.c_str(), &port.id) != 0)
+      return make_error(Errc::kNotFound, "interface " + p.name + ": no DPDK port named " + name);
+    if (auto r = configure_port(port.id, gw->pool_, workers, p.mtu); !r)
+      return make_error(r.code(), "interface " + p.name + " (" + name + "): " + r.message());
+    rte_eth_macaddr_get(port.id, &port.mac);
+    gw->ports_.push_back(port);
+  }
+  gw->ports_started_ = true;
+
+  auto mb = crypto::MbManager::create();
+  if (!mb) return mb.error();
+  gw->control_mb_ = std::make_unique<crypto::MbManager>(std::move(*mb));
+  auto sad = Sad::create("rampart_sad", static_cast<uint32_t>(spec.sas.size() * 2));
+  if (!sad) return sad.error();
+  gw->sad_ = std::move(*sad);
+  for (const SaParams& p : spec.sas) {
+    auto sa = create_sa(*gw->control_mb_, p);
+    if (!sa) return make_error(sa.code(), "SA " + std::to_string(p.spi) + ": " + sa.message());
+    if (p.direction == SaDirection::kInbound)
+      if (auto r = gw->sad_->add(p.spi, sa->get()); !r) return r.error();
+    gw->sas_.push_back(std::move(*sa));
+  }
+
+  std::vector<PolicySpec> out, in;
+  for (const PolicySpec& p : spec.policies) (p.direction == SaDirection::kOutbound ? out : in).push_back(p);
+  auto spd_out = Spd::build("rampart_spd_out", out);
+  auto spd_in = Spd::build("rampart_spd_in", in);
+  if (!spd_out) return spd_out.error();
+  if (!spd_in) return spd_in.error();
+  gw->spd_out_ = std::move(*spd_out);
+  gw->spd_in_ = std::move(*spd_in);
+
+  std::vector<RouteSpec> routes;
+  for (uint16_t i = 0; i < spec.ports.size(); ++i) routes.push_back({spec.ports[i].address, 0, i});  // connected
+  routes.insert(routes.end(), spec.routes.begin(), spec.routes.end());
+  auto table = RouteTable::build("rampart_routes", routes);
+  if (!table) return table.error();
+  gw->routes_ = std::move(*table);
+  auto neighbours = NeighbourTable::create("rampart_neighbours", 1024);
+  if (!neighbours) return neighbours.error();
+  gw->neighbours_ = std::move(*neighbours);
+
+  gw->to_control_ = rte_ring_create("rampart_to_control", kControlRingSize, SOCKET_ID_ANY, RING_F_SC_DEQ);
+  gw->unresolved_ = rte_ring_create("rampart_unresolved", kControlRingSize, SOCKET_ID_ANY, RING_F_SC_DEQ);
+  gw->control_tx_ = rte_ring_create("rampart_control_tx", kControlRingSize, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  if (!gw->to_control_ || !gw->unresolved_ || !gw->control_tx_) return make_error(Errc::kNoMemory, "cannot create rings");
+  gw->drops_ = std::make_unique<CounterTable>(kDropReasonDefs, workers + 1);
+  gw->paths_ = std::make_unique<CounterTable>(kPathCounterDefs, workers);
+  return gw;
+}
+
+Gateway::~Gateway() {
+  release();
+  rte_mempool_free(pool_);
+}
+
+Result<void> Gateway::run() {
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (unsigned w = 0; w < spec_.worker_lcores.size(); ++w) {
+    auto mb = crypto::MbManager::create();  // each worker its own ipsec-mb manager
+    if (!mb) return mb.error();
+    workers.push_back(std::make_unique<Worker>(*this, w, std::move(*mb)));
+  }
+  for (unsigned w = 0; w < workers.size(); ++w)
+    if (rte_eal_remote_launch(worker_main, workers[w].get(), spec_.worker_lcores[w]) != 0)
+      return make_error(Errc::kInternal, "cannot launch worker on lcore " + std::to_string(spec_.worker_lcores[w]));
+  LOG_INFO("gateway", "%zu worker(s) running, %zu port(s), %zu SA(s), %zu policies", workers.size(), ports_.size(),
+           sas_.size(), spec_.policies.size());
+  while (!stop_.load(std::memory_order_relaxed)) {
+    control_poll();
+    usleep(200);  // the control core may sleep; workers never do
+  }
+  rte_eal_mp_wait_lcore();
+  return {};
+}
+
+void Gateway::control_poll() {
+  rte_mbuf* pkts[kMaxBurst];
+  unsigned n = rte_ring_dequeue_burst(to_control_, reinterpret_cast<void**>(pkts), kMaxBurst, nullptr);
+  for (unsigned i = 0; i < n; ++i) {
+    auto* eth = rte_pktmbuf_mtod(pkts[i], rte_ether_hdr*);
+    if (rte_be_to_cpu_16(eth->ether_type) == RTE_ETHER_TYPE_ARP)
+      handle_arp(pkts[i]);
+    else
+      rte_pktmbuf_free(pkts[i]);  // IKE arrives with the IKE issue; until then it is not answered
+  }
+  // Packets waiting for a neighbour: send the ones whose next hop is now known, ask again (at
+  // most ten times a second per address) for the others, and give up after a second.
+  constexpr size_t kMaxHeld = 256;
+  uint64_t now = rte_get_tsc_cycles();
+  uint64_t hz = rte_get_tsc_hz();
+  rte_mbuf* waiting[kMaxBurst];
+  n = rte_ring_dequeue_burst(unresolved_, reinterpret_cast<void**>(waiting), kMaxBurst, nullptr);
+  for (unsigned i = 0; i < n; ++i) {
+    if (held_.size() >= kMaxHeld) {
+      drops_->lane(drops_->lane_count() - 1).add(DropReason::kNoNeighbour);
+      rte_pktmbuf_free(waiting[i]);
+      continue;
+    }
+    held_.push_back({waiting[i], waiting[i]->hash.usr, waiting[i]->port, now + hz});
+  }
+  size_t kept = 0;
+  for (HeldPacket& h : held_) {
+    rte_ether_addr mac;
+    if (neighbours_->lookup(h.next_hop, mac)) {
+      auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(h.mbuf, sizeof(rte_ether_hdr)));
+      if (eth == nullptr || rte_ring_enqueue(control_tx_, h.mbuf) != 0) {
+        rte_pktmbuf_free(h.mbuf);
+        continue;
+      }
+      eth->dst_addr = mac;
+      eth->src_addr = ports_[h.port].mac;
+      eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+      continue;
+    }
+    if (now > h.deadline) {
+      drops_->lane(drops_->lane_count() - 1).add(DropReason::kNoNeighbour);
+      rte_pktmbuf_free(h.mbuf);
+      continue;
+    }
+    uint64_t& last = last_asked_[h.next_hop];
+    if (now - last >= hz / 10) {
+      last = now;
+      send_arp_request(h.port, h.next_hop);
+    }
+    held_[kept++] = h;
+  }
+  held_.resize(kept);
+}
+
+// RFC 826: learn the sender, answer requests for our own address.
+void Gateway::handle_arp(rte_mbuf* m) {
+  const Port& port = ports_[m->port];
+  if (rte_pktmbuf_data_len(m) < sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr)) {
+    rte_pktmbuf_free(m);
+    return;
+  }
+  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+  auto* arp = reinterpret_cast<rte_arp_hdr*>(eth + 1);
+  if (arp->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) || arp->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
+      arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4) {
+    rte_pktmbuf_free(m);
+    return;
+  }
+  uint32_t sender = rte_be_to_cpu_32(arp->arp_data.arp_sip);
+  uint32_t target = rte_be_to_cpu_32(arp->arp_data.arp_tip);
+  if (in_prefix(sender, port.spec.address) && sender != port.spec.address.address)
+    neighbours_->learn(sender, arp->arp_data.arp_sha);
+  if (arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) && target == port.spec.address.address) {
+    arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
+    arp->arp_data.arp_tha = arp->arp_data.arp_sha;
+    arp->arp_data.arp_tip = arp->arp_data.arp_sip;
+    arp->arp_data.arp_sha = port.mac;
+    arp->arp_data.arp_sip = rte_cpu_to_be_32(port.spec.address.address);
+    eth->dst_addr = eth->src_addr;
+    eth->src_addr = port.mac;
+    if (rte_ring_enqueue(control_tx_, m) != 0) rte_pktmbuf_free(m);
+    return;
+  }
+  rte_pktmbuf_free(m);
+}
+
+void Gateway::send_arp_request(uint16_t port_index, uint32_t target) {
+  const Port& port = ports_[port_index];
+  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+  if (m == nullptr) return;
+  auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_append(m, sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr)));
+  if (eth == nullptr) {
+    rte_pktmbuf_free(m);
+    return;
+  }
+  std::memset(eth->dst_addr.addr_bytes, 0xff, RTE_ETHER_ADDR_LEN);
+  eth->src_addr = port.mac;
+  eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+  auto* arp = reinterpret_cast<rte_arp_hdr*>(eth + 1);
+  arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+  arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+  arp->arp_hlen = RTE_ETHER_ADDR_LEN;
+  arp->arp_plen = 4;
+  arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+  arp->arp_data.arp_sha = port.mac;
+  arp->arp_data.arp_sip = rte_cpu_to_be_32(port.spec.address.address);
+  std::memset(arp->arp_data.arp_tha.addr_bytes, 0, RTE_ETHER_ADDR_LEN);
+  arp->arp_data.arp_tip = rte_cpu_to_be_32(target);
+  m->port = port_index;
+  if (rte_ring_enqueue(control_tx_, m) != 0) rte_pktmbuf_free(m);
+}
+
+std::vector<CounterValue> Gateway::counters() const {
+  auto all = paths_->snapshot();
+  auto drops = drops_->snapshot();
+  all.insert(all.end(), drops.begin(), drops.end());
+  return all;
+}
+
+void Gateway::release_held() {
+  for (HeldPacket& h : held_) rte_pktmbuf_free(h.mbuf);
+  held_.clear();
+}
+
+unsigned Gateway::shutdown() {
+  release();
+  return pool_ ? rte_mempool_in_use_count(pool_) : 0;
+}
+
+void Gateway::release() {
+  if (ports_started_) {
+    for (const Port& p : ports_) rte_eth_dev_stop(p.id);
+    ports_started_ = false;
+  }
+  release_held();
+  for (rte_ring* ring : {to_control_, control_tx_, unresolved_}) {
+    if (ring == nullptr) continue;
+    void* m;
+    while (rte_ring_dequeue(ring, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+    rte_ring_free(ring);
+  }
+  to_control_ = control_tx_ = unresolved_ = nullptr;
+  for (const Port& p : ports_) rte_eth_dev_close(p.id);
+  ports_.clear();
+}
+
+}  // namespace rampart::dp

@@ -1,0 +1,104 @@
+// A running gateway: ports, pools, tables, SAs, and the worker loops, built from a GatewaySpec.
+// Threads: the main lcore is the control core (ARP, neighbour resolution, IKE hand-off); each
+// worker lcore runs Worker::run, polling its own rx queue on every port.
+#pragma once
+
+#include <rte_ether.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/counters.hpp"
+#include "common/result.hpp"
+#include "crypto/mb_manager.hpp"
+#include "dataplane/gateway_spec.hpp"
+#include "dataplane/routes.hpp"
+#include "dataplane/sa.hpp"
+#include "dataplane/sad.hpp"
+#include "dataplane/spd.hpp"
+
+struct rte_mempool;
+struct rte_ring;
+
+namespace rampart::dp {
+
+// What the gateway counts besides drops, per worker lane.
+enum class PathCounter : size_t {
+  kRx, kTx, kEspOut, kEspIn, kBypass, kEchoReplies, kToControl, kCount
+};
+inline constexpr std::array<CounterDef, static_cast<size_t>(PathCounter::kCount)> kPathCounterDefs{{
+    {"rx_packets", "packets received on all ports"},
+    {"tx_packets", "packets sent on all ports"},
+    {"esp_out_packets", "packets protected with ESP"},
+    {"esp_in_packets", "ESP packets decrypted and accepted"},
+    {"bypass_packets", "packets forwarded in the clear by a bypass policy"},
+    {"echo_replies", "ICMP echo requests to the gateway answered"},
+    {"to_control_packets", "packets handed to the control core (ARP, IKE)"},
+}};
+
+struct Port {
+  PortSpec spec;
+  uint16_t id = 0;
+  rte_ether_addr mac{};
+};
+
+// A packet a worker could not send because its next hop's MAC is unknown: the control core holds
+// it (RFC 1122 2.3.2.2 asks for at least one per address) while it resolves, then sends it.
+struct HeldPacket {
+  rte_mbuf* mbuf;
+  uint32_t next_hop;  // host order
+  uint16_t port;
+  uint64_t deadline;  // TSC
+};
+
+class Gateway {
+ public:
+  // Ports are probed from the devices EAL was started with, in the spec's order.
+  static Result<std::unique_ptr<Gateway>> create(const GatewaySpec& spec);
+  ~Gateway();
+
+  // Launches the workers on their lcores and runs the control core on this thread until
+  // stop() is called (from a signal handler, say). Returns after every worker has stopped.
+  Result<void> run();
+  void stop() noexcept { stop_.store(true, std::memory_order_relaxed); }
+
+  // Every counter, path counters first, summed over workers and the control core.
+  std::vector<CounterValue> counters() const;
+  // Stops the ports and gives back every mbuf the gateway holds; returns how many are still out
+  // (0 unless something leaked).
+  unsigned shutdown();
+
+ private:
+  friend class Worker;
+  Gateway() = default;
+  void control_poll();
+  void handle_arp(rte_mbuf* m);
+  void send_arp_request(uint16_t port, uint32_t target);
+  void release_held();
+  void release();
+
+  GatewaySpec spec_;
+  std::atomic<bool> stop_{false};
+  rte_mempool* pool_ = nullptr;
+  std::vector<Port> ports_;
+  std::unique_ptr<crypto::MbManager> control_mb_;
+  std::vector<std::unique_ptr<SaRuntime>> sas_;  // index = GatewaySpec::sas index
+  std::unique_ptr<Sad> sad_;
+  std::unique_ptr<Spd> spd_out_, spd_in_;
+  std::vector<uint32_t> out_rule_of_, in_rule_of_;  // Spd rule index -> GatewaySpec::policies index
+  std::unique_ptr<RouteTable> routes_;
+  std::unique_ptr<NeighbourTable> neighbours_;
+  rte_ring* to_control_ = nullptr;    // mbufs from workers: ARP, IKE
+  rte_ring* unresolved_ = nullptr;    // mbufs from workers waiting for a neighbour (next hop in hash.usr)
+  rte_ring* control_tx_ = nullptr;    // mbufs the control core wants sent; worker 0 sends them
+  std::unique_ptr<CounterTable> drops_;  // one lane per worker, then the control core's
+  std::unique_ptr<CounterTable> paths_;
+  std::vector<HeldPacket> held_;         // control core only
+  std::unordered_map<uint32_t, uint64_t> last_asked_;  // control core only: ARP rate limit
+  bool ports_started_ = false;
+};
+
+}  // namespace rampart::dp

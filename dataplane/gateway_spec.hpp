@@ -1,0 +1,60 @@
+// What the data plane needs to run a gateway, as plain data: ports, routes, policies and SAs.
+// app/ builds it from the config file; nothing here knows libconfig or IKE.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dataplane/sa_params.hpp"
+
+namespace rampart::dp {
+
+enum class PortRole : uint8_t { kProtected, kPublic };
+
+struct Ipv4Prefix {
+  uint32_t address = 0;  // host order
+  uint8_t length = 0;
+};
+
+struct PortSpec {
+  std::string name;
+  std::string device;    // DPDK device: a vdev ("net_af_packet0,iface=veth0") or a PCI address
+  PortRole role = PortRole::kProtected;
+  Ipv4Prefix address;    // our address and the connected prefix
+  uint16_t mtu = 1500;
+};
+
+struct RouteSpec {
+  Ipv4Prefix destination;
+  uint32_t gateway = 0;  // host order; 0: on link
+  uint16_t port = 0;     // index into GatewaySpec::ports
+};
+
+enum class PolicyAction : uint8_t { kProtect, kBypass, kDiscard };
+
+// One SPD rule (RFC 4301 section 4.4.1). Lower priority wins; ties go to the earlier rule.
+struct PolicySpec {
+  SaDirection direction = SaDirection::kOutbound;
+  Ipv4Prefix source;
+  Ipv4Prefix destination;
+  bool any_protocol = true;
+  uint8_t protocol = 0;
+  uint16_t source_port_low = 0, source_port_high = 65535;
+  uint16_t destination_port_low = 0, destination_port_high = 65535;
+  PolicyAction action = PolicyAction::kDiscard;
+  uint32_t sa = 0;  // index into GatewaySpec::sas, for kProtect
+  uint32_t priority = 100;
+};
+
+struct GatewaySpec {
+  std::vector<unsigned> worker_lcores;
+  unsigned mbufs = 16383;
+  unsigned burst = 32;
+  std::vector<PortSpec> ports;
+  std::vector<RouteSpec> routes;
+  std::vector<PolicySpec> policies;
+  std::vector<SaParams> sas;
+};
+
+}  // namespace rampart::dp

@@ -1,0 +1,68 @@
+#include "dataplane/routes.hpp"
+
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_jhash.h>
+#include <rte_lpm.h>
+
+#include <cstring>
+
+namespace rampart::dp {
+
+RouteTable::~RouteTable() { rte_lpm_free(lpm_); }
+
+Result<std::unique_ptr<RouteTable>> RouteTable::build(const std::string& name, const std::vector<RouteSpec>& routes) {
+  std::unique_ptr<RouteTable> table(new RouteTable);
+  rte_lpm_config config{};
+  config.max_rules = static_cast<uint32_t>(routes.size() + 16);
+  config.number_tbl8s = 256;
+  table->lpm_ = rte_lpm_create(name.c_str(), SOCKET_ID_ANY, &config);
+  if (table->lpm_ == nullptr) return make_error(Errc::kNoMemory, "routes " + name + ": " + rte_strerror(rte_errno));
+  for (const RouteSpec& r : routes) {
+    auto index = static_cast<uint32_t>(table->hops_.size());
+    table->hops_.push_back(NextHop{r.port, r.gateway});
+    if (rte_lpm_add(table->lpm_, r.destination.address, r.destination.length, index) != 0)
+      return make_error(Errc::kInvalidArgument, "routes " + name + ": cannot add a route");
+  }
+  return table;
+}
+
+const NextHop* RouteTable::lookup(uint32_t destination) const noexcept {
+  uint32_t index;
+  if (rte_lpm_lookup(lpm_, destination, &index) != 0) return nullptr;
+  return &hops_[index];
+}
+
+NeighbourTable::~NeighbourTable() { rte_hash_free(hash_); }
+
+Result<std::unique_ptr<NeighbourTable>> NeighbourTable::create(const std::string& name, uint32_t capacity) {
+  std::unique_ptr<NeighbourTable> table(new NeighbourTable);
+  rte_hash_parameters params{};
+  params.name = name.c_str();
+  params.entries = capacity;
+  params.key_len = sizeof(uint32_t);
+  params.hash_func = rte_jhash;
+  params.socket_id = SOCKET_ID_ANY;
+  params.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
+  table->hash_ = rte_hash_create(&params);
+  if (table->hash_ == nullptr) return make_error(Errc::kNoMemory, "neighbours " + name + ": " + rte_strerror(rte_errno));
+  return table;
+}
+
+// The MAC address travels as the hash's data pointer value: six bytes fit in a pointer, so a
+// lookup is one read and an update one atomic store, with nothing to free.
+void NeighbourTable::learn(uint32_t address, const rte_ether_addr& mac) noexcept {
+  uintptr_t packed = 0;
+  std::memcpy(&packed, mac.addr_bytes, RTE_ETHER_ADDR_LEN);
+  rte_hash_add_key_data(hash_, &address, reinterpret_cast<void*>(packed | (uintptr_t{1} << 63)));
+}
+
+bool NeighbourTable::lookup(uint32_t address, rte_ether_addr& mac) const noexcept {
+  void* data = nullptr;
+  if (rte_hash_lookup_data(hash_, &address, &data) < 0) return false;
+  auto packed = reinterpret_cast<uintptr_t>(data);
+  std::memcpy(mac.addr_bytes, &packed, RTE_ETHER_ADDR_LEN);
+  return true;
+}
+
+}  // namespace rampart::dp

@@ -1,0 +1,53 @@
+// IPv4 routing: longest-prefix match in DPDK rte_lpm to a next hop (port, gateway), plus the
+// neighbour table that maps next hops to Ethernet addresses. The control core writes both;
+// workers read them without locks.
+#pragma once
+
+#include <rte_ether.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "dataplane/gateway_spec.hpp"
+
+struct rte_lpm;
+struct rte_hash;
+
+namespace rampart::dp {
+
+struct NextHop {
+  uint16_t port;
+  uint32_t gateway;  // host order; 0: the destination is on link
+};
+
+class RouteTable {
+ public:
+  static Result<std::unique_ptr<RouteTable>> build(const std::string& name, const std::vector<RouteSpec>& routes);
+  ~RouteTable();
+  // The next hop for a destination (host order), or nullptr.
+  const NextHop* lookup(uint32_t destination) const noexcept;
+
+ private:
+  RouteTable() = default;
+  rte_lpm* lpm_ = nullptr;
+  std::vector<NextHop> hops_;
+};
+
+class NeighbourTable {
+ public:
+  static Result<std::unique_ptr<NeighbourTable>> create(const std::string& name, uint32_t capacity);
+  ~NeighbourTable();
+  // Control core only.
+  void learn(uint32_t address, const rte_ether_addr& mac) noexcept;
+  // Any worker. False if not known.
+  bool lookup(uint32_t address, rte_ether_addr& mac) const noexcept;
+
+ private:
+  NeighbourTable() = default;
+  rte_hash* hash_ = nullptr;
+};
+
+}  // namespace rampart::dp

@@ -1,0 +1,43 @@
+#include "dataplane/sad.hpp"
+
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_jhash.h>
+
+namespace rampart::dp {
+
+Sad::~Sad() { rte_hash_free(hash_); }
+
+Result<std::unique_ptr<Sad>> Sad::create(const std::string& name, uint32_t capacity) {
+  std::unique_ptr<Sad> sad(new Sad);
+  rte_hash_parameters params{};
+  params.name = name.c_str();
+  params.entries = capacity < 64 ? 64 : capacity;
+  params.key_len = sizeof(uint32_t);
+  params.hash_func = rte_jhash;
+  params.socket_id = SOCKET_ID_ANY;
+  params.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
+  sad->hash_ = rte_hash_create(&params);
+  if (sad->hash_ == nullptr) return make_error(Errc::kNoMemory, "SAD " + name + ": " + rte_strerror(rte_errno));
+  return sad;
+}
+
+Result<void> Sad::add(uint32_t spi, SaRuntime* sa) {
+  int rc = rte_hash_add_key_data(hash_, &spi, sa);
+  if (rc < 0) return make_error(Errc::kNoMemory, "SAD: cannot add SPI " + std::to_string(spi));
+  return {};
+}
+
+void Sad::lookup(const uint32_t* spis, SaRuntime** out, uint32_t count) const noexcept {
+  const void* keys[64];
+  void* data[64];
+  for (uint32_t at = 0; at < count; at += 64) {
+    uint32_t n = count - at < 64 ? count - at : 64;
+    for (uint32_t i = 0; i < n; ++i) keys[i] = &spis[at + i];
+    uint64_t hits = 0;
+    rte_hash_lookup_bulk_data(hash_, keys, n, &hits, data);
+    for (uint32_t i = 0; i < n; ++i) out[at + i] = (hits >> i) & 1 ? static_cast<SaRuntime*>(data[i]) : nullptr;
+  }
+}
+
+}  // namespace rampart::dp

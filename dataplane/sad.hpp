@@ -1,0 +1,31 @@
+// The inbound security association database: SPI to SA, in a DPDK rte_hash that workers read in
+// bulk without locks while the control core writes (RW_CONCURRENCY_LF).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/result.hpp"
+
+struct rte_hash;
+
+namespace rampart::dp {
+
+struct SaRuntime;
+
+class Sad {
+ public:
+  static Result<std::unique_ptr<Sad>> create(const std::string& name, uint32_t capacity);
+  ~Sad();
+
+  Result<void> add(uint32_t spi, SaRuntime* sa);
+  // For each SPI (host order), the SA or nullptr.
+  void lookup(const uint32_t* spis, SaRuntime** out, uint32_t count) const noexcept;
+
+ private:
+  Sad() = default;
+  rte_hash* hash_ = nullptr;
+};
+
+}  // namespace rampart::dp

@@ -1,0 +1,48 @@
+// The security policy database of one direction (RFC 4301 section 4.4.1), compiled into a DPDK
+// rte_acl context for bulk classification of IPv4 5-tuples. Built on the control core, read-only
+// for workers.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "dataplane/gateway_spec.hpp"
+
+struct rte_acl_ctx;
+
+namespace rampart::dp {
+
+// The classifier's input, built per packet from its headers (in network order), so that IPv4
+// options cannot shift the ports and the layout is the one the ACL was built for.
+struct alignas(4) SpdKey {
+  uint8_t protocol;
+  uint8_t pad[3];
+  uint32_t source;       // network order
+  uint32_t destination;  // network order
+  uint16_t source_port;  // network order; 0 for protocols without ports
+  uint16_t destination_port;
+};
+static_assert(sizeof(SpdKey) == 16);
+
+inline constexpr uint32_t kNoPolicy = UINT32_MAX;
+
+class Spd {
+ public:
+  // rules: every policy of this direction, in config order.
+  static Result<std::unique_ptr<Spd>> build(const std::string& name, const std::vector<PolicySpec>& rules);
+  ~Spd();
+
+  // For each key, the index into rules() of the winning policy, or kNoPolicy.
+  void classify(const SpdKey* const* keys, uint32_t* results, uint32_t count) const noexcept;
+  const std::vector<PolicySpec>& rules() const noexcept { return rules_; }
+
+ private:
+  Spd() = default;
+  rte_acl_ctx* acl_ = nullptr;
+  std::vector<PolicySpec> rules_;
+};
+
+}  // namespace rampart::dp

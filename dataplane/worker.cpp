@@ -1,0 +1,341 @@
+#include "dataplane/worker.hpp"
+
+#include <rte_arp.h>
+#include <rte_ethdev.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "dataplane/esp_inbound.hpp"
+#include "dataplane/esp_outbound.hpp"
+#include "dataplane/gateway.hpp"
+#include "dataplane/wire_headers.hpp"
+
+namespace rampart::dp {
+
+namespace {
+
+constexpr uint16_t kIkePort = 500;
+constexpr uint16_t kNatTPort = 4500;
+constexpr unsigned kEthernetLength = sizeof(rte_ether_hdr);
+
+// RFC 1624 incremental update for a TTL decrement: the checksum rises by 0x0100.
+inline bool decrement_ttl(rte_ipv4_hdr* ip) noexcept {
+  if (ip->time_to_live <= 1) return false;
+  --ip->time_to_live;
+  uint32_t sum = rte_be_to_cpu_16(ip->hdr_checksum) + 0x0100u;
+  ip->hdr_checksum = rte_cpu_to_be_16(static_cast<uint16_t>(sum + (sum >> 16)));
+  return true;
+}
+
+inline void spd_key_of(const rte_ipv4_hdr* ip, uint32_t l3_length, SpdKey& key) noexcept {
+  key.protocol = ip->next_proto_id;
+  key.pad[0] = key.pad[1] = key.pad[2] = 0;
+  key.source = ip->src_addr;
+  key.destination = ip->dst_addr;
+  key.source_port = key.destination_port = 0;
+  unsigned ihl = (ip->version_ihl & 0x0f) * 4u;
+  bool first_fragment = (rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK) == 0;
+  if ((key.protocol == IPPROTO_TCP || key.protocol == IPPROTO_UDP || key.protocol == IPPROTO_SCTP) && first_fragment &&
+      l3_length >= ihl + 4) {
+    const auto* ports = reinterpret_cast<const uint16_t*>(reinterpret_cast<const uint8_t*>(ip) + ihl);
+    key.source_port = ports[0];
+    key.destination_port = ports[1];
+  }
+}
+
+// An ICMP echo request to us becomes the reply in place (RFC 792).
+inline void make_echo_reply(rte_ether_hdr* eth, rte_ipv4_hdr* ip, rte_icmp_hdr* icmp) noexcept {
+  rte_ether_addr mac = eth->src_addr;
+  eth->src_addr = eth->dst_addr;
+  eth->dst_addr = mac;
+  uint32_t source = ip->src_addr;
+  ip->src_addr = ip->dst_addr;
+  ip->dst_addr = source;
+  ip->time_to_live = 64;
+  ip->hdr_checksum = 0;
+  ip->hdr_checksum = rte_ipv4_cksum(ip);
+  icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
+  // Type 8 -> 0 lowers the sum by 0x0800: add it back (RFC 1624).
+  uint32_t sum = rte_be_to_cpu_16(icmp->icmp_cksum) + 0x0800u;
+  icmp->icmp_cksum = rte_cpu_to_be_16(static_cast<uint16_t>(sum + (sum >> 16)));
+}
+
+}  // namespace
+
+Worker::Worker(Gateway& gateway, unsigned index, crypto::MbManager mb)
+    : gw_(gateway),
+      index_(index),
+      mb_(std::move(mb)),
+      drops_(gateway.drops_->lane(index)),
+      paths_(gateway.paths_->lane(index)),
+      esp_{&mb_, &drops_, nullptr} {}
+
+void Worker::run() noexcept {
+  while (!gw_.stop_.load(std::memory_order_relaxed)) poll_once();
+  flush();
+}
+
+void Worker::poll_once() noexcept {
+  for (uint16_t p = 0; p < gw_.ports_.size(); ++p) {
+    rte_mbuf* pkts[kMaxBurst];
+    uint16_t n = rte_eth_rx_burst(gw_.ports_[p].id, static_cast<uint16_t>(index_), pkts,
+                                  static_cast<uint16_t>(gw_.spec_.burst));
+    if (n == 0) continue;
+    paths_.add(PathCounter::kRx, n);
+    process(p, pkts, n);
+  }
+  // The control core's packets (ARP replies and requests) leave through worker 0's queues.
+  if (index_ == 0) {
+    rte_mbuf* control[kMaxBurst];
+    unsigned n = rte_ring_dequeue_burst(gw_.control_tx_, reinterpret_cast<void**>(control), kMaxBurst, nullptr);
+    for (unsigned i = 0; i < n; ++i) send_on(control[i]->port, control[i]);
+  }
+  flush();
+}
+
+void Worker::drop(rte_mbuf* m, DropReason reason) noexcept {
+  drops_.add(reason);
+  rte_pktmbuf_free(m);
+}
+
+void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexcept {
+  const Port& port = gw_.ports_[port_index];
+  const bool is_public = port.spec.role == PortRole::kPublic;
+  const uint32_t our_address = rte_cpu_to_be_32(port.spec.address.address);
+
+  rte_mbuf* to_control[kMaxBurst];
+  unsigned control_count = 0;
+  rte_mbuf* esp_in[kMaxBurst];
+  uint16_t esp_in_count = 0;
+  rte_mbuf* transit[kMaxBurst];
+  SpdKey keys[kMaxBurst];
+  const SpdKey* key_ptrs[kMaxBurst];
+  uint16_t transit_count = 0;
+
+  for (uint16_t i = 0; i < count; ++i) {
+    rte_mbuf* m = pkts[i];
+    if (i + 1 < count) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+    m->port = port_index;
+    uint32_t length = rte_pktmbuf_data_len(m);
+    if (length < kEthernetLength) [[unlikely]] {
+      drop(m, DropReason::kRunt);
+      continue;
+    }
+    auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+    uint16_t type = rte_be_to_cpu_16(eth->ether_type);
+    if (type == RTE_ETHER_TYPE_ARP) {
+      to_control[control_count++] = m;
+      continue;
+    }
+    if (type != RTE_ETHER_TYPE_IPV4) [[unlikely]] {
+      drop(m, DropReason::kUnsupported);
+      continue;
+    }
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
+    uint32_t l3_length = length - kEthernetLength;
+    unsigned ihl = (ip->version_ihl & 0x0f) * 4u;
+    if (l3_length < sizeof(rte_ipv4_hdr) || (ip->version_ihl >> 4) != 4 || ihl < sizeof(rte_ipv4_hdr) ||
+        rte_be_to_cpu_16(ip->total_length) > l3_length || ihl > l3_length) [[unlikely]] {
+      drop(m, l3_length < sizeof(rte_ipv4_hdr) ? DropReason::kRunt : DropReason::kBadLength);
+      continue;
+    }
+    if (ip->dst_addr == our_address) {
+      const uint8_t* l4 = reinterpret_cast<const uint8_t*>(ip) + ihl;
+      uint32_t l4_length = rte_be_to_cpu_16(ip->total_length) - ihl;
+      if (ip->next_proto_id == IPPROTO_ICMP && l4_length >= sizeof(rte_icmp_hdr) &&
+          reinterpret_cast<const rte_icmp_hdr*>(l4)->icmp_type == RTE_IP_ICMP_ECHO_REQUEST) {
+        make_echo_reply(eth, ip, reinterpret_cast<rte_icmp_hdr*>(const_cast<uint8_t*>(l4)));
+        paths_.add(PathCounter::kEchoReplies);
+        send_on(port_index, m);
+        continue;
+      }
+      if (is_public && ip->next_proto_id == IPPROTO_ESP) {
+        esp_in[esp_in_count++] = m;
+        continue;
+      }
+      if (ip->next_proto_id == IPPROTO_UDP && l4_length >= 8) {
+        uint16_t dport = rte_be_to_cpu_16(reinterpret_cast<const rte_udp_hdr*>(l4)->dst_port);
+        // RFC 3948: on 4500, four zero bytes mark IKE; anything else is ESP.
+        bool ike_marker = l4_length >= 12 && l4[8] == 0 && l4[9] == 0 && l4[10] == 0 && l4[11] == 0;
+        if (is_public && dport == kNatTPort && !ike_marker) {
+          esp_in[esp_in_count++] = m;
+          continue;
+        }
+        if (dport == kIkePort || dport == kNatTPort) {
+          to_control[control_count++] = m;
+          continue;
+        }
+      }
+      drop(m, DropReason::kNotForUs);
+      continue;
+    }
+    spd_key_of(ip, l3_length, keys[transit_count]);
+    key_ptrs[transit_count] = &keys[transit_count];
+    transit[transit_count++] = m;
+  }
+
+  if (control_count) {
+    unsigned sent = rte_ring_enqueue_burst(gw_.to_control_, reinterpret_cast<void**>(to_control), control_count, nullptr);
+    paths_.add(PathCounter::kToControl, sent);
+    for (unsigned i = sent; i < control_count; ++i) drop(to_control[i], DropReason::kControlBusy);
+  }
+
+  if (transit_count) {
+    uint32_t rule[kMaxBurst];
+    const Spd& spd = is_public ? *gw_.spd_in_ : *gw_.spd_out_;
+    spd.classify(key_ptrs, rule, transit_count);
+    Burst protect;
+    for (uint16_t i = 0; i < transit_count; ++i) {
+      rte_mbuf* m = transit[i];
+      if (rule[i] == kNoPolicy) {
+        drop(m, is_public ? DropReason::kCleartext : DropReason::kNoPolicy);
+        continue;
+      }
+      const PolicySpec& policy = spd.rules()[rule[i]];
+      if (policy.action == PolicyAction::kDiscard) {
+        drop(m, DropReason::kPolicyDiscard);
+      } else if (policy.action == PolicyAction::kBypass) {
+        rte_pktmbuf_adj(m, kEthernetLength);
+        if (!decrement_ttl(rte_pktmbuf_mtod(m, rte_ipv4_hdr*))) {
+          drop(m, DropReason::kTtlExpired);
+          continue;
+        }
+        paths_.add(PathCounter::kBypass);
+        send_ipv4(m);
+      } else if (is_public) {
+        drop(m, DropReason::kCleartext);  // a protect policy on the public side wants ESP, not this
+      } else {
+        rte_pktmbuf_adj(m, kEthernetLength);
+        if (!decrement_ttl(rte_pktmbuf_mtod(m, rte_ipv4_hdr*))) {
+          drop(m, DropReason::kTtlExpired);
+          continue;
+        }
+        protect.pkts[protect.count] = m;
+        protect.sa[protect.count++] = gw_.sas_[policy.sa].get();
+      }
+    }
+    if (protect.count) outbound(protect);
+  }
+
+  if (esp_in_count) inbound(esp_in, esp_in_count);
+}
+
+void Worker::outbound(Burst& burst) noexcept {
+  uint16_t good = esp_outbound_burst(esp_, burst);
+  paths_.add(PathCounter::kEspOut, good);
+  for (uint16_t i = 0; i < good; ++i) send_ipv4(burst.pkts[i]);
+  free_dropped(burst, good);  // the stage counted them
+}
+
+void Worker::inbound(rte_mbuf** pkts, uint16_t count) noexcept {
+  // SPI of each packet, for one bulk SAD lookup. Lengths were checked in process().
+  uint32_t spis[kMaxBurst] = {};
+  for (uint16_t i = 0; i < count; ++i) {
+    rte_pktmbuf_adj(pkts[i], kEthernetLength);
+    auto* ip = rte_pktmbuf_mtod(pkts[i], const uint8_t*);
+    unsigned at = (ip[0] & 0x0f) * 4u + (ip[9] == IPPROTO_UDP ? 8u : 0u);
+    spis[i] = 0;
+    if (rte_pktmbuf_data_len(pkts[i]) >= at + 4) spis[i] = rte_be_to_cpu_32(*reinterpret_cast<const uint32_t*>(ip + at));
+  }
+  SaRuntime* sas[kMaxBurst];
+  gw_.sad_->lookup(spis, sas, count);
+  Burst burst;
+  for (uint16_t i = 0; i < count; ++i) {
+    if (sas[i] == nullptr) {
+      drop(pkts[i], DropReason::kUnknownSpi);
+      continue;
+    }
+    burst.pkts[burst.count] = pkts[i];
+    burst.sa[burst.count++] = sas[i];
+  }
+  uint16_t good = esp_inbound_burst(esp_, burst);
+  paths_.add(PathCounter::kEspIn, good);
+
+  // RFC 4301 section 5.2: the decrypted packet must match a policy that names its SA.
+  SpdKey keys[kMaxBurst];
+  const SpdKey* key_ptrs[kMaxBurst];
+  uint32_t rule[kMaxBurst];
+  uint16_t checked = 0;
+  rte_mbuf* ipv4[kMaxBurst];
+  SaRuntime* ipv4_sa[kMaxBurst];
+  for (uint16_t i = 0; i < good; ++i) {
+    rte_mbuf* m = burst.pkts[i];
+    if ((*rte_pktmbuf_mtod(m, uint8_t*) >> 4) != 4) {
+      drop(m, DropReason::kUnsupported);  // IPv6 inner packets need the IPv6 pipeline
+      continue;
+    }
+    spd_key_of(rte_pktmbuf_mtod(m, rte_ipv4_hdr*), rte_pktmbuf_data_len(m), keys[checked]);
+    key_ptrs[checked] = &keys[checked];
+    ipv4_sa[checked] = burst.sa[i];
+    ipv4[checked++] = m;
+  }
+  free_dropped(burst, good);
+  gw_.spd_in_->classify(key_ptrs, rule, checked);
+  for (uint16_t i = 0; i < checked; ++i) {
+    const PolicySpec* policy = rule[i] == kNoPolicy ? nullptr : &gw_.spd_in_->rules()[rule[i]];
+    if (policy == nullptr || policy->action != PolicyAction::kProtect || gw_.sas_[policy->sa].get() != ipv4_sa[i]) {
+      drop(ipv4[i], DropReason::kPolicyMismatch);
+      continue;
+    }
+    if (!decrement_ttl(rte_pktmbuf_mtod(ipv4[i], rte_ipv4_hdr*))) {
+      drop(ipv4[i], DropReason::kTtlExpired);
+      continue;
+    }
+    send_ipv4(ipv4[i]);
+  }
+}
+
+// Routes an IPv4 packet (mbuf at the IP header), adds the Ethernet header and queues it.
+void Worker::send_ipv4(rte_mbuf* m) noexcept {
+  auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
+  uint32_t destination = rte_be_to_cpu_32(ip->dst_addr);
+  const NextHop* hop = gw_.routes_->lookup(destination);
+  if (hop == nullptr) [[unlikely]] {
+    drop(m, DropReason::kNoRoute);
+    return;
+  }
+  uint32_t next = hop->gateway ? hop->gateway : destination;
+  rte_ether_addr mac;
+  if (!gw_.neighbours_->lookup(next, mac)) [[unlikely]] {
+    // The control core holds the packet while it resolves the next hop, then sends it.
+    m->hash.usr = next;
+    m->port = hop->port;
+    if (rte_ring_enqueue(gw_.unresolved_, m) != 0) drop(m, DropReason::kNoNeighbour);
+    return;
+  }
+  auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, kEthernetLength));
+  if (eth == nullptr) [[unlikely]] {
+    drop(m, DropReason::kNoHeadroom);
+    return;
+  }
+  eth->dst_addr = mac;
+  eth->src_addr = gw_.ports_[hop->port].mac;
+  eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+  send_on(hop->port, m);
+}
+
+void Worker::send_on(uint16_t port_index, rte_mbuf* m) noexcept {
+  TxBuffer& tx = tx_[port_index];
+  tx.pkts[tx.count++] = m;
+  if (tx.count == kMaxBurst) {
+    uint16_t sent = rte_eth_tx_burst(gw_.ports_[port_index].id, static_cast<uint16_t>(index_), tx.pkts, tx.count);
+    paths_.add(PathCounter::kTx, sent);
+    for (uint16_t i = sent; i < tx.count; ++i) drop(tx.pkts[i], DropReason::kTxFull);
+    tx.count = 0;
+  }
+}
+
+void Worker::flush() noexcept {
+  for (uint16_t p = 0; p < gw_.ports_.size(); ++p) {
+    TxBuffer& tx = tx_[p];
+    if (tx.count == 0) continue;
+    uint16_t sent = rte_eth_tx_burst(gw_.ports_[p].id, static_cast<uint16_t>(index_), tx.pkts, tx.count);
+    paths_.add(PathCounter::kTx, sent);
+    for (uint16_t i = sent; i < tx.count; ++i) drop(tx.pkts[i], DropReason::kTxFull);
+    tx.count = 0;
+  }
+}
+
+}  // namespace rampart::dp
