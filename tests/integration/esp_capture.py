@@ -1,0 +1,68 @@
+#!/usr/bin/python3
+"""Decrypts the ESP packets of a capture with scapy, using the keys the demo gateways were given,
+and checks every inner packet is traffic between host A and host B. Also builds hostile packets
+for the gateways (unknown SPI, a replay, cleartext from the internet).
+
+    esp_capture.py check PCAP SPI KEYHEX          # prints "decrypted N of M ESP packets"; exit 1 on any failure
+    esp_capture.py replay PCAP IFACE DST_MAC      # resends the capture's first ESP packet
+    esp_capture.py inject IFACE DST_MAC           # unknown SPI and cleartext, toward 198.51.100.1
+"""
+import logging
+import sys
+
+logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+from scapy.all import IP, UDP, Ether, Raw, rdpcap, sendp  # noqa: E402
+from scapy.layers.ipsec import ESP, SecurityAssociation  # noqa: E402
+
+HOSTS = {"192.0.2.10", "203.0.113.10"}
+
+
+def check(pcap, spi, key):
+    sa = SecurityAssociation(ESP, spi=spi, crypt_algo="AES-GCM", crypt_key=bytes.fromhex(key),
+                             tunnel_header=IP(src="0.0.0.0", dst="0.0.0.0"))
+    total = ok = 0
+    for frame in rdpcap(pcap):
+        if ESP not in frame or frame[ESP].spi != spi:
+            continue
+        total += 1
+        try:
+            inner = sa.decrypt(frame[IP])
+        except Exception as exc:  # noqa: BLE001 - report any refusal
+            print("refused seq %d: %s" % (frame[ESP].seq, exc))
+            continue
+        if inner.src in HOSTS and inner.dst in HOSTS:
+            ok += 1
+        else:
+            print("unexpected inner packet %s -> %s" % (inner.src, inner.dst))
+    print("decrypted %d of %d ESP packets with SPI %#x" % (ok, total, spi))
+    return 0 if total > 0 and ok == total else 1
+
+
+def replay(pcap, iface, mac):
+    for frame in rdpcap(pcap):
+        if ESP in frame:
+            sendp(Ether(dst=mac) / frame[IP], iface=iface, verbose=False)
+            return 0
+    return 1
+
+
+def inject(iface, mac):
+    # ESP for an SPI no gateway has.
+    sendp(Ether(dst=mac) / IP(src="198.51.100.2", dst="198.51.100.1", proto=50) / Raw(b"\x00\x00\xde\xad" + bytes(60)),
+          iface=iface, verbose=False)
+    # Cleartext from the internet to a protected host: no bypass policy allows it.
+    sendp(Ether(dst=mac) / IP(src="198.51.100.2", dst="192.0.2.10") / UDP(sport=1, dport=2) / Raw(b"cleartext"),
+          iface=iface, verbose=False)
+    return 0
+
+
+if __name__ == "__main__":
+    op = sys.argv[1] if len(sys.argv) > 1 else ""
+    if op == "check" and len(sys.argv) == 5:
+        sys.exit(check(sys.argv[2], int(sys.argv[3], 0), sys.argv[4]))
+    if op == "replay" and len(sys.argv) == 5:
+        sys.exit(replay(sys.argv[2], sys.argv[3], sys.argv[4]))
+    if op == "inject" and len(sys.argv) == 4:
+        sys.exit(inject(sys.argv[2], sys.argv[3]))
+    sys.stderr.write(__doc__)
+    sys.exit(2)
