@@ -7,6 +7,8 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include <cstring>
+
 #include "dataplane/esp_inbound.hpp"
 #include "dataplane/esp_outbound.hpp"
 #include "dataplane/gateway.hpp"
@@ -39,9 +41,9 @@ inline void spd_key_of(const rte_ipv4_hdr* ip, uint32_t l3_length, SpdKey& key) 
   bool first_fragment = (rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK) == 0;
   if ((key.protocol == IPPROTO_TCP || key.protocol == IPPROTO_UDP || key.protocol == IPPROTO_SCTP) && first_fragment &&
       l3_length >= ihl + 4) {
-    const auto* ports = reinterpret_cast<const uint16_t*>(reinterpret_cast<const uint8_t*>(ip) + ihl);
-    key.source_port = ports[0];
-    key.destination_port = ports[1];
+    const uint8_t* ports = reinterpret_cast<const uint8_t*>(ip) + ihl;
+    std::memcpy(&key.source_port, ports, 2);
+    std::memcpy(&key.destination_port, ports + 2, 2);
   }
 }
 
@@ -236,8 +238,9 @@ void Worker::inbound(rte_mbuf** pkts, uint16_t count) noexcept {
     rte_pktmbuf_adj(pkts[i], kEthernetLength);
     auto* ip = rte_pktmbuf_mtod(pkts[i], const uint8_t*);
     unsigned at = (ip[0] & 0x0f) * 4u + (ip[9] == IPPROTO_UDP ? 8u : 0u);
-    spis[i] = 0;
-    if (rte_pktmbuf_data_len(pkts[i]) >= at + 4) spis[i] = rte_be_to_cpu_32(*reinterpret_cast<const uint32_t*>(ip + at));
+    Be32 spi;  // after a 14-byte Ethernet header, the SPI is not 4-byte aligned
+    if (rte_pktmbuf_data_len(pkts[i]) >= at + 4) std::memcpy(&spi, ip + at, sizeof spi);
+    spis[i] = spi.get();
   }
   SaRuntime* sas[kMaxBurst];
   gw_.sad_->lookup(spis, sas, count);
