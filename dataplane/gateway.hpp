@@ -64,6 +64,9 @@ class Gateway {
   // stop() is called (from a signal handler, say). Returns after every worker has stopped.
   Result<void> run();
   void stop() noexcept { stop_.store(true, std::memory_order_relaxed); }
+  // One pass of the control core (ARP, held packets, IKE hand-off). run() loops on it; tests step
+  // it by hand between Worker::poll_once calls.
+  void control_poll();
 
   // Every counter, path counters first, summed over workers and the control core.
   std::vector<CounterValue> counters() const;
@@ -74,7 +77,6 @@ class Gateway {
  private:
   friend class Worker;
   Gateway() = default;
-  void control_poll();
   void handle_arp(rte_mbuf* m);
   void send_arp_request(uint16_t port, uint32_t target);
   void release_held();

@@ -60,7 +60,12 @@ Result<PortPair> create_ring_port_pair(const std::string& name, int socket) {
     rte_ring_free(ba);
     return make_error(Errc::kIo, "rte_eth_from_rings failed for " + name);
   }
-  return PortPair{static_cast<uint16_t>(a), static_cast<uint16_t>(b), ab, ba};
+  // The ring PMD names its vdevs "net_ring_<name>": take the names it chose, for uninit.
+  char a_device[RTE_ETH_NAME_MAX_LEN] = {};
+  char b_device[RTE_ETH_NAME_MAX_LEN] = {};
+  rte_eth_dev_get_name_by_port(static_cast<uint16_t>(a), a_device);
+  rte_eth_dev_get_name_by_port(static_cast<uint16_t>(b), b_device);
+  return PortPair{static_cast<uint16_t>(a), static_cast<uint16_t>(b), ab, ba, a_device, b_device};
 }
 
 void close_port(uint16_t port_id) {
@@ -73,12 +78,11 @@ void close_port(uint16_t port_id) {
 namespace rampart::dp {
 
 void close_ring_port_pair(const PortPair& pair) {
-  // rte_eth_from_rings creates each port as a vdev; uninit closes it and frees its name.
-  for (uint16_t port : {pair.a, pair.b}) {
-    char name[RTE_ETH_NAME_MAX_LEN];
-    rte_eth_dev_stop(port);
-    if (rte_eth_dev_get_name_by_port(port, name) == 0 && rte_vdev_uninit(name) == 0) continue;
-    rte_eth_dev_close(port);
+  // rte_eth_from_rings creates each port as a vdev; uninit closes it (if nobody has yet) and
+  // frees its name for reuse.
+  for (auto [port, name] : {std::pair{pair.a, &pair.a_name}, std::pair{pair.b, &pair.b_name}}) {
+    if (rte_eth_dev_is_valid_port(port)) rte_eth_dev_stop(port);
+    if (rte_vdev_uninit(name->c_str()) != 0 && rte_eth_dev_is_valid_port(port)) rte_eth_dev_close(port);
   }
   for (rte_ring* ring : {pair.a_to_b, pair.b_to_a}) {
     void* mbuf = nullptr;

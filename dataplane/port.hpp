@@ -25,6 +25,8 @@ struct PortPair {
   uint16_t b;
   rte_ring* a_to_b;
   rte_ring* b_to_a;
+  std::string a_name;  // the ports' device names (what a GatewaySpec or --vdev names them by)
+  std::string b_name;
 };
 
 // Two ethdevs over two rte_rings: a's tx feeds b's rx and b's tx feeds a's rx.
@@ -33,7 +35,8 @@ Result<PortPair> create_ring_port_pair(const std::string& name, int socket);
 
 // Stops and closes a port and frees what its driver holds.
 void close_port(uint16_t port_id);
-// Closes both ports, frees any mbufs still in flight between them, and frees the rings.
+// Closes both ports (whoever else already closed one), frees any mbufs still in flight between
+// them, and frees the rings.
 void close_ring_port_pair(const PortPair& pair);
 
 }  // namespace rampart::dp

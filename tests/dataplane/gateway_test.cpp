@@ -1,0 +1,355 @@
+// The whole worker pipeline in one process: a Gateway on two ring-port pairs (its protected and
+// public ports), a Worker stepped by hand, and the test on the far side of each pair sending and
+// receiving Ethernet frames. ARP, echo, SPD (protect, bypass, discard, none), SAD, the inbound
+// policy check, held packets, and garbage on both ports.
+#include <catch2/catch.hpp>
+#include <rte_arp.h>
+#include <rte_ethdev.h>
+#include <rte_icmp.h>
+
+#include <random>
+
+#include "dataplane/gateway.hpp"
+#include "dataplane/port.hpp"
+#include "dataplane/worker.hpp"
+#include "tests/dataplane/esp_harness.hpp"
+
+using namespace rampart;
+using namespace rampart::test;
+using dp::DropReason;
+
+namespace {
+
+constexpr uint32_t ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) { return RTE_IPV4(a, b, c, d); }
+
+const rte_ether_addr kPeerMac{{0x02, 0, 0, 0, 0, 0x02}};   // the router at 198.51.100.2
+const rte_ether_addr kHostMac{{0x02, 0, 0, 0, 0, 0x10}};   // host 192.0.2.10
+
+dp::GatewaySpec gateway_spec(const std::string& inside, const std::string& outside, const SaPair& to_peer,
+                             const SaPair& from_peer) {
+  dp::GatewaySpec spec;
+  spec.worker_lcores = {1};
+  spec.mbufs = 2047;
+  spec.ports = {{"inside", inside, dp::PortRole::kProtected, {ip4(192, 0, 2, 1), 24}, 1500},
+                {"outside", outside, dp::PortRole::kPublic, {ip4(198, 51, 100, 1), 24}, 1500}};
+  spec.routes = {{{ip4(203, 0, 113, 0), 24}, ip4(198, 51, 100, 2), 1}};
+  spec.sas = {to_peer.out, from_peer.in};
+  auto policy = [](dp::SaDirection d, dp::Ipv4Prefix s, dp::Ipv4Prefix t, dp::PolicyAction a, uint32_t sa = 0,
+                   uint32_t priority = 100) {
+    dp::PolicySpec p;
+    p.direction = d;
+    p.source = s;
+    p.destination = t;
+    p.action = a;
+    p.sa = sa;
+    p.priority = priority;
+    return p;
+  };
+  using dp::SaDirection::kInbound;
+  using dp::SaDirection::kOutbound;
+  spec.policies = {
+      policy(kOutbound, {ip4(192, 0, 2, 99), 32}, {0, 0}, dp::PolicyAction::kDiscard, 0, 10),
+      policy(kOutbound, {ip4(192, 0, 2, 0), 24}, {ip4(203, 0, 113, 0), 24}, dp::PolicyAction::kProtect, 0),
+      policy(kOutbound, {ip4(192, 0, 2, 0), 24}, {ip4(198, 51, 100, 0), 24}, dp::PolicyAction::kBypass),
+      policy(kInbound, {ip4(203, 0, 113, 0), 24}, {ip4(192, 0, 2, 0), 24}, dp::PolicyAction::kProtect, 1),
+      policy(kInbound, {ip4(198, 51, 100, 0), 24}, {ip4(192, 0, 2, 0), 24}, dp::PolicyAction::kBypass),
+  };
+  return spec;
+}
+
+Bytes ether(const rte_ether_addr& dst, const rte_ether_addr& src, uint16_t type, const Bytes& payload) {
+  Bytes f(14 + payload.size());
+  std::memcpy(f.data(), dst.addr_bytes, 6);
+  std::memcpy(f.data() + 6, src.addr_bytes, 6);
+  f[12] = static_cast<uint8_t>(type >> 8);
+  f[13] = static_cast<uint8_t>(type);
+  std::copy(payload.begin(), payload.end(), f.begin() + 14);
+  return f;
+}
+
+Bytes arp(uint16_t op, const rte_ether_addr& sha, uint32_t sip, uint32_t tip) {
+  Bytes a(sizeof(rte_arp_hdr));
+  auto* h = reinterpret_cast<rte_arp_hdr*>(a.data());
+  h->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+  h->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+  h->arp_hlen = 6;
+  h->arp_plen = 4;
+  h->arp_opcode = rte_cpu_to_be_16(op);
+  h->arp_data.arp_sha = sha;
+  h->arp_data.arp_sip = rte_cpu_to_be_32(sip);
+  h->arp_data.arp_tip = rte_cpu_to_be_32(tip);
+  return ether(rte_ether_addr{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}, sha, RTE_ETHER_TYPE_ARP, a);
+}
+
+class GatewayBench {
+ public:
+  GatewayBench() {
+    auto in = dp::create_ring_port_pair("gwt_in", SOCKET_ID_ANY);
+    auto out = dp::create_ring_port_pair("gwt_out", SOCKET_ID_ANY);
+    INFO((in.ok() ? "" : in.message()) << (out.ok() ? "" : out.message()));
+    REQUIRE((in.ok() && out.ok()));
+    in_ = *in;
+    out_ = *out;
+    REQUIRE(dp::start_port(in_.b, packet_pool(), 1).ok());
+    REQUIRE(dp::start_port(out_.b, packet_pool(), 1).ok());
+    to_peer_ = make_sa_pair(dp::SaMode::kTunnel, dp::IpFamily::kIpv4, 16, false, false);
+    to_peer_.out.tunnel_source = v4(198, 51, 100, 1);
+    to_peer_.out.tunnel_destination = v4(198, 51, 100, 2);
+    to_peer_.in = to_peer_.out;
+    to_peer_.in.direction = dp::SaDirection::kInbound;
+    from_peer_ = to_peer_;
+    from_peer_.out.spi = from_peer_.in.spi = 0x2001;
+    std::swap(from_peer_.out.tunnel_source, from_peer_.out.tunnel_destination);
+    from_peer_.in.tunnel_source = from_peer_.out.tunnel_source;
+    from_peer_.in.tunnel_destination = from_peer_.out.tunnel_destination;
+    from_peer_.out.key[0] = from_peer_.in.key[0] = std::byte{0x77};
+    auto gw = dp::Gateway::create(gateway_spec(in_.a_name, out_.a_name, to_peer_, from_peer_));
+    INFO((gw.ok() ? "" : gw.message()));
+    REQUIRE(gw.ok());
+    gw_ = std::move(*gw);
+    worker_ = std::make_unique<dp::Worker>(*gw_, 0, crypto::MbManager::create().value());
+    peer_out_ = h_.sa(from_peer_.out);  // what the peer gateway would send us
+    peer_in_ = h_.sa(to_peer_.in);      // what the peer gateway would accept from us
+  }
+  ~GatewayBench() {
+    receive_all(in_.b);
+    receive_all(out_.b);
+    CHECK(gw_->shutdown() == 0);
+    // The ports go before the gateway's pool, which their queues were set up with.
+    dp::close_ring_port_pair(in_);
+    dp::close_ring_port_pair(out_);
+    gw_.reset();
+    CHECK(mbufs_in_use() == 0);
+  }
+
+  void send(uint16_t port, const Bytes& frame) {
+    rte_mbuf* m = to_mbuf(frame);
+    REQUIRE(m != nullptr);
+    REQUIRE(rte_eth_tx_burst(port, 0, &m, 1) == 1);
+  }
+  // Worker, control core, worker: enough for a packet to go through, or to be held and released.
+  void step() {
+    worker_->poll_once();
+    gw_->control_poll();
+    worker_->poll_once();
+  }
+  std::vector<Bytes> receive_all(uint16_t port) {
+    std::vector<Bytes> out;
+    rte_mbuf* m[32];
+    uint16_t n;
+    while ((n = rte_eth_rx_burst(port, 0, m, 32)) > 0) {
+      for (uint16_t i = 0; i < n; ++i) out.push_back(from_mbuf(m[i]));
+      rte_pktmbuf_free_bulk(m, n);
+    }
+    return out;
+  }
+  uint64_t counter(std::string_view name) {
+    for (const auto& c : gw_->counters())
+      if (c.name == name) return c.value;
+    FAIL("no counter " << name);
+    return 0;
+  }
+  // Teaches the gateway both neighbours (their ARP requests), and checks its replies.
+  void learn_neighbours() {
+    send(out_.b, arp(RTE_ARP_OP_REQUEST, kPeerMac, ip4(198, 51, 100, 2), ip4(198, 51, 100, 1)));
+    send(in_.b, arp(RTE_ARP_OP_REQUEST, kHostMac, ip4(192, 0, 2, 10), ip4(192, 0, 2, 1)));
+    step();
+    REQUIRE(receive_all(out_.b).size() == 1);
+    REQUIRE(receive_all(in_.b).size() == 1);
+  }
+  Bytes from_host(const Bytes& ip) { return ether(gateway_mac(in_.a), kHostMac, RTE_ETHER_TYPE_IPV4, ip); }
+  Bytes from_peer(const Bytes& ip) { return ether(gateway_mac(out_.a), kPeerMac, RTE_ETHER_TYPE_IPV4, ip); }
+  Bytes peer_seal(const Bytes& inner) {
+    Processed p = h_.outbound(*peer_out_, {inner});
+    REQUIRE(p.good.size() == 1);
+    return p.good[0];
+  }
+  static rte_ether_addr gateway_mac(uint16_t port) {
+    rte_ether_addr mac;
+    rte_eth_macaddr_get(port, &mac);
+    return mac;
+  }
+
+  EspHarness h_;
+  dp::PortPair in_{}, out_{};
+  SaPair to_peer_, from_peer_;
+  std::unique_ptr<dp::Gateway> gw_;
+  std::unique_ptr<dp::Worker> worker_;
+  std::unique_ptr<dp::SaRuntime> peer_out_, peer_in_;
+};
+
+Bytes udp(uint32_t src, uint32_t dst, uint16_t payload = 64, uint8_t ttl = 64) {
+  auto a = [](uint32_t x) { return v4(uint8_t(x >> 24), uint8_t(x >> 16), uint8_t(x >> 8), uint8_t(x)); };
+  Bytes p = ipv4_udp({a(src), a(dst), payload});
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p.data());
+  ip->time_to_live = ttl;
+  ip->hdr_checksum = 0;
+  ip->hdr_checksum = rte_ipv4_cksum(ip);
+  return p;
+}
+
+// The packet as the gateway forwards it: one hop less, checksum updated.
+Bytes after_hop(Bytes p) {
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p.data());
+  --ip->time_to_live;
+  ip->hdr_checksum = 0;
+  ip->hdr_checksum = rte_ipv4_cksum(ip);
+  return p;
+}
+
+Bytes ip_of(const Bytes& frame) { return Bytes(frame.begin() + 14, frame.end()); }
+
+}  // namespace
+
+TEST_CASE_METHOD(GatewayBench, "ARP: the gateway answers for its address and learns the asker", "[dp][gateway]") {
+  send(out_.b, arp(RTE_ARP_OP_REQUEST, kPeerMac, ip4(198, 51, 100, 2), ip4(198, 51, 100, 1)));
+  send(out_.b, arp(RTE_ARP_OP_REQUEST, kPeerMac, ip4(198, 51, 100, 2), ip4(198, 51, 100, 9)));  // not ours
+  step();
+  auto replies = receive_all(out_.b);
+  REQUIRE(replies.size() == 1);
+  auto* reply = reinterpret_cast<const rte_arp_hdr*>(replies[0].data() + 14);
+  CHECK(reply->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REPLY));
+  rte_ether_addr ours = gateway_mac(out_.a);
+  CHECK(rte_is_same_ether_addr(&reply->arp_data.arp_sha, &ours) == 1);
+  CHECK(reply->arp_data.arp_sip == rte_cpu_to_be_32(ip4(198, 51, 100, 1)));
+  CHECK(rte_is_same_ether_addr(&reply->arp_data.arp_tha, &kPeerMac) == 1);
+}
+
+TEST_CASE_METHOD(GatewayBench, "ICMP echo to the gateway is answered", "[dp][gateway]") {
+  Bytes echo(20 + 8 + 16, 0);
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(echo.data());
+  ip->version_ihl = 0x45;
+  ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(echo.size()));
+  ip->time_to_live = 64;
+  ip->next_proto_id = IPPROTO_ICMP;
+  ip->src_addr = rte_cpu_to_be_32(ip4(192, 0, 2, 10));
+  ip->dst_addr = rte_cpu_to_be_32(ip4(192, 0, 2, 1));
+  ip->hdr_checksum = rte_ipv4_cksum(ip);
+  auto* icmp = reinterpret_cast<rte_icmp_hdr*>(ip + 1);
+  icmp->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
+  icmp->icmp_ident = rte_cpu_to_be_16(7);
+  icmp->icmp_cksum = static_cast<uint16_t>(~rte_raw_cksum(icmp, echo.size() - 20));
+  send(in_.b, from_host(echo));
+  step();
+  auto out = receive_all(in_.b);
+  REQUIRE(out.size() == 1);
+  Bytes reply = ip_of(out[0]);
+  auto* rip = reinterpret_cast<const rte_ipv4_hdr*>(reply.data());
+  CHECK(rip->dst_addr == rte_cpu_to_be_32(ip4(192, 0, 2, 10)));
+  CHECK(rte_ipv4_cksum(rip) == 0);
+  CHECK(reply[20] == RTE_IP_ICMP_ECHO_REPLY);
+  CHECK(static_cast<uint16_t>(~rte_raw_cksum(reply.data() + 20, reply.size() - 20)) == 0);
+  CHECK(counter("echo_replies") == 1);
+}
+
+TEST_CASE_METHOD(GatewayBench, "protect: a packet for the far site leaves as ESP the peer can open", "[dp][gateway]") {
+  learn_neighbours();
+  Bytes inner = udp(ip4(192, 0, 2, 10), ip4(203, 0, 113, 10));
+  send(in_.b, from_host(inner));
+  step();
+  auto out = receive_all(out_.b);
+  REQUIRE(out.size() == 1);
+  CHECK(std::equal(out[0].begin(), out[0].begin() + 6, kPeerMac.addr_bytes));
+  Processed opened = h_.inbound(*peer_in_, {ip_of(out[0])});
+  REQUIRE(opened.good.size() == 1);
+  CHECK(opened.good[0] == after_hop(inner));
+  CHECK(counter("esp_out_packets") == 1);
+}
+
+TEST_CASE_METHOD(GatewayBench, "inbound: ESP from the peer comes out on the inside, once", "[dp][gateway]") {
+  learn_neighbours();
+  Bytes inner = udp(ip4(203, 0, 113, 10), ip4(192, 0, 2, 10));
+  Bytes esp = peer_seal(inner);
+  send(out_.b, from_peer(esp));
+  send(out_.b, from_peer(esp));  // a replay
+  step();
+  auto out = receive_all(in_.b);
+  REQUIRE(out.size() == 1);
+  CHECK(ip_of(out[0]) == after_hop(inner));
+  CHECK(std::equal(out[0].begin(), out[0].begin() + 6, kHostMac.addr_bytes));
+  CHECK(counter("esp_in_packets") == 1);
+  CHECK(counter("drop_replay") == 1);
+}
+
+TEST_CASE_METHOD(GatewayBench, "policies and drops: bypass, discard, none, unknown SPI, cleartext, mismatch, TTL",
+                 "[dp][gateway]") {
+  learn_neighbours();
+  // Bypass both ways.
+  send(in_.b, from_host(udp(ip4(192, 0, 2, 10), ip4(198, 51, 100, 2))));
+  send(out_.b, from_peer(udp(ip4(198, 51, 100, 2), ip4(192, 0, 2, 10))));
+  step();
+  CHECK(receive_all(out_.b).size() == 1);
+  CHECK(receive_all(in_.b).size() == 1);
+  CHECK(counter("bypass_packets") == 2);
+
+  send(in_.b, from_host(udp(ip4(192, 0, 2, 99), ip4(203, 0, 113, 10))));  // discard beats protect
+  send(in_.b, from_host(udp(ip4(192, 0, 2, 10), ip4(233, 252, 0, 1))));  // no policy
+  send(in_.b, from_host(udp(ip4(192, 0, 2, 10), ip4(203, 0, 113, 10), 64, 1)));  // TTL runs out
+  Bytes unknown = peer_seal(udp(ip4(203, 0, 113, 10), ip4(192, 0, 2, 10)));
+  unknown[20 + 3] ^= 0x40;  // SPI 0x2041
+  send(out_.b, from_peer(unknown));
+  send(out_.b, from_peer(udp(ip4(203, 0, 113, 10), ip4(192, 0, 2, 10))));  // cleartext on the public side
+  send(out_.b, from_peer(peer_seal(udp(ip4(198, 51, 100, 77), ip4(192, 0, 2, 10)))));  // not the SA's traffic
+  step();
+  CHECK(receive_all(out_.b).empty());
+  CHECK(receive_all(in_.b).empty());
+  CHECK(counter("drop_policy_discard") == 1);
+  CHECK(counter("drop_no_policy") == 1);
+  CHECK(counter("drop_ttl_expired") == 1);
+  CHECK(counter("drop_unknown_spi") == 1);
+  CHECK(counter("drop_cleartext") == 1);
+  CHECK(counter("drop_policy_mismatch") == 1);
+}
+
+TEST_CASE_METHOD(GatewayBench, "a packet for an unresolved next hop is held, ARPed for, then sent", "[dp][gateway]") {
+  Bytes inner = udp(ip4(192, 0, 2, 10), ip4(203, 0, 113, 10));
+  send(in_.b, ether(gateway_mac(in_.a), kHostMac, RTE_ETHER_TYPE_IPV4, inner));
+  step();
+  auto asked = receive_all(out_.b);
+  REQUIRE(asked.size() == 1);  // the ARP request for 198.51.100.2, not the packet
+  auto* request = reinterpret_cast<const rte_arp_hdr*>(asked[0].data() + 14);
+  CHECK(request->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REQUEST));
+  CHECK(request->arp_data.arp_tip == rte_cpu_to_be_32(ip4(198, 51, 100, 2)));
+  Bytes answer = arp(RTE_ARP_OP_REPLY, kPeerMac, ip4(198, 51, 100, 2), ip4(198, 51, 100, 1));
+  std::memcpy(answer.data(), gateway_mac(out_.a).addr_bytes, 6);
+  send(out_.b, answer);
+  step();
+  step();
+  auto out = receive_all(out_.b);
+  REQUIRE(out.size() == 1);
+  CHECK(std::equal(out[0].begin(), out[0].begin() + 6, kPeerMac.addr_bytes));
+  CHECK(h_.inbound(*peer_in_, {ip_of(out[0])}).good.size() == 1);
+  CHECK(counter("drop_no_neighbour") == 0);
+}
+
+TEST_CASE_METHOD(GatewayBench, "garbage on both ports never stops the pipeline", "[dp][gateway][fuzz]") {
+  learn_neighbours();
+  std::mt19937 random(1234);
+  Bytes valid_ip = udp(ip4(192, 0, 2, 10), ip4(203, 0, 113, 10));
+  Bytes esp = peer_seal(udp(ip4(203, 0, 113, 10), ip4(192, 0, 2, 10)));
+  for (int round = 0; round < 300; ++round) {
+    for (int i = 0; i < 20; ++i) {
+      // Start from a real frame (ARP, IPv4 UDP, ESP) and mangle it, or send pure noise.
+      Bytes f;
+      switch (random() % 4) {
+        case 0: f = arp(RTE_ARP_OP_REQUEST, kPeerMac, random(), random()); break;
+        case 1: f = from_host(valid_ip); break;
+        case 2: f = from_peer(esp); break;
+        default: f.resize(random() % 200);
+      }
+      f.resize(random() % 3 == 0 ? random() % (f.size() + 1) : f.size());
+      for (int k = random() % 6; k > 0 && !f.empty(); --k) f[random() % f.size()] = static_cast<uint8_t>(random());
+      send(random() % 2 ? in_.b : out_.b, f);
+    }
+    step();
+    receive_all(in_.b);
+    receive_all(out_.b);
+  }
+  // Still forwarding.
+  Bytes inner = udp(ip4(192, 0, 2, 10), ip4(203, 0, 113, 10));
+  send(in_.b, from_host(inner));
+  step();
+  auto out = receive_all(out_.b);
+  REQUIRE(out.size() == 1);
+  CHECK(h_.inbound(*peer_in_, {ip_of(out[0])}).good.size() == 1);
+}
