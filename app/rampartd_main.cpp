@@ -57,6 +57,16 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", spec.message().c_str());
     return 1;
   }
+  // EAL would refuse a missing lcore with a page of usage text; say it the config's way instead.
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  for (unsigned lcore : config->dataplane.worker_lcores) {
+    if (lcore == 0 || static_cast<long>(lcore) >= cpus) {
+      std::fprintf(stderr, "%s:%d: dataplane.workers: lcore %u %s (this machine has CPUs 0-%ld; lcore 0 is the control core)\n",
+                   config_path.c_str(), config->dataplane.workers_line, lcore,
+                   lcore == 0 ? "is the control core" : "does not exist", cpus - 1);
+      return 1;
+    }
+  }
   if (check_only) {
     std::printf("%s: OK\n", config_path.c_str());
     return 0;

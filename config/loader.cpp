@@ -174,7 +174,9 @@ void Loader::load_dataplane(const Setting& s, const std::string& path, Dataplane
   check_known(s, path, {"workers", "burst", "mbufs", "replay_window", "hugepages", "memory_mb"});
   if (auto v = get_bool(s, path, "hugepages")) out.hugepages = *v;
   if (auto v = get_uint(s, path, "memory_mb", 64, 1u << 20, false)) out.memory_mb = static_cast<unsigned>(*v);
+  out.workers_line = static_cast<int>(s.getSourceLine());
   if (const Setting* w = member(s, path, "workers", Setting::TypeArray, false)) {
+    out.workers_line = static_cast<int>(w->getSourceLine());
     out.worker_lcores.clear();
     std::set<unsigned> seen;
     for (int i = 0; i < w->getLength(); ++i) {

@@ -76,7 +76,8 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewaySpec& spec) {
     std::string name = p.device.substr(0, p.device.find(','));
     Port port{p, 0, {}};
     if (rte_eth_dev_get_port_by_name(name.c_str(), &port.id) != 0)
-      return make_error(Errc::kNotFound, "interface " + p.name + ": no DPDK port named " + name);
+      return make_error(Errc::kNotFound, "interface " + p.name + ": device \"" + p.device +
+                                             "\" did not come up as a DPDK port (EAL's messages above say why)");
     if (auto r = configure_port(port.id, gw->pool_, workers, p.mtu); !r)
       return make_error(r.code(), "interface " + p.name + " (" + name + "): " + r.message());
     rte_eth_macaddr_get(port.id, &port.mac);

@@ -54,39 +54,13 @@ topology_up() {
   rp_ns "$RP_NS_B" ip route add default via 203.0.113.1
 }
 
-# Writes one gateway's config. Keys are fixed demo keys: manual keying, as ipsec-secgw allows.
-rp_gateway_config() {  # file inside_dev inside_addr outside_dev outside_addr peer_addr local_net remote_net out_spi in_spi out_key in_key
-  cat >"$1" <<CONF
-log_level = "info";
-dataplane = { workers = [1]; mbufs = 8191; memory_mb = 256; };
-interfaces = (
-  { name = "inside";  device = "net_af_packet0,iface=$2"; address = "$3"; role = "protected"; },
-  { name = "outside"; device = "net_af_packet1,iface=$4"; address = "$5"; role = "public"; }
-);
-routes = ( { destination = "$8"; via = "$6"; interface = "outside"; } );
-sas = (
-  { name = "out"; spi = $9; direction = "outbound"; mode = "tunnel"; cipher = "aes-gcm-128";
-    key = "${11}"; local = "${5%/*}"; remote = "$6"; },
-  { name = "in"; spi = ${10}; direction = "inbound"; mode = "tunnel"; cipher = "aes-gcm-128";
-    key = "${12}"; local = "${5%/*}"; remote = "$6"; }
-);
-policies = (
-  { name = "to-peer"; direction = "outbound"; source = "$7"; destination = "$8"; action = "protect"; sa = "out"; },
-  { name = "from-peer"; direction = "inbound"; source = "$8"; destination = "$7"; action = "protect"; sa = "in"; }
-);
-CONF
-}
-
 gateways_start() {  # rampartd binary
   local rampartd=$1
-  # The two gateways' SAs mirror each other: gateway 1's outbound SA is gateway 2's inbound.
-  # Key material: AES-128 key, then the 4-byte salt (RFC 4106).
-  local key_1to2=000102030405060708090a0b0c0d0e0fcafebabe
-  local key_2to1=202122232425262728292a2b2c2d2e2fdeadbeef
-  rp_gateway_config "$RP_DIR/gw1.conf" g1in 192.0.2.1/24 g1out 198.51.100.1/24 198.51.100.2 \
-    192.0.2.0/24 203.0.113.0/24 0x1001 0x2001 $key_1to2 $key_2to1
-  rp_gateway_config "$RP_DIR/gw2.conf" g2in 203.0.113.1/24 g2out 198.51.100.2/24 198.51.100.1 \
-    203.0.113.0/24 192.0.2.0/24 0x2001 0x1001 $key_2to1 $key_1to2
+  # The configs are the shipped examples: the demo proves them.
+  local examples
+  examples=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../config/examples" && pwd)
+  cp "$examples/site-to-site-gateway1.conf" "$RP_DIR/gw1.conf"
+  cp "$examples/site-to-site-gateway2.conf" "$RP_DIR/gw2.conf"
   # Not through rp_ns: a shell function would run in a subshell, and $! would be its PID, not
   # rampartd's (ip netns exec execs the command in its own process).
   ip netns exec "$RP_NS_G1" "$rampartd" -c "$RP_DIR/gw1.conf" >"$RP_DIR/gw1.log" 2>&1 &
