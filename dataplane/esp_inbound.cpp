@@ -159,17 +159,8 @@ void prepare_run(EspContext& ctx, SaRuntime& sa, Burst& burst, uint16_t begin, u
     ++pending_packets;
     pending_bytes += ciphertext_length;
 
-    const uint8_t* aad = esp_bytes;
-    uint32_t aad_length = 8;
-    if (sa.esn) {
-      uint8_t* e = s.esn_aad[i];
-      std::memcpy(e, esp_bytes, 4);
-      Be32 high = Be32::from_host(static_cast<uint32_t>(seq >> 32));
-      std::memcpy(e + 4, &high, 4);
-      std::memcpy(e + 8, esp_bytes + 4, 4);
-      aad = e;
-      aad_length = 12;
-    }
+    uint32_t aad_length;
+    const uint8_t* aad = esp_aad(sa, esp_bytes, seq, s.esn_aad[i], aad_length);
     s.seq[i] = seq;
     s.esp_at[i] = static_cast<uint16_t>(esp_at);
     s.cut_at[i] = static_cast<uint16_t>(cut_at);

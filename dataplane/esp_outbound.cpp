@@ -66,17 +66,8 @@ inline void build_esp(SaRuntime& sa, Scratch& s, uint16_t i, uint8_t* esp_at, ui
   trailer[pad] = pad;
   trailer[pad + 1] = next_header;
 
-  const uint8_t* aad = esp_at;  // without ESN the AAD is the ESP header itself (RFC 4106 5)
-  uint32_t aad_length = 8;
-  if (sa.esn) {
-    uint8_t* e = s.esn_aad[i];
-    std::memcpy(e, esp_at, 4);
-    Be32 high = Be32::from_host(static_cast<uint32_t>(seq >> 32));
-    std::memcpy(e + 4, &high, 4);
-    std::memcpy(e + 8, esp_at + 4, 4);
-    aad = e;
-    aad_length = 12;
-  }
+  uint32_t aad_length;
+  const uint8_t* aad = esp_aad(sa, esp_at, seq, s.esn_aad[i], aad_length);
   s.op_of[i] = static_cast<uint8_t>(s.op_count);
   s.ops[s.op_count++] = crypto::AeadOp{&sa.key, payload, payload, length + pad + kTrailerLength,
                                        iv, aad, aad_length, trailer + pad + kTrailerLength};

@@ -116,6 +116,22 @@ inline void set_ipv4_checksum(Ipv4Header* ip) noexcept {
   ip->checksum = Be16::from_raw(static_cast<uint16_t>(~rte_raw_cksum(ip, ip->header_length())));
 }
 
+// The AAD of RFC 4106 section 5: the ESP header as it is (SPI, low sequence number), or with ESN
+// SPI || high sequence number || low, built in scratch (12 bytes). Returns it and its length.
+inline const uint8_t* esp_aad(const SaRuntime& sa, const uint8_t* esp_header, uint64_t seq, uint8_t* scratch,
+                              uint32_t& length) noexcept {
+  if (!sa.esn) {
+    length = kEspHeaderLength;
+    return esp_header;
+  }
+  std::memcpy(scratch, esp_header, 4);
+  Be32 high = Be32::from_host(static_cast<uint32_t>(seq >> 32));
+  std::memcpy(scratch + 4, &high, 4);
+  std::memcpy(scratch + 8, esp_header + 4, 4);
+  length = 12;
+  return scratch;
+}
+
 inline void store_be64(uint8_t* p, uint64_t v) noexcept {
   Be64 be = Be64::from_host(v);
   std::memcpy(p, &be, 8);

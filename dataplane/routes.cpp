@@ -1,5 +1,7 @@
 #include "dataplane/routes.hpp"
 
+#include "dataplane/sad.hpp"
+
 #include <rte_errno.h>
 #include <rte_hash.h>
 #include <rte_jhash.h>
@@ -37,14 +39,7 @@ NeighbourTable::~NeighbourTable() { rte_hash_free(hash_); }
 
 Result<std::unique_ptr<NeighbourTable>> NeighbourTable::create(const std::string& name, uint32_t capacity) {
   std::unique_ptr<NeighbourTable> table(new NeighbourTable);
-  rte_hash_parameters params{};
-  params.name = name.c_str();
-  params.entries = capacity;
-  params.key_len = sizeof(uint32_t);
-  params.hash_func = rte_jhash;
-  params.socket_id = SOCKET_ID_ANY;
-  params.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
-  table->hash_ = rte_hash_create(&params);
+  table->hash_ = create_u32_hash(name, capacity);
   if (table->hash_ == nullptr) return make_error(Errc::kNoMemory, "neighbours " + name + ": " + rte_strerror(rte_errno));
   return table;
 }

@@ -6,10 +6,7 @@
 
 namespace rampart::dp {
 
-Sad::~Sad() { rte_hash_free(hash_); }
-
-Result<std::unique_ptr<Sad>> Sad::create(const std::string& name, uint32_t capacity) {
-  std::unique_ptr<Sad> sad(new Sad);
+rte_hash* create_u32_hash(const std::string& name, uint32_t capacity) {
   rte_hash_parameters params{};
   params.name = name.c_str();
   params.entries = capacity < 64 ? 64 : capacity;
@@ -17,7 +14,14 @@ Result<std::unique_ptr<Sad>> Sad::create(const std::string& name, uint32_t capac
   params.hash_func = rte_jhash;
   params.socket_id = SOCKET_ID_ANY;
   params.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
-  sad->hash_ = rte_hash_create(&params);
+  return rte_hash_create(&params);
+}
+
+Sad::~Sad() { rte_hash_free(hash_); }
+
+Result<std::unique_ptr<Sad>> Sad::create(const std::string& name, uint32_t capacity) {
+  std::unique_ptr<Sad> sad(new Sad);
+  sad->hash_ = create_u32_hash(name, capacity);
   if (sad->hash_ == nullptr) return make_error(Errc::kNoMemory, "SAD " + name + ": " + rte_strerror(rte_errno));
   return sad;
 }

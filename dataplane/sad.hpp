@@ -14,6 +14,10 @@ namespace rampart::dp {
 
 struct SaRuntime;
 
+// A DPDK rte_hash keyed by a 32-bit value, with lock-free readers (RW_CONCURRENCY_LF): what the
+// SAD and the neighbour table are built on. The control core is the one writer.
+rte_hash* create_u32_hash(const std::string& name, uint32_t capacity);
+
 class Sad {
  public:
   static Result<std::unique_ptr<Sad>> create(const std::string& name, uint32_t capacity);
