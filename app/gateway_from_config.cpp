@@ -37,6 +37,10 @@ Result<dp::GatewaySpec> gateway_from_config(const cfg::Config& c) {
     spec.routes.push_back({{host_order(r.destination.address), r.destination.length}, host_order(r.via),
                            static_cast<uint16_t>(port - c.interfaces.begin())});
   }
+  for (const auto& n : c.neighbours) {
+    if (n.address.family != cfg::Family::kIpv4) return ipv6_not_yet(c, n.line, "neighbour");
+    spec.neighbours.push_back({host_order(n.address), n.mac});
+  }
   for (const auto& sa : c.sas) {
     dp::SaParams p;
     p.spi = sa.spi;

@@ -35,6 +35,13 @@ struct InterfaceConfig {
   int line = 0;
 };
 
+// A static neighbour (a permanent ARP entry), for next hops that never answer ARP or for tests.
+struct NeighbourConfig {
+  IpAddress address;
+  std::array<uint8_t, 6> mac{};
+  int line = 0;
+};
+
 struct RouteConfig {
   IpPrefix destination;
   IpAddress via;
@@ -100,6 +107,7 @@ struct Config {
   DataplaneConfig dataplane;
   std::vector<InterfaceConfig> interfaces;
   std::vector<RouteConfig> routes;
+  std::vector<NeighbourConfig> neighbours;
   std::vector<SaConfig> sas;
   std::vector<PolicyConfig> policies;
 };

@@ -4,6 +4,7 @@
 #include <libconfig.h++>
 
 #include <algorithm>
+#include <cstdio>
 #include <limits>
 #include <set>
 #include <sstream>
@@ -84,6 +85,7 @@ class Loader {
   void load_sa(const Setting& s, const std::string& path, SaConfig& out);
   void load_lifetime(const Setting& s, const std::string& path, Lifetime& out);
   void load_route(const Setting& s, const std::string& path, RouteConfig& out);
+  void load_neighbour(const Setting& s, const std::string& path, NeighbourConfig& out);
   void load_policy(const Setting& s, const std::string& path, PolicyConfig& out);
   template <typename T, typename LoadOne>
   void load_list(const Setting& root, const char* name, std::vector<T>& out, LoadOne load_one);
@@ -234,6 +236,27 @@ void Loader::load_route(const Setting& s, const std::string& path, RouteConfig& 
     out.destination = *v;
   if (auto v = get_parsed<IpAddress>(s, path, "via", true, "an IPv4 or IPv6 address", parse_ip_address)) out.via = *v;
   if (auto v = get_string(s, path, "interface", true)) out.interface = *v;
+}
+
+std::optional<std::array<uint8_t, 6>> parse_mac(const std::string& text) {
+  std::array<uint8_t, 6> mac{};
+  unsigned b[6];
+  char tail;
+  if (std::sscanf(text.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6 ||
+      text.size() != 17)
+    return std::nullopt;
+  for (int i = 0; i < 6; ++i) mac[i] = static_cast<uint8_t>(b[i]);
+  return mac;
+}
+
+void Loader::load_neighbour(const Setting& s, const std::string& path, NeighbourConfig& out) {
+  out.line = static_cast<int>(s.getSourceLine());
+  check_known(s, path, {"address", "mac"});
+  if (auto v = get_parsed<IpAddress>(s, path, "address", true, "an IPv4 or IPv6 address", parse_ip_address))
+    out.address = *v;
+  if (auto v = get_parsed<std::array<uint8_t, 6>>(s, path, "mac", true, "a MAC address (\"02:00:00:00:00:01\")",
+                                                  parse_mac))
+    out.mac = *v;
 }
 
 void Loader::load_lifetime(const Setting& s, const std::string& path, Lifetime& out) {
@@ -435,7 +458,7 @@ void Loader::cross_check(const Config& config) {
 }
 
 void Loader::load(const Setting& root, Config& out) {
-  check_known(root, "", {"log_level", "dataplane", "interfaces", "routes", "sas", "policies"});
+  check_known(root, "", {"log_level", "dataplane", "interfaces", "routes", "neighbours", "sas", "policies"});
   if (auto v = get_parsed<LogLevel>(root, "", "log_level", false, "\"error\", \"warning\", \"info\" or \"debug\"",
                                     [](const std::string& t) { return parse_log_level(t); }))
     out.log_level = *v;
@@ -443,6 +466,7 @@ void Loader::load(const Setting& root, Config& out) {
     load_dataplane(*d, "dataplane", out.dataplane);
   load_list(root, "interfaces", out.interfaces, &Loader::load_interface);
   load_list(root, "routes", out.routes, &Loader::load_route);
+  load_list(root, "neighbours", out.neighbours, &Loader::load_neighbour);
   load_list(root, "sas", out.sas, &Loader::load_sa);
   load_list(root, "policies", out.policies, &Loader::load_policy);
   if (!failed()) cross_check(out);

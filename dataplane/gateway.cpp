@@ -10,6 +10,8 @@
 
 #include <unistd.h>
 
+#include <cstring>
+
 #include <unordered_map>
 
 #include "common/log.hpp"
@@ -117,6 +119,11 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewaySpec& spec) {
   auto neighbours = NeighbourTable::create("rampart_neighbours", 1024);
   if (!neighbours) return neighbours.error();
   gw->neighbours_ = std::move(*neighbours);
+  for (const NeighbourSpec& n : spec.neighbours) {
+    rte_ether_addr mac;
+    std::memcpy(mac.addr_bytes, n.mac.data(), RTE_ETHER_ADDR_LEN);
+    gw->neighbours_->learn(n.address, mac);
+  }
 
   gw->to_control_ = rte_ring_create("rampart_to_control", kControlRingSize, SOCKET_ID_ANY, RING_F_SC_DEQ);
   gw->unresolved_ = rte_ring_create("rampart_unresolved", kControlRingSize, SOCKET_ID_ANY, RING_F_SC_DEQ);

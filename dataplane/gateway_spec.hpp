@@ -2,6 +2,7 @@
 // app/ builds it from the config file; nothing here knows libconfig or IKE.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -31,6 +32,11 @@ struct RouteSpec {
   uint16_t port = 0;     // index into GatewaySpec::ports
 };
 
+struct NeighbourSpec {
+  uint32_t address = 0;  // host order
+  std::array<uint8_t, 6> mac{};
+};
+
 enum class PolicyAction : uint8_t { kProtect, kBypass, kDiscard };
 
 // One SPD rule (RFC 4301 section 4.4.1). Lower priority wins; ties go to the earlier rule.
@@ -53,6 +59,7 @@ struct GatewaySpec {
   unsigned burst = 32;
   std::vector<PortSpec> ports;
   std::vector<RouteSpec> routes;
+  std::vector<NeighbourSpec> neighbours;  // static entries, learned before the workers start
   std::vector<PolicySpec> policies;
   std::vector<SaParams> sas;
 };

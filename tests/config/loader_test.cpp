@@ -73,7 +73,7 @@ TEST_CASE("a syntax error gives the line libconfig stopped at", "[config]") {
 TEST_CASE("unknown settings are errors, at any depth", "[config]") {
   CHECK(errors_of("log_levle = \"info\";\n") ==
         "rampart.conf:1: log_levle: unknown setting (expected one of: log_level, dataplane, interfaces, routes, "
-        "sas, policies)");
+        "neighbours, sas, policies)");
   CHECK_THAT(errors_of("dataplane = {\n  replay_windwo = 64;\n};\n"),
              Catch::StartsWith("rampart.conf:2: dataplane.replay_windwo: unknown setting"));
 }
@@ -176,6 +176,15 @@ TEST_CASE("routes name an interface that exists", "[config]") {
       "routes = ( { destination = \"0.0.0.0/0\"; via = \"198.51.100.2\"; interface = \"out\"; },\n"
       "           { destination = \"203.0.113.0/24\"; via = \"198.51.100.3\"; interface = \"outside\"; } );\n";
   CHECK(errors_of(text) == "rampart.conf:3: routes[1].interface: \"outside\" names no interface in \"interfaces\"");
+}
+
+TEST_CASE("static neighbours need an address and a MAC", "[config]") {
+  auto r = load("neighbours = ( { address = \"198.51.100.2\"; mac = \"02:00:00:00:00:0a\"; } );\n");
+  REQUIRE(r.ok());
+  REQUIRE(r->neighbours.size() == 1);
+  CHECK(r->neighbours[0].mac[5] == 0x0a);
+  CHECK(errors_of("neighbours = ( { address = \"198.51.100.2\"; mac = \"02:00:00:00:00\"; } );\n") ==
+        "rampart.conf:1: neighbours[0].mac: \"02:00:00:00:00\" is not a MAC address (\"02:00:00:00:00:01\")");
 }
 
 TEST_CASE("a file that cannot be read is an i/o error naming the file", "[config]") {
