@@ -116,6 +116,19 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewaySpec& spec) {
   auto table = RouteTable::build("rampart_routes", routes);
   if (!table) return table.error();
   gw->routes_ = std::move(*table);
+  // The longest packet each outbound SA can carry without the ESP packet exceeding the MTU of
+  // the port its peer is routed through: outer headers, ESP header, IV, ICV, and a payload
+  // (packet + pad + 2) that ends on a 4-byte boundary (RFC 4303 2.4).
+  for (const SaParams& p : spec.sas) {
+    uint16_t mtu = 1500;
+    uint32_t peer = uint32_t{p.tunnel_destination[0]} << 24 | uint32_t{p.tunnel_destination[1]} << 16 |
+                    uint32_t{p.tunnel_destination[2]} << 8 | p.tunnel_destination[3];
+    if (const NextHop* hop = gw->routes_->lookup(peer)) mtu = spec.ports[hop->port].mtu;
+    unsigned outer = (p.mode == SaMode::kTunnel ? 20u : 0u) + (p.nat_t ? 8u : 0u);
+    unsigned room = (mtu - outer - 8 - 8 - 16) & ~3u;  // for the encrypted payload
+    unsigned inner = room - 2 + (p.mode == SaMode::kTunnel ? 0u : 20u);
+    gw->max_inner_.push_back(static_cast<uint16_t>(inner));
+  }
   auto neighbours = NeighbourTable::create("rampart_neighbours", 1024);
   if (!neighbours) return neighbours.error();
   gw->neighbours_ = std::move(*neighbours);

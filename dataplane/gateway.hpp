@@ -88,6 +88,7 @@ class Gateway {
   std::vector<Port> ports_;
   std::unique_ptr<crypto::MbManager> control_mb_;
   std::vector<std::unique_ptr<SaRuntime>> sas_;  // index = GatewaySpec::sas index
+  std::vector<uint16_t> max_inner_;  // per SA: the longest IP packet whose ESP fits the egress MTU
   std::unique_ptr<Sad> sad_;
   std::unique_ptr<Spd> spd_out_, spd_in_;
   std::vector<uint32_t> out_rule_of_, in_rule_of_;  // Spd rule index -> GatewaySpec::policies index

@@ -12,6 +12,7 @@
 #include "dataplane/esp_inbound.hpp"
 #include "dataplane/esp_outbound.hpp"
 #include "dataplane/gateway.hpp"
+#include "dataplane/ip_fragment.hpp"
 #include "dataplane/wire_headers.hpp"
 
 namespace rampart::dp {
@@ -210,12 +211,19 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
         drop(m, DropReason::kCleartext);  // a protect policy on the public side wants ESP, not this
       } else {
         rte_pktmbuf_adj(m, kEthernetLength);
-        if (!decrement_ttl(rte_pktmbuf_mtod(m, rte_ipv4_hdr*))) {
+        auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
+        if (!decrement_ttl(ip)) {
           drop(m, DropReason::kTtlExpired);
           continue;
         }
-        protect.pkts[protect.count] = m;
-        protect.sa[protect.count++] = gw_.sas_[policy.sa].get();
+        SaRuntime* sa = gw_.sas_[policy.sa].get();
+        uint16_t limit = gw_.max_inner_[policy.sa];
+        if (rte_be_to_cpu_16(ip->total_length) <= limit) [[likely]] {
+          protect.pkts[protect.count] = m;
+          protect.sa[protect.count++] = sa;
+          continue;
+        }
+        too_big(m, port, limit, sa, protect);
       }
     }
     if (protect.count) outbound(protect);
@@ -224,11 +232,35 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
   if (esp_in_count) inbound(esp_in, esp_in_count);
 }
 
+// A packet the tunnel cannot carry whole: with DF, the sender learns the MTU it may use
+// (RFC 1191); without, it is split before encryption and each fragment goes in the burst.
+[[gnu::cold]] void Worker::too_big(rte_mbuf* m, const Port& port, uint16_t limit, SaRuntime* sa, Burst& protect) noexcept {
+  auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
+  if (rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_DF_FLAG) {
+    rte_mbuf* reply = icmp_fragmentation_needed(m, port.spec.address.address, limit, gw_.pool_);
+    drop(m, DropReason::kFragmentationNeeded);
+    if (reply != nullptr) send_ipv4(reply);
+    return;
+  }
+  rte_mbuf* pieces[kMaxBurst];
+  unsigned n = fragment_ipv4(m, limit, gw_.pool_, pieces, kMaxBurst);
+  if (n == 0) {
+    drop(m, DropReason::kTooBig);
+    return;
+  }
+  for (unsigned i = 0; i < n; ++i) {
+    if (protect.count == kMaxBurst) outbound(protect);  // a full burst goes now; the rest follow
+    protect.pkts[protect.count] = pieces[i];
+    protect.sa[protect.count++] = sa;
+  }
+}
+
 void Worker::outbound(Burst& burst) noexcept {
   uint16_t good = esp_outbound_burst(esp_, burst);
   paths_.add(PathCounter::kEspOut, good);
   for (uint16_t i = 0; i < good; ++i) send_ipv4(burst.pkts[i]);
   free_dropped(burst, good);  // the stage counted them
+  burst.count = 0;
 }
 
 void Worker::inbound(rte_mbuf** pkts, uint16_t count) noexcept {

@@ -16,6 +16,8 @@ namespace rampart::dp {
 
 class Gateway;
 struct NextHop;
+struct Port;
+struct SaRuntime;
 
 inline constexpr unsigned kMaxPorts = 8;
 
@@ -29,7 +31,9 @@ class Worker {
 
  private:
   void process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexcept;
+  // Runs the ESP outbound stage on burst, sends what it gives, and leaves burst empty.
   void outbound(Burst& burst) noexcept;
+  void too_big(rte_mbuf* m, const Port& port, uint16_t limit, SaRuntime* sa, Burst& protect) noexcept;
   void inbound(rte_mbuf** pkts, uint16_t count) noexcept;
   void send_ipv4(rte_mbuf* m) noexcept;
   void send_on(uint16_t port_index, rte_mbuf* m) noexcept;

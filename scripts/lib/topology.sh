@@ -45,11 +45,10 @@ topology_up() {
     set -- $pair
     rp_ns "$1" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1"
   done
-  # Hosts: an MTU that leaves room for ESP's 56 bytes on the 1500-byte internet segment.
-  rp_ns "$RP_NS_A" ip link set a0 mtu 1400
+  # Hosts keep the usual 1500-byte MTU: the gateways answer DF packets too big for the tunnel
+  # with ICMP "fragmentation needed", and path MTU discovery (RFC 1191) does the rest.
   rp_ns "$RP_NS_A" ip addr add 192.0.2.10/24 dev a0
   rp_ns "$RP_NS_A" ip route add default via 192.0.2.1
-  rp_ns "$RP_NS_B" ip link set b0 mtu 1400
   rp_ns "$RP_NS_B" ip addr add 203.0.113.10/24 dev b0
   rp_ns "$RP_NS_B" ip route add default via 203.0.113.1
 }

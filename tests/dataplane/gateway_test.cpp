@@ -353,3 +353,53 @@ TEST_CASE_METHOD(GatewayBench, "garbage on both ports never stops the pipeline",
   REQUIRE(out.size() == 1);
   CHECK(h_.inbound(*peer_in_, {ip_of(out[0])}).good.size() == 1);
 }
+
+TEST_CASE_METHOD(GatewayBench, "too big for the tunnel: DF gets ICMP fragmentation needed, no DF is split",
+                 "[dp][gateway][mtu]") {
+  learn_neighbours();
+  // 1500-byte MTU on the outside: ESP adds 20 + 8 + 8 + 16 and pads to 4, so 1446 bytes fit.
+  Bytes fits = udp(ip4(192, 0, 2, 10), ip4(203, 0, 113, 10), 1446 - 28);
+  Bytes big_df = udp(ip4(192, 0, 2, 10), ip4(203, 0, 113, 10), 1472);
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(big_df.data());
+  ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+  ip->hdr_checksum = 0;
+  ip->hdr_checksum = rte_ipv4_cksum(ip);
+  Bytes big = udp(ip4(192, 0, 2, 10), ip4(203, 0, 113, 10), 1472);
+  send(in_.b, from_host(fits));
+  send(in_.b, from_host(big_df));
+  send(in_.b, from_host(big));
+  step();
+
+  auto icmp = receive_all(in_.b);
+  REQUIRE(icmp.size() == 1);
+  Bytes reply = ip_of(icmp[0]);
+  CHECK(reply[9] == IPPROTO_ICMP);
+  CHECK(reply[20] == 3);  // destination unreachable
+  CHECK(reply[21] == 4);  // fragmentation needed
+  CHECK((reply[26] << 8 | reply[27]) == 1446);
+  CHECK(static_cast<uint16_t>(~rte_raw_cksum(reply.data() + 20, reply.size() - 20)) == 0);
+  CHECK(counter("drop_fragmentation_needed") == 1);
+
+  auto esp = receive_all(out_.b);
+  REQUIRE(esp.size() == 3);  // the one that fits, and two fragments of the one without DF
+  for (const Bytes& e : esp) CHECK(e.size() - 14 <= 1500);
+  std::vector<Bytes> opened;
+  for (const Bytes& e : esp) {
+    Processed p = h_.inbound(*peer_in_, {ip_of(e)});
+    REQUIRE(p.good.size() == 1);
+    opened.push_back(p.good[0]);
+  }
+  CHECK(opened[0] == after_hop(fits));
+  // The fragments carry the original payload, in order, at the offsets they claim.
+  Bytes original = after_hop(big);
+  Bytes joined;
+  for (size_t i = 1; i < 3; ++i) {
+    const auto* f = reinterpret_cast<const rte_ipv4_hdr*>(opened[i].data());
+    uint16_t offset = rte_be_to_cpu_16(f->fragment_offset);
+    CHECK(((offset & RTE_IPV4_HDR_MF_FLAG) != 0) == (i == 1));
+    CHECK((offset & RTE_IPV4_HDR_OFFSET_MASK) * 8u == joined.size());
+    CHECK(rte_ipv4_cksum(f) == 0);
+    joined.insert(joined.end(), opened[i].begin() + 20, opened[i].end());
+  }
+  CHECK(joined == Bytes(original.begin() + 20, original.end()));
+}
