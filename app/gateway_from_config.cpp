@@ -65,7 +65,8 @@ Result<dp::GatewaySpec> gateway_from_config(const cfg::Config& c) {
       p.nat_local_port = sa.nat_t->local_port;
       p.nat_remote_port = sa.nat_t->remote_port;
     }
-    p.lifetime = {sa.lifetime.soft_bytes, sa.lifetime.hard_bytes, sa.lifetime.soft_packets, sa.lifetime.hard_packets};
+    p.lifetime = {sa.lifetime.soft_bytes,   sa.lifetime.hard_bytes,   sa.lifetime.soft_packets,
+                  sa.lifetime.hard_packets, sa.lifetime.soft_seconds, sa.lifetime.hard_seconds};
     spec.sas.push_back(p);
   }
   for (const auto& pol : c.policies) {

@@ -142,6 +142,15 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewaySpec& spec) {
   gw->unresolved_ = rte_ring_create("rampart_unresolved", kControlRingSize, SOCKET_ID_ANY, RING_F_SC_DEQ);
   gw->control_tx_ = rte_ring_create("rampart_control_tx", kControlRingSize, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
   if (!gw->to_control_ || !gw->unresolved_ || !gw->control_tx_) return make_error(Errc::kNoMemory, "cannot create rings");
+  for (uint16_t w = 0; w < workers; ++w) {
+    std::string name = "rampart_events_" + std::to_string(w);
+    rte_ring* ring = rte_ring_create_elem(name.c_str(), sizeof(SaEvent), kControlRingSize, SOCKET_ID_ANY,
+                                          RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (ring == nullptr) return make_error(Errc::kNoMemory, "cannot create event ring " + name);
+    gw->events_.push_back(ring);
+  }
+  gw->started_tsc_ = rte_get_tsc_cycles();
+  gw->time_state_.assign(spec.sas.size(), 0);
   gw->drops_ = std::make_unique<CounterTable>(kDropReasonDefs, workers + 1);
   gw->paths_ = std::make_unique<CounterTable>(kPathCounterDefs, workers);
   return gw;
@@ -175,7 +184,45 @@ Result<void> Gateway::run() {
   return {};
 }
 
+namespace {
+const char* event_text(SaEventKind kind) {
+  switch (kind) {
+    case SaEventKind::kSoftLifetime: return "soft lifetime reached: rekey now";
+    case SaEventKind::kHardLifetime: return "hard lifetime reached: the SA has stopped";
+    case SaEventKind::kSeqOverflow: return "sequence numbers used up: the SA has stopped";
+  }
+  return "?";
+}
+}  // namespace
+
+// Workers report byte and packet lifetimes and sequence overflow; seconds are counted here, and
+// an SA past its hard time is stopped (workers see its state at their next run of it).
+void Gateway::poll_lifetimes() {
+  SaEvent event;
+  for (rte_ring* ring : events_)
+    while (rte_ring_dequeue_elem(ring, &event, sizeof event) == 0)
+      LOG_WARN("gateway", "SA 0x%08x %s: %s", event.spi,
+               event.direction == SaDirection::kOutbound ? "outbound" : "inbound", event_text(event.kind));
+  uint64_t seconds = (rte_get_tsc_cycles() - started_tsc_) / rte_get_tsc_hz();
+  for (size_t i = 0; i < sas_.size(); ++i) {
+    const SaLifetime& life = spec_.sas[i].lifetime;
+    const char* direction = spec_.sas[i].direction == SaDirection::kOutbound ? "outbound" : "inbound";
+    if (life.soft_seconds && seconds >= life.soft_seconds && time_state_[i] < 1) {
+      time_state_[i] = 1;
+      LOG_WARN("gateway", "SA 0x%08x %s: soft time lifetime (%llu s) reached: rekey now", spec_.sas[i].spi, direction,
+               static_cast<unsigned long long>(life.soft_seconds));
+    }
+    if (life.hard_seconds && seconds >= life.hard_seconds && time_state_[i] < 2) {
+      time_state_[i] = 2;
+      sas_[i]->state.store(SaState::kExpired, std::memory_order_relaxed);
+      LOG_WARN("gateway", "SA 0x%08x %s: hard time lifetime (%llu s) reached: the SA has stopped", spec_.sas[i].spi,
+               direction, static_cast<unsigned long long>(life.hard_seconds));
+    }
+  }
+}
+
 void Gateway::control_poll() {
+  poll_lifetimes();
   rte_mbuf* pkts[kMaxBurst];
   unsigned n = rte_ring_dequeue_burst(to_control_, reinterpret_cast<void**>(pkts), kMaxBurst, nullptr);
   for (unsigned i = 0; i < n; ++i) {
@@ -317,6 +364,8 @@ void Gateway::release() {
     rte_ring_free(ring);
   }
   to_control_ = control_tx_ = unresolved_ = nullptr;
+  for (rte_ring* ring : events_) rte_ring_free(ring);
+  events_.clear();
   // The ports are stopped, not closed: they belong to whoever created the devices (EAL closes
   // its --vdev and PCI devices in rte_eal_cleanup; tests close their ring pairs).
   ports_.clear();

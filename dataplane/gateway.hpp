@@ -80,6 +80,7 @@ class Gateway {
   void handle_arp(rte_mbuf* m);
   void send_arp_request(uint16_t port, uint32_t target);
   void release_held();
+  void poll_lifetimes();
   void release();
 
   GatewaySpec spec_;
@@ -99,6 +100,9 @@ class Gateway {
   rte_ring* control_tx_ = nullptr;    // mbufs the control core wants sent; worker 0 sends them
   std::unique_ptr<CounterTable> drops_;  // one lane per worker, then the control core's
   std::unique_ptr<CounterTable> paths_;
+  std::vector<rte_ring*> events_;        // per worker: SaEvents (lifetimes, sequence overflow)
+  uint64_t started_tsc_ = 0;             // when the SAs were installed, for time lifetimes
+  std::vector<uint8_t> time_state_;      // per SA: 0, 1 soft reported, 2 hard reached
   std::vector<HeldPacket> held_;         // control core only
   std::unordered_map<uint32_t, uint64_t> last_asked_;  // control core only: ARP rate limit
   bool ports_started_ = false;

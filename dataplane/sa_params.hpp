@@ -14,12 +14,14 @@ enum class IpFamily : uint8_t { kIpv4, kIpv6 };
 // What the outer IPv4 header's DF bit gets in tunnel mode (RFC 4301 section 8.1).
 enum class DfPolicy : uint8_t { kCopy, kSet, kClear };
 
-// 0 means no limit. Time limits are the control core's; workers enforce bytes and packets.
+// 0 means no limit. Workers enforce bytes and packets; the control core enforces seconds.
 struct SaLifetime {
   uint64_t soft_bytes = 0;
   uint64_t hard_bytes = 0;
   uint64_t soft_packets = 0;
   uint64_t hard_packets = 0;
+  uint64_t soft_seconds = 0;
+  uint64_t hard_seconds = 0;
 };
 
 struct SaParams {

@@ -73,7 +73,7 @@ Worker::Worker(Gateway& gateway, unsigned index, crypto::MbManager mb)
       mb_(std::move(mb)),
       drops_(gateway.drops_->lane(index)),
       paths_(gateway.paths_->lane(index)),
-      esp_{&mb_, &drops_, nullptr} {}
+      esp_{&mb_, &drops_, gateway.events_[index]} {}
 
 void Worker::run() noexcept {
   while (!gw_.stop_.load(std::memory_order_relaxed)) poll_once();

@@ -7,7 +7,9 @@
 #include <rte_ethdev.h>
 #include <rte_icmp.h>
 
+#include <functional>
 #include <random>
+#include <thread>
 
 #include "dataplane/gateway.hpp"
 #include "dataplane/port.hpp"
@@ -83,7 +85,7 @@ Bytes arp(uint16_t op, const rte_ether_addr& sha, uint32_t sip, uint32_t tip) {
 
 class GatewayBench {
  public:
-  GatewayBench() {
+  explicit GatewayBench(const std::function<void(dp::GatewaySpec&)>& tweak = {}) {
     auto in = dp::create_ring_port_pair("gwt_in", SOCKET_ID_ANY);
     auto out = dp::create_ring_port_pair("gwt_out", SOCKET_ID_ANY);
     INFO((in.ok() ? "" : in.message()) << (out.ok() ? "" : out.message()));
@@ -103,7 +105,9 @@ class GatewayBench {
     from_peer_.in.tunnel_source = from_peer_.out.tunnel_source;
     from_peer_.in.tunnel_destination = from_peer_.out.tunnel_destination;
     from_peer_.out.key[0] = from_peer_.in.key[0] = std::byte{0x77};
-    auto gw = dp::Gateway::create(gateway_spec(in_.a_name, out_.a_name, to_peer_, from_peer_));
+    dp::GatewaySpec spec = gateway_spec(in_.a_name, out_.a_name, to_peer_, from_peer_);
+    if (tweak) tweak(spec);
+    auto gw = dp::Gateway::create(spec);
     INFO((gw.ok() ? "" : gw.message()));
     REQUIRE(gw.ok());
     gw_ = std::move(*gw);
@@ -402,4 +406,29 @@ TEST_CASE_METHOD(GatewayBench, "too big for the tunnel: DF gets ICMP fragmentati
     joined.insert(joined.end(), opened[i].begin() + 20, opened[i].end());
   }
   CHECK(joined == Bytes(original.begin() + 20, original.end()));
+}
+
+TEST_CASE("lifetimes in the daemon: packets counted by the worker, seconds by the control core",
+          "[dp][gateway][lifetime]") {
+  SECTION("hard packet limit") {
+    GatewayBench b([](dp::GatewaySpec& spec) { spec.sas[0].lifetime.hard_packets = 3; });
+    b.learn_neighbours();
+    for (int i = 0; i < 5; ++i) b.send(b.in_.b, b.from_host(udp(ip4(192, 0, 2, 10), ip4(203, 0, 113, 10))));
+    b.step();
+    CHECK(b.receive_all(b.out_.b).size() == 3);
+    CHECK(b.counter("drop_sa_expired") == 2);
+  }
+  SECTION("hard time limit") {
+    GatewayBench b([](dp::GatewaySpec& spec) { spec.sas[0].lifetime.hard_seconds = 1; });
+    b.learn_neighbours();
+    b.send(b.in_.b, b.from_host(udp(ip4(192, 0, 2, 10), ip4(203, 0, 113, 10))));
+    b.step();
+    CHECK(b.receive_all(b.out_.b).size() == 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    b.step();  // the control core notices the second has passed and stops the SA
+    b.send(b.in_.b, b.from_host(udp(ip4(192, 0, 2, 10), ip4(203, 0, 113, 10))));
+    b.step();
+    CHECK(b.receive_all(b.out_.b).empty());
+    CHECK(b.counter("drop_sa_expired") == 1);
+  }
 }
