@@ -27,19 +27,24 @@ Result<dp::GatewaySpec> gateway_from_config(const cfg::Config& c) {
   spec.burst = std::min(c.dataplane.burst, 64u);
   for (const auto& itf : c.interfaces) {
     if (itf.address.address.family != cfg::Family::kIpv4) return ipv6_not_yet(c, itf.line, "interface " + itf.name);
-    spec.ports.push_back({itf.name, itf.device,
-                          itf.role == cfg::InterfaceRole::kPublic ? dp::PortRole::kPublic : dp::PortRole::kProtected,
-                          {host_order(itf.address.address), itf.address.length}, static_cast<uint16_t>(itf.mtu)});
+    spec.ports.push_back(dp::ipv4_port(itf.name, itf.device,
+                                       itf.role == cfg::InterfaceRole::kPublic ? dp::PortRole::kPublic
+                                                                               : dp::PortRole::kProtected,
+                                       {host_order(itf.address.address), itf.address.length},
+                                       static_cast<uint16_t>(itf.mtu)));
   }
   for (const auto& r : c.routes) {
     if (r.destination.address.family != cfg::Family::kIpv4) return ipv6_not_yet(c, r.line, "route");
     auto port = std::find_if(c.interfaces.begin(), c.interfaces.end(), [&](auto& i) { return i.name == r.interface; });
-    spec.routes.push_back({{host_order(r.destination.address), r.destination.length}, host_order(r.via),
-                           static_cast<uint16_t>(port - c.interfaces.begin())});
+    spec.routes.push_back(dp::ipv4_route({host_order(r.destination.address), r.destination.length},
+                                         host_order(r.via), static_cast<uint16_t>(port - c.interfaces.begin())));
   }
   for (const auto& n : c.neighbours) {
     if (n.address.family != cfg::Family::kIpv4) return ipv6_not_yet(c, n.line, "neighbour");
-    spec.neighbours.push_back({host_order(n.address), n.mac});
+    dp::NeighbourSpec neighbour;
+    neighbour.address = host_order(n.address);
+    neighbour.mac = n.mac;
+    spec.neighbours.push_back(neighbour);
   }
   for (const auto& sa : c.sas) {
     dp::SaParams p;

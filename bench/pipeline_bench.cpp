@@ -88,9 +88,9 @@ class PipelineBench {
     dp::GatewaySpec spec;
     spec.worker_lcores = {1};
     spec.mbufs = 8191;
-    spec.ports = {{"inside", in_.a_name, dp::PortRole::kProtected, {ip4(192, 0, 2, 1), 24}, 1500},
-                  {"outside", out_.a_name, dp::PortRole::kPublic, {ip4(198, 51, 100, 1), 24}, 1500}};
-    spec.routes = {{{kBenchBase, 15}, ip4(198, 51, 100, 2), 1}};
+    spec.ports = {dp::ipv4_port("inside", in_.a_name, dp::PortRole::kProtected, {ip4(192, 0, 2, 1), 24}),
+                  dp::ipv4_port("outside", out_.a_name, dp::PortRole::kPublic, {ip4(198, 51, 100, 1), 24})};
+    spec.routes = {dp::ipv4_route({kBenchBase, 15}, ip4(198, 51, 100, 2), 1)};
     for (uint32_t i = 0; i < sa_count; ++i) {
       spec.sas.push_back(sa_params(0x10000 + i, dp::SaDirection::kOutbound, i));
       spec.sas.push_back(sa_params(0x400000 + i, dp::SaDirection::kInbound, i + 1000000));

@@ -111,7 +111,16 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewaySpec& spec) {
   gw->spd_in_ = std::move(*spd_in);
 
   std::vector<RouteSpec> routes;
-  for (uint16_t i = 0; i < spec.ports.size(); ++i) routes.push_back({spec.ports[i].address, 0, i});  // connected
+  for (uint16_t i = 0; i < spec.ports.size(); ++i) {  // connected prefixes
+    routes.push_back(ipv4_route(spec.ports[i].address, 0, i));
+    if (spec.ports[i].has_address6) {
+      RouteSpec r;
+      r.family = IpFamily::kIpv6;
+      r.destination6 = spec.ports[i].address6;
+      r.port = i;
+      routes.push_back(r);
+    }
+  }
   routes.insert(routes.end(), spec.routes.begin(), spec.routes.end());
   auto table = RouteTable::build("rampart_routes", routes);
   if (!table) return table.error();

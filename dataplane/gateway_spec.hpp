@@ -18,23 +18,35 @@ struct Ipv4Prefix {
   uint8_t length = 0;
 };
 
+struct Ipv6Prefix {
+  std::array<uint8_t, 16> address{};  // network order
+  uint8_t length = 0;
+};
+
 struct PortSpec {
   std::string name;
   std::string device;    // DPDK device: a vdev ("net_af_packet0,iface=veth0") or a PCI address
   PortRole role = PortRole::kProtected;
   Ipv4Prefix address;    // our address and the connected prefix
   uint16_t mtu = 1500;
+  bool has_address6 = false;
+  Ipv6Prefix address6;   // our IPv6 address and its connected prefix, if any
 };
 
 struct RouteSpec {
   Ipv4Prefix destination;
   uint32_t gateway = 0;  // host order; 0: on link
   uint16_t port = 0;     // index into GatewaySpec::ports
+  IpFamily family = IpFamily::kIpv4;
+  Ipv6Prefix destination6;             // for IPv6 routes
+  std::array<uint8_t, 16> gateway6{};  // all zero: on link
 };
 
 struct NeighbourSpec {
   uint32_t address = 0;  // host order
   std::array<uint8_t, 6> mac{};
+  IpFamily family = IpFamily::kIpv4;
+  std::array<uint8_t, 16> address6{};
 };
 
 enum class PolicyAction : uint8_t { kProtect, kBypass, kDiscard };
@@ -42,8 +54,11 @@ enum class PolicyAction : uint8_t { kProtect, kBypass, kDiscard };
 // One SPD rule (RFC 4301 section 4.4.1). Lower priority wins; ties go to the earlier rule.
 struct PolicySpec {
   SaDirection direction = SaDirection::kOutbound;
-  Ipv4Prefix source;
+  IpFamily family = IpFamily::kIpv4;
+  Ipv4Prefix source;       // IPv4 selectors
   Ipv4Prefix destination;
+  Ipv6Prefix source6;      // IPv6 selectors
+  Ipv6Prefix destination6;
   bool any_protocol = true;
   uint8_t protocol = 0;
   uint16_t source_port_low = 0, source_port_high = 65535;
@@ -52,6 +67,25 @@ struct PolicySpec {
   uint32_t sa = 0;  // index into GatewaySpec::sas, for kProtect
   uint32_t priority = 100;
 };
+
+// Builders for the common cases, so callers need not spell every field.
+inline PortSpec ipv4_port(std::string name, std::string device, PortRole role, Ipv4Prefix address, uint16_t mtu = 1500) {
+  PortSpec p;
+  p.name = std::move(name);
+  p.device = std::move(device);
+  p.role = role;
+  p.address = address;
+  p.mtu = mtu;
+  return p;
+}
+
+inline RouteSpec ipv4_route(Ipv4Prefix destination, uint32_t gateway, uint16_t port) {
+  RouteSpec r;
+  r.destination = destination;
+  r.gateway = gateway;
+  r.port = port;
+  return r;
+}
 
 struct GatewaySpec {
   std::vector<unsigned> worker_lcores;

@@ -5,6 +5,7 @@
 
 #include <rte_ether.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -14,6 +15,7 @@
 #include "dataplane/gateway_spec.hpp"
 
 struct rte_lpm;
+struct rte_lpm6;
 struct rte_hash;
 
 namespace rampart::dp {
@@ -23,17 +25,26 @@ struct NextHop {
   uint32_t gateway;  // host order; 0: the destination is on link
 };
 
+struct NextHop6 {
+  uint16_t port;
+  bool on_link;
+  std::array<uint8_t, 16> gateway;
+};
+
 class RouteTable {
  public:
   static Result<std::unique_ptr<RouteTable>> build(const std::string& name, const std::vector<RouteSpec>& routes);
   ~RouteTable();
   // The next hop for a destination (host order), or nullptr.
   const NextHop* lookup(uint32_t destination) const noexcept;
+  const NextHop6* lookup6(const uint8_t* destination) const noexcept;
 
  private:
   RouteTable() = default;
   rte_lpm* lpm_ = nullptr;
+  rte_lpm6* lpm6_ = nullptr;
   std::vector<NextHop> hops_;
+  std::vector<NextHop6> hops6_;
 };
 
 class NeighbourTable {
@@ -42,12 +53,15 @@ class NeighbourTable {
   ~NeighbourTable();
   // Control core only.
   void learn(uint32_t address, const rte_ether_addr& mac) noexcept;
+  void learn6(const uint8_t* address, const rte_ether_addr& mac) noexcept;
   // Any worker. False if not known.
   bool lookup(uint32_t address, rte_ether_addr& mac) const noexcept;
+  bool lookup6(const uint8_t* address, rte_ether_addr& mac) const noexcept;
 
  private:
   NeighbourTable() = default;
   rte_hash* hash_ = nullptr;
+  rte_hash* hash6_ = nullptr;
 };
 
 }  // namespace rampart::dp

@@ -6,11 +6,11 @@
 
 namespace rampart::dp {
 
-rte_hash* create_u32_hash(const std::string& name, uint32_t capacity) {
+rte_hash* create_lf_hash(const std::string& name, uint32_t capacity, uint32_t key_length) {
   rte_hash_parameters params{};
   params.name = name.c_str();
   params.entries = capacity < 64 ? 64 : capacity;
-  params.key_len = sizeof(uint32_t);
+  params.key_len = key_length;
   params.hash_func = rte_jhash;
   params.socket_id = SOCKET_ID_ANY;
   params.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
@@ -21,7 +21,7 @@ Sad::~Sad() { rte_hash_free(hash_); }
 
 Result<std::unique_ptr<Sad>> Sad::create(const std::string& name, uint32_t capacity) {
   std::unique_ptr<Sad> sad(new Sad);
-  sad->hash_ = create_u32_hash(name, capacity);
+  sad->hash_ = create_lf_hash(name, capacity, sizeof(uint32_t));
   if (sad->hash_ == nullptr) return make_error(Errc::kNoMemory, "SAD " + name + ": " + rte_strerror(rte_errno));
   return sad;
 }

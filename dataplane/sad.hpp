@@ -14,9 +14,9 @@ namespace rampart::dp {
 
 struct SaRuntime;
 
-// A DPDK rte_hash keyed by a 32-bit value, with lock-free readers (RW_CONCURRENCY_LF): what the
-// SAD and the neighbour table are built on. The control core is the one writer.
-rte_hash* create_u32_hash(const std::string& name, uint32_t capacity);
+// A DPDK rte_hash with lock-free readers (RW_CONCURRENCY_LF): what the SAD and the neighbour
+// tables are built on. The control core is the one writer.
+rte_hash* create_lf_hash(const std::string& name, uint32_t capacity, uint32_t key_length);
 
 class Sad {
  public:

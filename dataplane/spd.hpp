@@ -1,6 +1,6 @@
-// The security policy database of one direction (RFC 4301 section 4.4.1), compiled into a DPDK
-// rte_acl context for bulk classification of IPv4 5-tuples. Built on the control core, read-only
-// for workers.
+// The security policy database of one direction (RFC 4301 section 4.4.1), compiled into DPDK
+// rte_acl contexts (one for IPv4 5-tuples, one for IPv6) for bulk classification. Built on the
+// control core, read-only for workers.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +27,16 @@ struct alignas(4) SpdKey {
 };
 static_assert(sizeof(SpdKey) == 16);
 
+struct alignas(4) SpdKey6 {
+  uint8_t protocol;
+  uint8_t pad[3];
+  uint8_t source[16];
+  uint8_t destination[16];
+  uint16_t source_port;  // network order
+  uint16_t destination_port;
+};
+static_assert(sizeof(SpdKey6) == 40);
+
 inline constexpr uint32_t kNoPolicy = UINT32_MAX;
 
 class Spd {
@@ -37,11 +47,15 @@ class Spd {
 
   // For each key, the index into rules() of the winning policy, or kNoPolicy.
   void classify(const SpdKey* const* keys, uint32_t* results, uint32_t count) const noexcept;
+  void classify(const SpdKey6* const* keys, uint32_t* results, uint32_t count) const noexcept;
   const std::vector<PolicySpec>& rules() const noexcept { return rules_; }
 
  private:
   Spd() = default;
-  rte_acl_ctx* acl_ = nullptr;
+  rte_acl_ctx* acl_ = nullptr;   // IPv4 rules
+  rte_acl_ctx* acl6_ = nullptr;  // IPv6 rules
+  bool has_v4_ = false;          // rte_acl classifies nothing with an empty context: skip it
+  bool has_v6_ = false;
   std::vector<PolicySpec> rules_;
 };
 

@@ -32,9 +32,9 @@ dp::GatewaySpec gateway_spec(const std::string& inside, const std::string& outsi
   dp::GatewaySpec spec;
   spec.worker_lcores = {1};
   spec.mbufs = 2047;
-  spec.ports = {{"inside", inside, dp::PortRole::kProtected, {ip4(192, 0, 2, 1), 24}, 1500},
-                {"outside", outside, dp::PortRole::kPublic, {ip4(198, 51, 100, 1), 24}, 1500}};
-  spec.routes = {{{ip4(203, 0, 113, 0), 24}, ip4(198, 51, 100, 2), 1}};
+  spec.ports = {dp::ipv4_port("inside", inside, dp::PortRole::kProtected, {ip4(192, 0, 2, 1), 24}),
+                dp::ipv4_port("outside", outside, dp::PortRole::kPublic, {ip4(198, 51, 100, 1), 24})};
+  spec.routes = {dp::ipv4_route({ip4(203, 0, 113, 0), 24}, ip4(198, 51, 100, 2), 1)};
   spec.sas = {to_peer.out, from_peer.in};
   auto policy = [](dp::SaDirection d, dp::Ipv4Prefix s, dp::Ipv4Prefix t, dp::PolicyAction a, uint32_t sa = 0,
                    uint32_t priority = 100) {
