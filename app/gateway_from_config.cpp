@@ -7,15 +7,22 @@ namespace rampart::app {
 
 namespace {
 
+dp::Ipv6Prefix v6_prefix(const cfg::IpPrefix& p) {
+  dp::Ipv6Prefix out;
+  std::copy(p.address.bytes.begin(), p.address.bytes.end(), out.address.begin());
+  out.length = p.length;
+  return out;
+}
+
 uint32_t host_order(const cfg::IpAddress& a) {
   return uint32_t{a.bytes[0]} << 24 | uint32_t{a.bytes[1]} << 16 | uint32_t{a.bytes[2]} << 8 | a.bytes[3];
 }
 
 std::string where(const cfg::Config& c, int line) { return c.source + ":" + std::to_string(line) + ": "; }
 
-Error ipv6_not_yet(const cfg::Config& c, int line, const std::string& what) {
-  return make_error(Errc::kUnsupported, where(c, line) + what + ": IPv6 is not in the forwarding pipeline yet "
-                                                                "(the ESP stages have it; rampartd routes IPv4)");
+Error needs_ipv4(const cfg::Config& c, int line, const std::string& what) {
+  return make_error(Errc::kInvalidArgument,
+                    where(c, line) + what + ": \"address\" must be IPv4; an IPv6 address goes in \"address6\"");
 }
 
 }  // namespace
@@ -26,24 +33,43 @@ Result<dp::GatewaySpec> gateway_from_config(const cfg::Config& c) {
   spec.mbufs = c.dataplane.mbufs;
   spec.burst = std::min(c.dataplane.burst, 64u);
   for (const auto& itf : c.interfaces) {
-    if (itf.address.address.family != cfg::Family::kIpv4) return ipv6_not_yet(c, itf.line, "interface " + itf.name);
+    if (itf.address.address.family != cfg::Family::kIpv4) return needs_ipv4(c, itf.line, "interfaces: " + itf.name);
     spec.ports.push_back(dp::ipv4_port(itf.name, itf.device,
                                        itf.role == cfg::InterfaceRole::kPublic ? dp::PortRole::kPublic
                                                                                : dp::PortRole::kProtected,
                                        {host_order(itf.address.address), itf.address.length},
                                        static_cast<uint16_t>(itf.mtu)));
+    if (itf.address6) {
+      spec.ports.back().has_address6 = true;
+      spec.ports.back().address6 = v6_prefix(*itf.address6);
+    }
   }
   for (const auto& r : c.routes) {
-    if (r.destination.address.family != cfg::Family::kIpv4) return ipv6_not_yet(c, r.line, "route");
     auto port = std::find_if(c.interfaces.begin(), c.interfaces.end(), [&](auto& i) { return i.name == r.interface; });
-    spec.routes.push_back(dp::ipv4_route({host_order(r.destination.address), r.destination.length},
-                                         host_order(r.via), static_cast<uint16_t>(port - c.interfaces.begin())));
+    auto port_index = static_cast<uint16_t>(port - c.interfaces.begin());
+    if (r.destination.address.family != r.via.family)
+      return make_error(Errc::kInvalidArgument, where(c, r.line) + "route: \"via\" is not the destination's family");
+    if (r.destination.address.family == cfg::Family::kIpv4) {
+      spec.routes.push_back(dp::ipv4_route({host_order(r.destination.address), r.destination.length},
+                                           host_order(r.via), port_index));
+    } else {
+      dp::RouteSpec route;
+      route.family = dp::IpFamily::kIpv6;
+      route.destination6 = v6_prefix(r.destination);
+      std::copy(r.via.bytes.begin(), r.via.bytes.end(), route.gateway6.begin());
+      route.port = port_index;
+      spec.routes.push_back(route);
+    }
   }
   for (const auto& n : c.neighbours) {
-    if (n.address.family != cfg::Family::kIpv4) return ipv6_not_yet(c, n.line, "neighbour");
     dp::NeighbourSpec neighbour;
-    neighbour.address = host_order(n.address);
     neighbour.mac = n.mac;
+    if (n.address.family == cfg::Family::kIpv4) {
+      neighbour.address = host_order(n.address);
+    } else {
+      neighbour.family = dp::IpFamily::kIpv6;
+      std::copy(n.address.bytes.begin(), n.address.bytes.end(), neighbour.address6.begin());
+    }
     spec.neighbours.push_back(neighbour);
   }
   for (const auto& sa : c.sas) {
@@ -75,11 +101,16 @@ Result<dp::GatewaySpec> gateway_from_config(const cfg::Config& c) {
     spec.sas.push_back(p);
   }
   for (const auto& pol : c.policies) {
-    if (pol.source.address.family != cfg::Family::kIpv4) return ipv6_not_yet(c, pol.line, "policy " + pol.name);
     dp::PolicySpec p;
     p.direction = pol.direction == cfg::Direction::kInbound ? dp::SaDirection::kInbound : dp::SaDirection::kOutbound;
-    p.source = {host_order(pol.source.address), pol.source.length};
-    p.destination = {host_order(pol.destination.address), pol.destination.length};
+    if (pol.source.address.family == cfg::Family::kIpv4) {
+      p.source = {host_order(pol.source.address), pol.source.length};
+      p.destination = {host_order(pol.destination.address), pol.destination.length};
+    } else {
+      p.family = dp::IpFamily::kIpv6;
+      p.source6 = v6_prefix(pol.source);
+      p.destination6 = v6_prefix(pol.destination);
+    }
     p.any_protocol = !pol.protocol.has_value();
     p.protocol = pol.protocol.value_or(0);
     p.source_port_low = pol.source_ports.low;

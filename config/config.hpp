@@ -32,6 +32,7 @@ struct InterfaceConfig {
   IpPrefix address;
   InterfaceRole role = InterfaceRole::kProtected;
   unsigned mtu = 1500;
+  std::optional<IpPrefix> address6;  // an IPv6 address beside the IPv4 one
   int line = 0;
 };
 

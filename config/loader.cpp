@@ -214,7 +214,13 @@ void Loader::load_dataplane(const Setting& s, const std::string& path, Dataplane
 
 void Loader::load_interface(const Setting& s, const std::string& path, InterfaceConfig& out) {
   out.line = static_cast<int>(s.getSourceLine());
-  check_known(s, path, {"name", "device", "address", "role", "mtu"});
+  check_known(s, path, {"name", "device", "address", "address6", "role", "mtu"});
+  out.address6 = get_parsed<IpPrefix>(s, path, "address6", false, "an IPv6 prefix",
+                                      [](const std::string& t) -> std::optional<IpPrefix> {
+                                        auto p = parse_ip_prefix(t);
+                                        if (!p || p->address.family != Family::kIpv6) return std::nullopt;
+                                        return p;
+                                      });
   if (auto v = get_uint(s, path, "mtu", 576, 9000, false)) out.mtu = static_cast<unsigned>(*v);
   if (auto v = get_string(s, path, "name", true)) out.name = *v;
   if (auto v = get_string(s, path, "device", true)) out.device = *v;

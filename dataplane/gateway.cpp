@@ -1,6 +1,7 @@
 #include "dataplane/gateway.hpp"
 
 #include <rte_arp.h>
+#include <rte_ip.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_launch.h>
@@ -43,7 +44,9 @@ Result<void> configure_port(uint16_t id, rte_mempool* pool, uint16_t queues, uin
                                               std::to_string(queues) + " workers need one each");
   int rc = rte_eth_dev_configure(id, queues, queues, &conf);
   if (rc < 0) return make_error(Errc::kIo, std::string("configure: ") + rte_strerror(-rc));
-  if (rte_eth_dev_set_mtu(id, mtu) != 0) LOG_WARN("gateway", "port %u: cannot set MTU %u; keeping the device's", id, mtu);
+  uint16_t current = 0;
+  if (rte_eth_dev_set_mtu(id, mtu) != 0 && rte_eth_dev_get_mtu(id, &current) == 0 && current < mtu)
+    LOG_WARN("gateway", "port %u: cannot set MTU %u; the device keeps %u", id, mtu, current);
   int socket = rte_eth_dev_socket_id(id);
   for (uint16_t q = 0; q < queues; ++q) {
     if ((rc = rte_eth_rx_queue_setup(id, q, kRxDescriptors, socket, nullptr, pool)) < 0)
@@ -130,12 +133,17 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewaySpec& spec) {
   // (packet + pad + 2) that ends on a 4-byte boundary (RFC 4303 2.4).
   for (const SaParams& p : spec.sas) {
     uint16_t mtu = 1500;
-    uint32_t peer = uint32_t{p.tunnel_destination[0]} << 24 | uint32_t{p.tunnel_destination[1]} << 16 |
-                    uint32_t{p.tunnel_destination[2]} << 8 | p.tunnel_destination[3];
-    if (const NextHop* hop = gw->routes_->lookup(peer)) mtu = spec.ports[hop->port].mtu;
-    unsigned outer = (p.mode == SaMode::kTunnel ? 20u : 0u) + (p.nat_t ? 8u : 0u);
+    bool v6 = p.family == IpFamily::kIpv6;
+    if (v6) {
+      if (const NextHop6* hop = gw->routes_->lookup6(p.tunnel_destination.data())) mtu = spec.ports[hop->port].mtu;
+    } else {
+      uint32_t peer = uint32_t{p.tunnel_destination[0]} << 24 | uint32_t{p.tunnel_destination[1]} << 16 |
+                      uint32_t{p.tunnel_destination[2]} << 8 | p.tunnel_destination[3];
+      if (const NextHop* hop = gw->routes_->lookup(peer)) mtu = spec.ports[hop->port].mtu;
+    }
+    unsigned outer = (p.mode == SaMode::kTunnel ? (v6 ? 40u : 20u) : 0u) + (p.nat_t ? 8u : 0u);
     unsigned room = (mtu - outer - 8 - 8 - 16) & ~3u;  // for the encrypted payload
-    unsigned inner = room - 2 + (p.mode == SaMode::kTunnel ? 0u : 20u);
+    unsigned inner = room - 2 + (p.mode == SaMode::kTunnel ? 0u : (v6 ? 40u : 20u));
     gw->max_inner_.push_back(static_cast<uint16_t>(inner));
   }
   auto neighbours = NeighbourTable::create("rampart_neighbours", 1024);
@@ -144,7 +152,10 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewaySpec& spec) {
   for (const NeighbourSpec& n : spec.neighbours) {
     rte_ether_addr mac;
     std::memcpy(mac.addr_bytes, n.mac.data(), RTE_ETHER_ADDR_LEN);
-    gw->neighbours_->learn(n.address, mac);
+    if (n.family == IpFamily::kIpv4)
+      gw->neighbours_->learn(n.address, mac);
+    else
+      gw->neighbours_->learn6(n.address6.data(), mac);
   }
 
   gw->to_control_ = rte_ring_create("rampart_to_control", kControlRingSize, SOCKET_ID_ANY, RING_F_SC_DEQ);
@@ -236,8 +247,11 @@ void Gateway::control_poll() {
   unsigned n = rte_ring_dequeue_burst(to_control_, reinterpret_cast<void**>(pkts), kMaxBurst, nullptr);
   for (unsigned i = 0; i < n; ++i) {
     auto* eth = rte_pktmbuf_mtod(pkts[i], rte_ether_hdr*);
-    if (rte_be_to_cpu_16(eth->ether_type) == RTE_ETHER_TYPE_ARP)
+    uint16_t type = rte_be_to_cpu_16(eth->ether_type);
+    if (type == RTE_ETHER_TYPE_ARP)
       handle_arp(pkts[i]);
+    else if (type == RTE_ETHER_TYPE_IPV6 && reinterpret_cast<rte_ipv6_hdr*>(eth + 1)->proto == IPPROTO_ICMPV6)
+      handle_nd(pkts[i]);
     else
       rte_pktmbuf_free(pkts[i]);  // IKE arrives with the IKE issue; until then it is not answered
   }
@@ -245,7 +259,6 @@ void Gateway::control_poll() {
   // most ten times a second per address) for the others, and give up after a second.
   constexpr size_t kMaxHeld = 256;
   uint64_t now = rte_get_tsc_cycles();
-  uint64_t hz = rte_get_tsc_hz();
   rte_mbuf* waiting[kMaxBurst];
   n = rte_ring_dequeue_burst(unresolved_, reinterpret_cast<void**>(waiting), kMaxBurst, nullptr);
   for (unsigned i = 0; i < n; ++i) {
@@ -254,35 +267,76 @@ void Gateway::control_poll() {
       rte_pktmbuf_free(waiting[i]);
       continue;
     }
-    held_.push_back({waiting[i], waiting[i]->hash.usr, waiting[i]->port, now + hz});
+    held_.push_back({waiting[i], now + rte_get_tsc_hz()});
   }
   size_t kept = 0;
   for (HeldPacket& h : held_) {
-    rte_ether_addr mac;
-    if (neighbours_->lookup(h.next_hop, mac)) {
-      auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(h.mbuf, sizeof(rte_ether_hdr)));
-      if (eth == nullptr || rte_ring_enqueue(control_tx_, h.mbuf) != 0) {
-        rte_pktmbuf_free(h.mbuf);
-        continue;
-      }
-      eth->dst_addr = mac;
-      eth->src_addr = ports_[h.port].mac;
-      eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-      continue;
-    }
+    if (try_release(h, now)) continue;
     if (now > h.deadline) {
       drops_->lane(drops_->lane_count() - 1).add(DropReason::kNoNeighbour);
       rte_pktmbuf_free(h.mbuf);
       continue;
     }
-    uint64_t& last = last_asked_[h.next_hop];
-    if (now - last >= hz / 10) {
-      last = now;
-      send_arp_request(h.port, h.next_hop);
-    }
     held_[kept++] = h;
   }
   held_.resize(kept);
+}
+
+bool Gateway::try_release(HeldPacket& h, uint64_t now) {
+  const auto* p = rte_pktmbuf_mtod(h.mbuf, const uint8_t*);
+  bool v6 = (p[0] >> 4) == 6;
+  rte_ether_addr mac;
+  uint16_t port;
+  bool known;
+  std::string key;
+  uint32_t next4 = 0;
+  const uint8_t* next6 = nullptr;
+  if (v6) {
+    const auto* ip = reinterpret_cast<const rte_ipv6_hdr*>(p);
+    const NextHop6* hop = routes_->lookup6(ip->dst_addr);
+    if (hop == nullptr) {  // routes do not change under a held packet today; guard anyway
+      rte_pktmbuf_free(h.mbuf);
+      return true;
+    }
+    port = hop->port;
+    next6 = hop->on_link ? ip->dst_addr : hop->gateway.data();
+    known = neighbours_->lookup6(next6, mac);
+    key.assign(reinterpret_cast<const char*>(next6), 16);
+  } else {
+    const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(p);
+    uint32_t destination = rte_be_to_cpu_32(ip->dst_addr);
+    const NextHop* hop = routes_->lookup(destination);
+    if (hop == nullptr) {
+      rte_pktmbuf_free(h.mbuf);
+      return true;
+    }
+    port = hop->port;
+    next4 = hop->gateway ? hop->gateway : destination;
+    known = neighbours_->lookup(next4, mac);
+    key.assign(reinterpret_cast<const char*>(&next4), 4);
+  }
+  if (known) {
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(h.mbuf, sizeof(rte_ether_hdr)));
+    if (eth == nullptr) {
+      rte_pktmbuf_free(h.mbuf);
+      return true;
+    }
+    eth->dst_addr = mac;
+    eth->src_addr = ports_[port].mac;
+    eth->ether_type = rte_cpu_to_be_16(v6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4);
+    h.mbuf->port = port;
+    if (rte_ring_enqueue(control_tx_, h.mbuf) != 0) rte_pktmbuf_free(h.mbuf);
+    return true;
+  }
+  uint64_t& last = last_asked_[key];
+  if (now - last >= rte_get_tsc_hz() / 10) {
+    last = now;
+    if (v6)
+      send_neighbour_solicitation(port, next6);
+    else
+      send_arp_request(port, next4);
+  }
+  return false;
 }
 
 // RFC 826: learn the sender, answer requests for our own address.
@@ -315,6 +369,140 @@ void Gateway::handle_arp(rte_mbuf* m) {
     return;
   }
   rte_pktmbuf_free(m);
+}
+
+namespace {
+
+constexpr uint8_t kNeighbourSolicitation = 135;
+constexpr uint8_t kNeighbourAdvertisement = 136;
+constexpr uint8_t kSourceLinkLayer = 1;  // ND option types, RFC 4861 4.6.1
+constexpr uint8_t kTargetLinkLayer = 2;
+constexpr unsigned kNdHeader = 24;      // type, code, checksum, flags/reserved, target address
+
+// The link-layer address option of the given type in an ND message's options, or nullptr.
+const uint8_t* nd_option(const uint8_t* options, unsigned length, uint8_t type) {
+  for (unsigned at = 0; at + 8 <= length;) {
+    unsigned size = options[at + 1] * 8u;
+    if (size == 0 || at + size > length) return nullptr;  // RFC 4861 4.6: zero length is invalid
+    if (options[at] == type && size >= 8) return options + at + 2;
+    at += size;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+// RFC 4861: answer solicitations for our address, learn from solicitations and advertisements.
+// Only messages that kept a hop limit of 255 (not forwarded by any router) count.
+void Gateway::handle_nd(rte_mbuf* m) {
+  const Port& port = ports_[m->port];
+  uint32_t length = rte_pktmbuf_data_len(m);
+  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+  auto* ip = reinterpret_cast<rte_ipv6_hdr*>(eth + 1);
+  if (length < sizeof(rte_ether_hdr) + sizeof(rte_ipv6_hdr) + kNdHeader || ip->hop_limits != 255 ||
+      rte_be_to_cpu_16(ip->payload_len) + sizeof(rte_ether_hdr) + sizeof(rte_ipv6_hdr) > length) {
+    rte_pktmbuf_free(m);
+    return;
+  }
+  auto* nd = reinterpret_cast<uint8_t*>(ip + 1);
+  unsigned nd_length = rte_be_to_cpu_16(ip->payload_len);
+  const uint8_t* target = nd + 8;
+  const uint8_t* options = nd + kNdHeader;
+  unsigned options_length = nd_length - kNdHeader;
+  static const uint8_t kUnspecified[16] = {};
+  if (nd[0] == kNeighbourAdvertisement) {
+    if (const uint8_t* mac = nd_option(options, options_length, kTargetLinkLayer))
+      neighbours_->learn6(target, *reinterpret_cast<const rte_ether_addr*>(mac));
+    rte_pktmbuf_free(m);
+    return;
+  }
+  if (nd[0] != kNeighbourSolicitation) {
+    rte_pktmbuf_free(m);
+    return;
+  }
+  const uint8_t* source_mac = nd_option(options, options_length, kSourceLinkLayer);
+  bool from_unspecified = std::memcmp(ip->src_addr, kUnspecified, 16) == 0;
+  if (source_mac && !from_unspecified)
+    neighbours_->learn6(ip->src_addr, *reinterpret_cast<const rte_ether_addr*>(source_mac));
+  if (!port.spec.has_address6 || std::memcmp(target, port.spec.address6.address.data(), 16) != 0) {
+    rte_pktmbuf_free(m);
+    return;
+  }
+  // The advertisement, in the same mbuf: to the solicitor (or all nodes, RFC 4861 7.2.4).
+  uint16_t port_index = m->port;
+  rte_pktmbuf_reset(m);  // which also forgets the port
+  m->port = port_index;
+  constexpr unsigned kReply = sizeof(rte_ether_hdr) + sizeof(rte_ipv6_hdr) + kNdHeader + 8;
+  uint8_t solicitor[16];
+  std::memcpy(solicitor, ip->src_addr, 16);
+  rte_ether_addr solicitor_mac = eth->src_addr;
+  auto* out = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kReply));
+  if (out == nullptr) {
+    rte_pktmbuf_free(m);
+    return;
+  }
+  std::memset(out, 0, kReply);
+  auto* reth = reinterpret_cast<rte_ether_hdr*>(out);
+  auto* rip = reinterpret_cast<rte_ipv6_hdr*>(reth + 1);
+  auto* na = reinterpret_cast<uint8_t*>(rip + 1);
+  static const uint8_t kAllNodes[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  reth->src_addr = port.mac;
+  reth->dst_addr = solicitor_mac;
+  reth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+  rip->vtc_flow = rte_cpu_to_be_32(6u << 28);
+  rip->payload_len = rte_cpu_to_be_16(kNdHeader + 8);
+  rip->proto = IPPROTO_ICMPV6;
+  rip->hop_limits = 255;
+  std::memcpy(rip->src_addr, port.spec.address6.address.data(), 16);
+  std::memcpy(rip->dst_addr, from_unspecified ? kAllNodes : solicitor, 16);
+  na[0] = kNeighbourAdvertisement;
+  na[4] = from_unspecified ? 0x20 : 0x60;  // Solicited (unless DAD) and Override
+  std::memcpy(na + 8, port.spec.address6.address.data(), 16);
+  na[kNdHeader] = kTargetLinkLayer;
+  na[kNdHeader + 1] = 1;
+  std::memcpy(na + kNdHeader + 2, port.mac.addr_bytes, RTE_ETHER_ADDR_LEN);
+  uint16_t sum = rte_ipv6_udptcp_cksum(rip, na);
+  std::memcpy(na + 2, &sum, 2);
+  if (rte_ring_enqueue(control_tx_, m) != 0) rte_pktmbuf_free(m);
+}
+
+void Gateway::send_neighbour_solicitation(uint16_t port_index, const uint8_t* target) {
+  const Port& port = ports_[port_index];
+  if (!port.spec.has_address6) return;  // nothing to speak IPv6 from on this port
+  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+  if (m == nullptr) return;
+  constexpr unsigned kLength = sizeof(rte_ether_hdr) + sizeof(rte_ipv6_hdr) + kNdHeader + 8;
+  auto* out = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kLength));
+  if (out == nullptr) {
+    rte_pktmbuf_free(m);
+    return;
+  }
+  std::memset(out, 0, kLength);
+  auto* eth = reinterpret_cast<rte_ether_hdr*>(out);
+  auto* ip = reinterpret_cast<rte_ipv6_hdr*>(eth + 1);
+  auto* ns = reinterpret_cast<uint8_t*>(ip + 1);
+  // To the target's solicited-node multicast group ff02::1:ffXX:XXXX (RFC 4291 2.7.1), whose
+  // Ethernet address is 33:33 and the group's last four bytes (RFC 2464 7).
+  uint8_t group[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, target[13], target[14], target[15]};
+  const uint8_t group_mac[6] = {0x33, 0x33, 0xff, target[13], target[14], target[15]};
+  std::memcpy(eth->dst_addr.addr_bytes, group_mac, 6);
+  eth->src_addr = port.mac;
+  eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+  ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
+  ip->payload_len = rte_cpu_to_be_16(kNdHeader + 8);
+  ip->proto = IPPROTO_ICMPV6;
+  ip->hop_limits = 255;
+  std::memcpy(ip->src_addr, port.spec.address6.address.data(), 16);
+  std::memcpy(ip->dst_addr, group, 16);
+  ns[0] = kNeighbourSolicitation;
+  std::memcpy(ns + 8, target, 16);
+  ns[kNdHeader] = kSourceLinkLayer;
+  ns[kNdHeader + 1] = 1;
+  std::memcpy(ns + kNdHeader + 2, port.mac.addr_bytes, RTE_ETHER_ADDR_LEN);
+  uint16_t sum = rte_ipv6_udptcp_cksum(ip, ns);
+  std::memcpy(ns + 2, &sum, 2);
+  m->port = port_index;
+  if (rte_ring_enqueue(control_tx_, m) != 0) rte_pktmbuf_free(m);
 }
 
 void Gateway::send_arp_request(uint16_t port_index, uint32_t target) {

@@ -48,9 +48,7 @@ struct Port {
 // A packet a worker could not send because its next hop's MAC is unknown: the control core holds
 // it (RFC 1122 2.3.2.2 asks for at least one per address) while it resolves, then sends it.
 struct HeldPacket {
-  rte_mbuf* mbuf;
-  uint32_t next_hop;  // host order
-  uint16_t port;
+  rte_mbuf* mbuf;     // at its IP header; the control core routes it again to find the next hop
   uint64_t deadline;  // TSC
 };
 
@@ -78,7 +76,11 @@ class Gateway {
   friend class Worker;
   Gateway() = default;
   void handle_arp(rte_mbuf* m);
+  void handle_nd(rte_mbuf* m);
   void send_arp_request(uint16_t port, uint32_t target);
+  void send_neighbour_solicitation(uint16_t port, const uint8_t* target);
+  // Sends a held packet if its next hop is known now; else asks (rate-limited) and returns false.
+  bool try_release(HeldPacket& h, uint64_t now);
   void release_held();
   void poll_lifetimes();
   void release();
@@ -104,7 +106,7 @@ class Gateway {
   uint64_t started_tsc_ = 0;             // when the SAs were installed, for time lifetimes
   std::vector<uint8_t> time_state_;      // per SA: 0, 1 soft reported, 2 hard reached
   std::vector<HeldPacket> held_;         // control core only
-  std::unordered_map<uint32_t, uint64_t> last_asked_;  // control core only: ARP rate limit
+  std::unordered_map<std::string, uint64_t> last_asked_;  // control core only: ARP/ND rate limit by address
   bool ports_started_ = false;
 };
 

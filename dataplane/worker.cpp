@@ -13,6 +13,7 @@
 #include "dataplane/esp_outbound.hpp"
 #include "dataplane/gateway.hpp"
 #include "dataplane/ip_fragment.hpp"
+#include "dataplane/ipv6_chain.hpp"
 #include "dataplane/wire_headers.hpp"
 
 namespace rampart::dp {
@@ -46,6 +47,62 @@ inline void spd_key_of(const rte_ipv4_hdr* ip, uint32_t l3_length, SpdKey& key) 
     std::memcpy(&key.source_port, ports, 2);
     std::memcpy(&key.destination_port, ports + 2, 2);
   }
+}
+
+constexpr uint8_t kEcho6Request = 128;
+constexpr uint8_t kEcho6Reply = 129;
+constexpr uint8_t kNeighbourSolicitation = 135;
+constexpr uint8_t kNeighbourAdvertisement = 136;
+
+// TTL or hop limit, whichever the packet (at its IP header) has.
+inline bool decrement_hop_limit(rte_mbuf* m) noexcept {
+  auto* p = rte_pktmbuf_mtod(m, uint8_t*);
+  if ((p[0] >> 4) == 4) return decrement_ttl(reinterpret_cast<rte_ipv4_hdr*>(p));
+  auto* ip6 = reinterpret_cast<rte_ipv6_hdr*>(p);
+  if (ip6->hop_limits <= 1) return false;
+  --ip6->hop_limits;  // no header checksum in IPv6
+  return true;
+}
+
+inline uint32_t ip_length(const rte_mbuf* m) noexcept {
+  const auto* p = rte_pktmbuf_mtod(m, const uint8_t*);
+  if ((p[0] >> 4) == 4) return rte_be_to_cpu_16(reinterpret_cast<const rte_ipv4_hdr*>(p)->total_length);
+  return rte_be_to_cpu_16(reinterpret_cast<const rte_ipv6_hdr*>(p)->payload_len) + sizeof(rte_ipv6_hdr);
+}
+
+inline void spd_key6_of(const rte_mbuf* m, SpdKey6& key) noexcept {
+  const auto* p = rte_pktmbuf_mtod(m, const uint8_t*);
+  const auto* ip6 = reinterpret_cast<const rte_ipv6_hdr*>(p);
+  uint32_t length = rte_pktmbuf_data_len(m);
+  Ipv6Chain chain = walk_ipv6_chain(p, length, /*inbound=*/true);
+  key.protocol = chain.next;
+  key.pad[0] = key.pad[1] = key.pad[2] = 0;
+  std::memcpy(key.source, ip6->src_addr, 16);
+  std::memcpy(key.destination, ip6->dst_addr, 16);
+  key.source_port = key.destination_port = 0;
+  if (chain.ok && !chain.fragment &&
+      (chain.next == IPPROTO_TCP || chain.next == IPPROTO_UDP || chain.next == IPPROTO_SCTP) &&
+      length >= chain.insert_at + 4) {
+    std::memcpy(&key.source_port, p + chain.insert_at, 2);
+    std::memcpy(&key.destination_port, p + chain.insert_at + 2, 2);
+  }
+}
+
+// An ICMPv6 echo request to us becomes the reply in place (RFC 4443 4.2).
+inline void make_echo6_reply(rte_ether_hdr* eth, rte_ipv6_hdr* ip6) noexcept {
+  rte_ether_addr mac = eth->src_addr;
+  eth->src_addr = eth->dst_addr;
+  eth->dst_addr = mac;
+  uint8_t source[16];
+  std::memcpy(source, ip6->src_addr, 16);
+  std::memcpy(ip6->src_addr, ip6->dst_addr, 16);
+  std::memcpy(ip6->dst_addr, source, 16);
+  ip6->hop_limits = 64;
+  auto* icmp = reinterpret_cast<uint8_t*>(ip6 + 1);
+  icmp[0] = kEcho6Reply;
+  icmp[2] = icmp[3] = 0;
+  uint16_t sum = rte_ipv6_udptcp_cksum(ip6, icmp);
+  std::memcpy(icmp + 2, &sum, 2);
 }
 
 // An ICMP echo request to us becomes the reply in place (RFC 792).
@@ -111,11 +168,34 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
   rte_mbuf* to_control[kMaxBurst];
   unsigned control_count = 0;
   rte_mbuf* esp_in[kMaxBurst];
+  uint16_t spi_at[kMaxBurst];  // where each inbound packet's SPI is, from the IP header
   uint16_t esp_in_count = 0;
   rte_mbuf* transit[kMaxBurst];
   SpdKey keys[kMaxBurst];
   const SpdKey* key_ptrs[kMaxBurst];
   uint16_t transit_count = 0;
+  rte_mbuf* transit6[kMaxBurst];
+  SpdKey6 keys6[kMaxBurst];
+  const SpdKey6* key6_ptrs[kMaxBurst];
+  uint16_t transit6_count = 0;
+
+  // UDP to us: IKE for the control core, ESP-in-UDP for the inbound path (RFC 3948: on 4500, four
+  // zero bytes mark IKE), else nobody. Returns false when the packet is not one of these.
+  auto udp_to_us = [&](rte_mbuf* m, const uint8_t* l4, uint32_t l4_length, unsigned l4_at) {
+    if (l4_length < 8) return false;
+    uint16_t dport = rte_be_to_cpu_16(reinterpret_cast<const rte_udp_hdr*>(l4)->dst_port);
+    bool ike_marker = l4_length >= 12 && l4[8] == 0 && l4[9] == 0 && l4[10] == 0 && l4[11] == 0;
+    if (is_public && dport == kNatTPort && !ike_marker) {
+      spi_at[esp_in_count] = static_cast<uint16_t>(l4_at + 8);
+      esp_in[esp_in_count++] = m;
+      return true;
+    }
+    if (dport == kIkePort || dport == kNatTPort) {
+      to_control[control_count++] = m;
+      return true;
+    }
+    return false;
+  };
 
   for (uint16_t i = 0; i < count; ++i) {
     rte_mbuf* m = pkts[i];
@@ -128,8 +208,64 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
     }
     auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
     uint16_t type = rte_be_to_cpu_16(eth->ether_type);
+    uint32_t l3_length = length - kEthernetLength;
     if (type == RTE_ETHER_TYPE_ARP) {
       to_control[control_count++] = m;
+      continue;
+    }
+    if (type == RTE_ETHER_TYPE_IPV6) {
+      auto* ip6 = reinterpret_cast<rte_ipv6_hdr*>(eth + 1);
+      if (l3_length < sizeof(rte_ipv6_hdr) || (ip6->vtc_flow & rte_cpu_to_be_32(0xf0000000)) != rte_cpu_to_be_32(0x60000000) ||
+          rte_be_to_cpu_16(ip6->payload_len) + sizeof(rte_ipv6_hdr) > l3_length) [[unlikely]] {
+        drop(m, l3_length < sizeof(rte_ipv6_hdr) ? DropReason::kRunt : DropReason::kBadLength);
+        continue;
+      }
+      l3_length = rte_be_to_cpu_16(ip6->payload_len) + sizeof(rte_ipv6_hdr);
+      Ipv6Chain chain = walk_ipv6_chain(reinterpret_cast<const uint8_t*>(ip6), l3_length, /*inbound=*/true);
+      if (!chain.ok) [[unlikely]] {
+        drop(m, DropReason::kBadLength);
+        continue;
+      }
+      const uint8_t* l4 = reinterpret_cast<const uint8_t*>(ip6) + chain.insert_at;
+      uint32_t l4_length = l3_length - chain.insert_at;
+      bool ours = port.spec.has_address6 && std::memcmp(ip6->dst_addr, port.spec.address6.address.data(), 16) == 0;
+      bool multicast = ip6->dst_addr[0] == 0xff;
+      if (ours || multicast) {
+        if (chain.next == IPPROTO_ICMPV6 && l4_length >= 4) {
+          uint8_t icmp_type = l4[0];
+          if (icmp_type == kNeighbourSolicitation || icmp_type == kNeighbourAdvertisement) {
+            to_control[control_count++] = m;
+            continue;
+          }
+          if (ours && icmp_type == kEcho6Request && chain.insert_at == sizeof(rte_ipv6_hdr)) {
+            make_echo6_reply(eth, ip6);
+            paths_.add(PathCounter::kEchoReplies);
+            send_on(port_index, m);
+            continue;
+          }
+        }
+        if (ours && is_public && chain.next == IPPROTO_ESP) {
+          spi_at[esp_in_count] = static_cast<uint16_t>(chain.insert_at);
+          esp_in[esp_in_count++] = m;
+          continue;
+        }
+        if (ours && chain.next == IPPROTO_UDP && udp_to_us(m, l4, l4_length, chain.insert_at)) continue;
+        drop(m, DropReason::kNotForUs);
+        continue;
+      }
+      SpdKey6& key = keys6[transit6_count];
+      key.protocol = chain.next;
+      key.pad[0] = key.pad[1] = key.pad[2] = 0;
+      std::memcpy(key.source, ip6->src_addr, 16);
+      std::memcpy(key.destination, ip6->dst_addr, 16);
+      key.source_port = key.destination_port = 0;
+      if ((chain.next == IPPROTO_TCP || chain.next == IPPROTO_UDP || chain.next == IPPROTO_SCTP) && !chain.fragment &&
+          l4_length >= 4) {
+        std::memcpy(&key.source_port, l4, 2);
+        std::memcpy(&key.destination_port, l4 + 2, 2);
+      }
+      key6_ptrs[transit6_count] = &key;
+      transit6[transit6_count++] = m;
       continue;
     }
     if (type != RTE_ETHER_TYPE_IPV4) [[unlikely]] {
@@ -137,7 +273,6 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
       continue;
     }
     auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
-    uint32_t l3_length = length - kEthernetLength;
     unsigned ihl = (ip->version_ihl & 0x0f) * 4u;
     if (l3_length < sizeof(rte_ipv4_hdr) || (ip->version_ihl >> 4) != 4 || ihl < sizeof(rte_ipv4_hdr) ||
         rte_be_to_cpu_16(ip->total_length) > l3_length || ihl > l3_length) [[unlikely]] {
@@ -155,22 +290,11 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
         continue;
       }
       if (is_public && ip->next_proto_id == IPPROTO_ESP) {
+        spi_at[esp_in_count] = static_cast<uint16_t>(ihl);
         esp_in[esp_in_count++] = m;
         continue;
       }
-      if (ip->next_proto_id == IPPROTO_UDP && l4_length >= 8) {
-        uint16_t dport = rte_be_to_cpu_16(reinterpret_cast<const rte_udp_hdr*>(l4)->dst_port);
-        // RFC 3948: on 4500, four zero bytes mark IKE; anything else is ESP.
-        bool ike_marker = l4_length >= 12 && l4[8] == 0 && l4[9] == 0 && l4[10] == 0 && l4[11] == 0;
-        if (is_public && dport == kNatTPort && !ike_marker) {
-          esp_in[esp_in_count++] = m;
-          continue;
-        }
-        if (dport == kIkePort || dport == kNatTPort) {
-          to_control[control_count++] = m;
-          continue;
-        }
-      }
+      if (ip->next_proto_id == IPPROTO_UDP && udp_to_us(m, l4, l4_length, ihl)) continue;
       drop(m, DropReason::kNotForUs);
       continue;
     }
@@ -185,61 +309,71 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
     for (unsigned i = sent; i < control_count; ++i) drop(to_control[i], DropReason::kControlBusy);
   }
 
+  const Spd& spd = is_public ? *gw_.spd_in_ : *gw_.spd_out_;
+  Burst protect;
+  uint32_t rule[kMaxBurst];
   if (transit_count) {
-    uint32_t rule[kMaxBurst];
-    const Spd& spd = is_public ? *gw_.spd_in_ : *gw_.spd_out_;
     spd.classify(key_ptrs, rule, transit_count);
-    Burst protect;
-    for (uint16_t i = 0; i < transit_count; ++i) {
-      rte_mbuf* m = transit[i];
-      if (rule[i] == kNoPolicy) {
-        drop(m, is_public ? DropReason::kCleartext : DropReason::kNoPolicy);
-        continue;
-      }
-      const PolicySpec& policy = spd.rules()[rule[i]];
-      if (policy.action == PolicyAction::kDiscard) {
-        drop(m, DropReason::kPolicyDiscard);
-      } else if (policy.action == PolicyAction::kBypass) {
-        rte_pktmbuf_adj(m, kEthernetLength);
-        if (!decrement_ttl(rte_pktmbuf_mtod(m, rte_ipv4_hdr*))) {
-          drop(m, DropReason::kTtlExpired);
-          continue;
-        }
-        paths_.add(PathCounter::kBypass);
-        send_ipv4(m);
-      } else if (is_public) {
-        drop(m, DropReason::kCleartext);  // a protect policy on the public side wants ESP, not this
-      } else {
-        rte_pktmbuf_adj(m, kEthernetLength);
-        auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
-        if (!decrement_ttl(ip)) {
-          drop(m, DropReason::kTtlExpired);
-          continue;
-        }
-        SaRuntime* sa = gw_.sas_[policy.sa].get();
-        uint16_t limit = gw_.max_inner_[policy.sa];
-        if (rte_be_to_cpu_16(ip->total_length) <= limit) [[likely]] {
-          protect.pkts[protect.count] = m;
-          protect.sa[protect.count++] = sa;
-          continue;
-        }
-        too_big(m, port, limit, sa, protect);
-      }
-    }
-    if (protect.count) outbound(protect);
+    for (uint16_t i = 0; i < transit_count; ++i) transit_verdict(port_index, transit[i], rule[i], protect);
   }
+  if (transit6_count) {
+    spd.classify(key6_ptrs, rule, transit6_count);
+    for (uint16_t i = 0; i < transit6_count; ++i) transit_verdict(port_index, transit6[i], rule[i], protect);
+  }
+  if (protect.count) outbound(protect);
+  if (esp_in_count) inbound(esp_in, spi_at, esp_in_count);
+}
 
-  if (esp_in_count) inbound(esp_in, esp_in_count);
+// What the SPD said about a packet passing through (at its Ethernet header): drop it, forward it in
+// the clear, or add it to the burst to protect. Hop limits are spent here, before encryption.
+void Worker::transit_verdict(uint16_t port_index, rte_mbuf* m, uint32_t rule, Burst& protect) noexcept {
+  const Port& port = gw_.ports_[port_index];
+  const bool is_public = port.spec.role == PortRole::kPublic;
+  if (rule == kNoPolicy) {
+    drop(m, is_public ? DropReason::kCleartext : DropReason::kNoPolicy);
+    return;
+  }
+  const PolicySpec& policy = (is_public ? *gw_.spd_in_ : *gw_.spd_out_).rules()[rule];
+  if (policy.action == PolicyAction::kDiscard) {
+    drop(m, DropReason::kPolicyDiscard);
+    return;
+  }
+  if (policy.action == PolicyAction::kProtect && is_public) {
+    drop(m, DropReason::kCleartext);  // a protect policy on the public side wants ESP, not this
+    return;
+  }
+  rte_pktmbuf_adj(m, kEthernetLength);
+  if (!decrement_hop_limit(m)) {
+    drop(m, DropReason::kTtlExpired);
+    return;
+  }
+  if (policy.action == PolicyAction::kBypass) {
+    paths_.add(PathCounter::kBypass);
+    send_ip(m);
+    return;
+  }
+  SaRuntime* sa = gw_.sas_[policy.sa].get();
+  if (protect.count == kMaxBurst) outbound(protect);
+  if (ip_length(m) <= gw_.max_inner_[policy.sa]) [[likely]] {
+    protect.pkts[protect.count] = m;
+    protect.sa[protect.count++] = sa;
+    return;
+  }
+  too_big(m, port, gw_.max_inner_[policy.sa], sa, protect);
 }
 
 // A packet the tunnel cannot carry whole: with DF, the sender learns the MTU it may use
 // (RFC 1191); without, it is split before encryption and each fragment goes in the burst.
 [[gnu::cold]] void Worker::too_big(rte_mbuf* m, const Port& port, uint16_t limit, SaRuntime* sa, Burst& protect) noexcept {
+  if ((*rte_pktmbuf_mtod(m, uint8_t*) >> 4) == 6) {
+    drop(m, DropReason::kTooBig);  // routers never fragment IPv6; ICMPv6 packet too big is not sent yet
+    return;
+  }
   auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
   if (rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_DF_FLAG) {
     rte_mbuf* reply = icmp_fragmentation_needed(m, port.spec.address.address, limit, gw_.pool_);
     drop(m, DropReason::kFragmentationNeeded);
-    if (reply != nullptr) send_ipv4(reply);
+    if (reply != nullptr) send_ip(reply);
     return;
   }
   rte_mbuf* pieces[kMaxBurst];
@@ -258,20 +392,19 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
 void Worker::outbound(Burst& burst) noexcept {
   uint16_t good = esp_outbound_burst(esp_, burst);
   paths_.add(PathCounter::kEspOut, good);
-  for (uint16_t i = 0; i < good; ++i) send_ipv4(burst.pkts[i]);
+  for (uint16_t i = 0; i < good; ++i) send_ip(burst.pkts[i]);
   free_dropped(burst, good);  // the stage counted them
   burst.count = 0;
 }
 
-void Worker::inbound(rte_mbuf** pkts, uint16_t count) noexcept {
-  // SPI of each packet, for one bulk SAD lookup. Lengths were checked in process().
+void Worker::inbound(rte_mbuf** pkts, const uint16_t* spi_at, uint16_t count) noexcept {
+  // SPI of each packet, for one bulk SAD lookup.
   uint32_t spis[kMaxBurst] = {};
   for (uint16_t i = 0; i < count; ++i) {
     rte_pktmbuf_adj(pkts[i], kEthernetLength);
-    auto* ip = rte_pktmbuf_mtod(pkts[i], const uint8_t*);
-    unsigned at = (ip[0] & 0x0f) * 4u + (ip[9] == IPPROTO_UDP ? 8u : 0u);
     Be32 spi;  // after a 14-byte Ethernet header, the SPI is not 4-byte aligned
-    if (rte_pktmbuf_data_len(pkts[i]) >= at + 4) std::memcpy(&spi, ip + at, sizeof spi);
+    if (rte_pktmbuf_data_len(pkts[i]) >= spi_at[i] + 4u)
+      std::memcpy(&spi, rte_pktmbuf_mtod_offset(pkts[i], const uint8_t*, spi_at[i]), sizeof spi);
     spis[i] = spi.get();
   }
   SaRuntime* sas[kMaxBurst];
@@ -291,35 +424,75 @@ void Worker::inbound(rte_mbuf** pkts, uint16_t count) noexcept {
   // RFC 4301 section 5.2: the decrypted packet must match a policy that names its SA.
   SpdKey keys[kMaxBurst];
   const SpdKey* key_ptrs[kMaxBurst];
-  uint32_t rule[kMaxBurst];
-  uint16_t checked = 0;
-  rte_mbuf* ipv4[kMaxBurst];
-  SaRuntime* ipv4_sa[kMaxBurst];
+  SpdKey6 keys6[kMaxBurst];
+  const SpdKey6* key6_ptrs[kMaxBurst];
+  rte_mbuf* v4[kMaxBurst];
+  rte_mbuf* v6[kMaxBurst];
+  SaRuntime* v4_sa[kMaxBurst];
+  SaRuntime* v6_sa[kMaxBurst];
+  uint16_t n4 = 0, n6 = 0;
   for (uint16_t i = 0; i < good; ++i) {
     rte_mbuf* m = burst.pkts[i];
-    if ((*rte_pktmbuf_mtod(m, uint8_t*) >> 4) != 4) {
-      drop(m, DropReason::kUnsupported);  // IPv6 inner packets need the IPv6 pipeline
-      continue;
+    if ((*rte_pktmbuf_mtod(m, uint8_t*) >> 4) == 4) {
+      spd_key_of(rte_pktmbuf_mtod(m, rte_ipv4_hdr*), rte_pktmbuf_data_len(m), keys[n4]);
+      key_ptrs[n4] = &keys[n4];
+      v4_sa[n4] = burst.sa[i];
+      v4[n4++] = m;
+    } else {
+      spd_key6_of(m, keys6[n6]);
+      key6_ptrs[n6] = &keys6[n6];
+      v6_sa[n6] = burst.sa[i];
+      v6[n6++] = m;
     }
-    spd_key_of(rte_pktmbuf_mtod(m, rte_ipv4_hdr*), rte_pktmbuf_data_len(m), keys[checked]);
-    key_ptrs[checked] = &keys[checked];
-    ipv4_sa[checked] = burst.sa[i];
-    ipv4[checked++] = m;
   }
   free_dropped(burst, good);
-  gw_.spd_in_->classify(key_ptrs, rule, checked);
-  for (uint16_t i = 0; i < checked; ++i) {
-    const PolicySpec* policy = rule[i] == kNoPolicy ? nullptr : &gw_.spd_in_->rules()[rule[i]];
-    if (policy == nullptr || policy->action != PolicyAction::kProtect || gw_.sas_[policy->sa].get() != ipv4_sa[i]) {
-      drop(ipv4[i], DropReason::kPolicyMismatch);
-      continue;
+  uint32_t rule[kMaxBurst];
+  auto deliver = [&](rte_mbuf* m, uint32_t r, SaRuntime* sa) {
+    const PolicySpec* policy = r == kNoPolicy ? nullptr : &gw_.spd_in_->rules()[r];
+    if (policy == nullptr || policy->action != PolicyAction::kProtect || gw_.sas_[policy->sa].get() != sa) {
+      drop(m, DropReason::kPolicyMismatch);
+    } else if (!decrement_hop_limit(m)) {
+      drop(m, DropReason::kTtlExpired);
+    } else {
+      send_ip(m);
     }
-    if (!decrement_ttl(rte_pktmbuf_mtod(ipv4[i], rte_ipv4_hdr*))) {
-      drop(ipv4[i], DropReason::kTtlExpired);
-      continue;
-    }
-    send_ipv4(ipv4[i]);
+  };
+  gw_.spd_in_->classify(key_ptrs, rule, n4);
+  for (uint16_t i = 0; i < n4; ++i) deliver(v4[i], rule[i], v4_sa[i]);
+  gw_.spd_in_->classify(key6_ptrs, rule, n6);
+  for (uint16_t i = 0; i < n6; ++i) deliver(v6[i], rule[i], v6_sa[i]);
+}
+
+void Worker::send_ip(rte_mbuf* m) noexcept {
+  if ((*rte_pktmbuf_mtod(m, uint8_t*) >> 4) == 6)
+    send_ipv6(m);
+  else
+    send_ipv4(m);
+}
+
+// Routes an IPv6 packet (mbuf at the IP header), adds the Ethernet header and queues it.
+void Worker::send_ipv6(rte_mbuf* m) noexcept {
+  auto* ip = rte_pktmbuf_mtod(m, rte_ipv6_hdr*);
+  const NextHop6* hop = gw_.routes_->lookup6(ip->dst_addr);
+  if (hop == nullptr) [[unlikely]] {
+    drop(m, DropReason::kNoRoute);
+    return;
   }
+  rte_ether_addr mac;
+  if (!gw_.neighbours_->lookup6(hop->on_link ? ip->dst_addr : hop->gateway.data(), mac)) [[unlikely]] {
+    m->port = hop->port;
+    if (rte_ring_enqueue(gw_.unresolved_, m) != 0) drop(m, DropReason::kNoNeighbour);
+    return;
+  }
+  auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, kEthernetLength));
+  if (eth == nullptr) [[unlikely]] {
+    drop(m, DropReason::kNoHeadroom);
+    return;
+  }
+  eth->dst_addr = mac;
+  eth->src_addr = gw_.ports_[hop->port].mac;
+  eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+  send_on(hop->port, m);
 }
 
 // Routes an IPv4 packet (mbuf at the IP header), adds the Ethernet header and queues it.
@@ -335,7 +508,6 @@ void Worker::send_ipv4(rte_mbuf* m) noexcept {
   rte_ether_addr mac;
   if (!gw_.neighbours_->lookup(next, mac)) [[unlikely]] {
     // The control core holds the packet while it resolves the next hop, then sends it.
-    m->hash.usr = next;
     m->port = hop->port;
     if (rte_ring_enqueue(gw_.unresolved_, m) != 0) drop(m, DropReason::kNoNeighbour);
     return;

@@ -34,8 +34,11 @@ class Worker {
   // Runs the ESP outbound stage on burst, sends what it gives, and leaves burst empty.
   void outbound(Burst& burst) noexcept;
   void too_big(rte_mbuf* m, const Port& port, uint16_t limit, SaRuntime* sa, Burst& protect) noexcept;
-  void inbound(rte_mbuf** pkts, uint16_t count) noexcept;
+  void transit_verdict(uint16_t port_index, rte_mbuf* m, uint32_t rule, Burst& protect) noexcept;
+  void inbound(rte_mbuf** pkts, const uint16_t* spi_at, uint16_t count) noexcept;
+  void send_ip(rte_mbuf* m) noexcept;
   void send_ipv4(rte_mbuf* m) noexcept;
+  void send_ipv6(rte_mbuf* m) noexcept;
   void send_on(uint16_t port_index, rte_mbuf* m) noexcept;
   void flush() noexcept;
   void drop(rte_mbuf* m, DropReason reason) noexcept;

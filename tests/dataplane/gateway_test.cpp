@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <random>
+#include <tuple>
 #include <thread>
 
 #include "dataplane/gateway.hpp"
@@ -431,4 +432,167 @@ TEST_CASE("lifetimes in the daemon: packets counted by the worker, seconds by th
     CHECK(b.receive_all(b.out_.b).empty());
     CHECK(b.counter("drop_sa_expired") == 1);
   }
+}
+
+namespace {
+
+std::array<uint8_t, 16> a6(uint16_t group3, uint16_t last) {
+  std::array<uint8_t, 16> a{0x20, 0x01, 0x0d, 0xb8, static_cast<uint8_t>(group3 >> 8), static_cast<uint8_t>(group3)};
+  a[14] = static_cast<uint8_t>(last >> 8);
+  a[15] = static_cast<uint8_t>(last);
+  return a;
+}
+
+// Gateway 1 with IPv6 too: inside 2001:db8:1::1/64, outside 2001:db8:ff::1/64, the far site's
+// 2001:db8:2::/64 through the same IPv4 tunnel (6in4).
+void add_ipv6(dp::GatewaySpec& spec) {
+  spec.ports[0].has_address6 = true;
+  spec.ports[0].address6 = {a6(1, 1), 64};
+  spec.ports[1].has_address6 = true;
+  spec.ports[1].address6 = {a6(0xff, 1), 64};
+  dp::RouteSpec route;
+  route.family = dp::IpFamily::kIpv6;
+  route.destination6 = {a6(2, 0), 64};
+  route.gateway6 = a6(0xff, 2);
+  route.port = 1;
+  spec.routes.push_back(route);
+  for (auto [direction, source, destination, sa] :
+       {std::tuple{dp::SaDirection::kOutbound, a6(1, 0), a6(2, 0), 0u}, std::tuple{dp::SaDirection::kInbound, a6(2, 0), a6(1, 0), 1u}}) {
+    dp::PolicySpec p;
+    p.direction = direction;
+    p.family = dp::IpFamily::kIpv6;
+    p.source6 = {source, 64};
+    p.destination6 = {destination, 64};
+    p.action = dp::PolicyAction::kProtect;
+    p.sa = sa;
+    spec.policies.push_back(p);
+  }
+}
+
+Bytes udp6(const std::array<uint8_t, 16>& src, const std::array<uint8_t, 16>& dst, uint16_t payload = 64) {
+  return ipv6_udp({src, dst, payload});
+}
+
+Bytes after_hop6(Bytes p) {
+  --p[7];
+  return p;
+}
+
+// A neighbour solicitation from `from` (MAC mac) for `target` (RFC 4861 4.3).
+Bytes solicitation(const rte_ether_addr& mac, const std::array<uint8_t, 16>& from, const std::array<uint8_t, 16>& target) {
+  Bytes p(40 + 24 + 8, 0);
+  p[0] = 0x60;
+  p[5] = 32;
+  p[6] = IPPROTO_ICMPV6;
+  p[7] = 255;
+  std::copy(from.begin(), from.end(), p.begin() + 8);
+  uint8_t group[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, target[13], target[14], target[15]};
+  std::copy(group, group + 16, p.begin() + 24);
+  p[40] = 135;
+  std::copy(target.begin(), target.end(), p.begin() + 48);
+  p[64] = 1;
+  p[65] = 1;
+  std::copy(mac.addr_bytes, mac.addr_bytes + 6, p.begin() + 66);
+  uint16_t sum = rte_ipv6_udptcp_cksum(reinterpret_cast<const rte_ipv6_hdr*>(p.data()), p.data() + 40);
+  std::memcpy(p.data() + 42, &sum, 2);
+  return ether(rte_ether_addr{{0x33, 0x33, 0xff, target[13], target[14], target[15]}}, mac, RTE_ETHER_TYPE_IPV6, p);
+}
+
+}  // namespace
+
+TEST_CASE("IPv6: neighbour discovery, echo, and 6in4 through the tunnel both ways", "[dp][gateway][ipv6]") {
+  GatewayBench b(add_ipv6);
+  b.learn_neighbours();
+  // Host and peer announce themselves by soliciting the gateway; it answers and learns them.
+  b.send(b.in_.b, solicitation(kHostMac, a6(1, 0x10), a6(1, 1)));
+  b.send(b.out_.b, solicitation(kPeerMac, a6(0xff, 2), a6(0xff, 1)));
+  b.step();
+  auto na = b.receive_all(b.in_.b);
+  REQUIRE(na.size() == 1);
+  Bytes adv = ip_of(na[0]);
+  CHECK(adv[40] == 136);
+  CHECK(std::equal(adv.begin() + 48, adv.begin() + 64, a6(1, 1).begin()));
+  rte_ether_addr ours = GatewayBench::gateway_mac(b.in_.a);
+  CHECK(std::equal(adv.begin() + 66, adv.begin() + 72, ours.addr_bytes));
+  CHECK(rte_ipv6_udptcp_cksum_verify(reinterpret_cast<const rte_ipv6_hdr*>(adv.data()), adv.data() + 40) == 0);
+  REQUIRE(b.receive_all(b.out_.b).size() == 1);
+
+  // Echo to the gateway's inside address.
+  Bytes echo = udp6(a6(1, 0x10), a6(1, 1));
+  echo[6] = IPPROTO_ICMPV6;
+  echo[40] = 128;
+  echo[41] = 0;
+  echo[42] = echo[43] = 0;
+  uint16_t sum = rte_ipv6_udptcp_cksum(reinterpret_cast<const rte_ipv6_hdr*>(echo.data()), echo.data() + 40);
+  std::memcpy(echo.data() + 42, &sum, 2);
+  auto framed = [&](const Bytes& ip6) {
+    return ether(GatewayBench::gateway_mac(b.in_.a), kHostMac, RTE_ETHER_TYPE_IPV6, ip6);
+  };
+  b.send(b.in_.b, framed(echo));
+  b.step();
+  auto reply = b.receive_all(b.in_.b);
+  REQUIRE(reply.size() == 1);
+  Bytes r = ip_of(reply[0]);
+  CHECK(r[40] == 129);
+  CHECK(std::equal(r.begin() + 24, r.begin() + 40, a6(1, 0x10).begin()));
+  CHECK(rte_ipv6_udptcp_cksum_verify(reinterpret_cast<const rte_ipv6_hdr*>(r.data()), r.data() + 40) == 0);
+
+  // Out: an IPv6 packet for the far site leaves inside the IPv4 tunnel.
+  Bytes inner = udp6(a6(1, 0x10), a6(2, 0x10));
+  b.send(b.in_.b, framed(inner));
+  b.step();
+  auto out = b.receive_all(b.out_.b);
+  REQUIRE(out.size() == 1);
+  Processed opened = b.h_.inbound(*b.peer_in_, {ip_of(out[0])});
+  REQUIRE(opened.good.size() == 1);
+  CHECK(opened.good[0] == after_hop6(inner));
+
+  // In: the peer's 6in4 comes out on the inside as IPv6.
+  Bytes back = udp6(a6(2, 0x10), a6(1, 0x10));
+  b.send(b.out_.b, b.from_peer(b.peer_seal(back)));
+  b.step();
+  auto delivered = b.receive_all(b.in_.b);
+  REQUIRE(delivered.size() == 1);
+  CHECK(ip_of(delivered[0]) == after_hop6(back));
+  CHECK((delivered[0][12] << 8 | delivered[0][13]) == RTE_ETHER_TYPE_IPV6);
+}
+
+TEST_CASE("IPv6: a packet for an unknown neighbour is held while the gateway solicits", "[dp][gateway][ipv6]") {
+  GatewayBench b(add_ipv6);
+  b.learn_neighbours();
+  Bytes back = udp6(a6(2, 0x10), a6(1, 0x20));  // host ::20 has not spoken yet
+  b.send(b.out_.b, b.from_peer(b.peer_seal(back)));
+  b.step();
+  auto asked = b.receive_all(b.in_.b);
+  REQUIRE(asked.size() == 1);
+  Bytes ns = ip_of(asked[0]);
+  CHECK(ns[40] == 135);
+  CHECK(std::equal(ns.begin() + 48, ns.begin() + 64, a6(1, 0x20).begin()));
+  CHECK(asked[0][0] == 0x33);  // to the solicited-node group
+  // The host answers with an advertisement; the held packet follows.
+  Bytes na(40 + 24 + 8, 0);
+  na[0] = 0x60;
+  na[5] = 32;
+  na[6] = IPPROTO_ICMPV6;
+  na[7] = 255;
+  auto host = a6(1, 0x20);
+  std::copy(host.begin(), host.end(), na.begin() + 8);
+  auto gw = a6(1, 1);
+  std::copy(gw.begin(), gw.end(), na.begin() + 24);
+  na[40] = 136;
+  na[44] = 0x60;
+  std::copy(host.begin(), host.end(), na.begin() + 48);
+  na[64] = 2;
+  na[65] = 1;
+  const rte_ether_addr host2{{0x02, 0, 0, 0, 0, 0x20}};
+  std::copy(host2.addr_bytes, host2.addr_bytes + 6, na.begin() + 66);
+  uint16_t sum = rte_ipv6_udptcp_cksum(reinterpret_cast<const rte_ipv6_hdr*>(na.data()), na.data() + 40);
+  std::memcpy(na.data() + 42, &sum, 2);
+  b.send(b.in_.b, ether(GatewayBench::gateway_mac(b.in_.a), host2, RTE_ETHER_TYPE_IPV6, na));
+  b.step();
+  b.step();
+  auto delivered = b.receive_all(b.in_.b);
+  REQUIRE(delivered.size() == 1);
+  CHECK(std::equal(delivered[0].begin(), delivered[0].begin() + 6, host2.addr_bytes));
+  CHECK(ip_of(delivered[0]) == after_hop6(back));
 }
