@@ -3,6 +3,7 @@
 #
 #   host A             gateway 1                     gateway 2             host B
 #   192.0.2.10 --- [inside  192.0.2.1 |          |  203.0.113.1 inside] --- 203.0.113.10
+#   2001:db8:1::10  (2001:db8:1::1)                      (2001:db8:2::1)     2001:db8:2::10
 #                  [outside 198.51.100.1] ----- [198.51.100.2 outside]
 #                                 the "internet": only ESP crosses it
 #
@@ -49,8 +50,12 @@ topology_up() {
   # with ICMP "fragmentation needed", and path MTU discovery (RFC 1191) does the rest.
   rp_ns "$RP_NS_A" ip addr add 192.0.2.10/24 dev a0
   rp_ns "$RP_NS_A" ip route add default via 192.0.2.1
+  rp_ns "$RP_NS_A" ip -6 addr add 2001:db8:1::10/64 dev a0 nodad
+  rp_ns "$RP_NS_A" ip -6 route add default via 2001:db8:1::1
   rp_ns "$RP_NS_B" ip addr add 203.0.113.10/24 dev b0
   rp_ns "$RP_NS_B" ip route add default via 203.0.113.1
+  rp_ns "$RP_NS_B" ip -6 addr add 2001:db8:2::10/64 dev b0 nodad
+  rp_ns "$RP_NS_B" ip -6 route add default via 2001:db8:2::1
 }
 
 gateways_start() {  # rampartd binary

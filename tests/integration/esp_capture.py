@@ -14,7 +14,7 @@ logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
 from scapy.all import IP, UDP, Ether, Raw, rdpcap, sendp  # noqa: E402
 from scapy.layers.ipsec import ESP, SecurityAssociation  # noqa: E402
 
-HOSTS = {"192.0.2.10", "203.0.113.10"}
+HOSTS = {"192.0.2.10", "203.0.113.10", "2001:db8:1::10", "2001:db8:2::10"}
 
 
 def check(pcap, spi, key):

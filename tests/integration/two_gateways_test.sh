@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End to end: two rampartd gateways between network namespaces (scripts/lib/topology.sh).
-# Ping and TCP both ways through the tunnel; the ESP captured on the internet segment decrypts
+# Ping (IPv4, and IPv6 inside the IPv4 tunnel) and TCP both ways through the tunnel; the ESP captured on the internet segment decrypts
 # with scapy using the configured keys; an unknown SPI, a replayed packet and cleartext from the
 # internet are dropped and counted; both gateways stop cleanly with every mbuf back.
 # Needs root. Usage: two_gateways_test.sh RAMPARTD
@@ -30,6 +30,9 @@ sleep 0.5
 rp_ns "$RP_NS_A" ping -c 3 -i 0.2 -W 2 -q 203.0.113.10 >/dev/null || fail "ping A -> B"
 rp_ns "$RP_NS_B" ping -c 3 -i 0.2 -W 2 -q 192.0.2.10 >/dev/null || fail "ping B -> A"
 rp_ns "$RP_NS_A" ping -c 1 -W 2 -q 192.0.2.1 >/dev/null || fail "ping gateway 1's inside address"
+rp_ns "$RP_NS_A" ping -6 -c 3 -i 0.2 -W 2 -q 2001:db8:2::10 >/dev/null || fail "ping IPv6 A -> B (6in4)"
+rp_ns "$RP_NS_B" ping -6 -c 3 -i 0.2 -W 2 -q 2001:db8:1::10 >/dev/null || fail "ping IPv6 B -> A (6in4)"
+rp_ns "$RP_NS_A" ping -6 -c 1 -W 2 -q 2001:db8:1::1 >/dev/null || fail "ping gateway 1's inside IPv6 address"
 
 transfer() {  # from_ns to_ns to_address
   rp_ns "$2" /usr/bin/python3 "$here/../../scripts/lib/transfer.py" serve tcp "$3" 5001 10 >"$RP_DIR/serve.out" &
