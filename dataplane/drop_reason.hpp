@@ -41,7 +41,7 @@ enum class DropReason : uint8_t {
   kNoNeighbour,     // next hop's link-layer address not known yet
   kNotForUs,        // addressed to the gateway, but nothing here serves it
   kTtlExpired,      // TTL ran out at this hop
-  kFragmentationNeeded,  // too big for the tunnel with DF set: ICMP "fragmentation needed" sent
+  kFragmentationNeeded,  // too big for the tunnel with DF set (or IPv6): ICMP "fragmentation needed" or ICMPv6 "packet too big" sent
   kTooBig,          // too big for the tunnel and could not be fragmented
   kUnsupported,     // a protocol the pipeline does not handle (e.g. IPv6 for now)
   kControlBusy,     // the ring to the control core was full
@@ -81,7 +81,7 @@ inline constexpr std::array<CounterDef, kDropReasonCount> kDropReasonDefs{{
     {"drop_no_neighbour", "next hop's link-layer address not resolved yet"},
     {"drop_not_for_us", "addressed to the gateway but not a service it offers"},
     {"drop_ttl_expired", "TTL ran out at this hop"},
-    {"drop_fragmentation_needed", "too big for the tunnel with DF set; ICMP fragmentation needed sent"},
+    {"drop_fragmentation_needed", "too big for the tunnel with DF set, or IPv6; ICMP fragmentation needed / packet too big sent"},
     {"drop_too_big", "too big for the tunnel and could not be fragmented"},
     {"drop_unsupported", "a protocol the pipeline does not handle"},
     {"drop_control_busy", "ring to the control core full"},

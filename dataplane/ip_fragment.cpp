@@ -74,3 +74,38 @@ rte_mbuf* icmp_fragmentation_needed(const rte_mbuf* m, uint32_t our_address, uin
 }
 
 }  // namespace rampart::dp
+
+namespace rampart::dp {
+
+rte_mbuf* icmp6_packet_too_big(const rte_mbuf* m, const uint8_t* our_address, uint32_t mtu, rte_mempool* pool) noexcept {
+  constexpr unsigned kMinimumMtu = 1280;  // RFC 8200 section 5
+  constexpr unsigned kHeaders = sizeof(rte_ipv6_hdr) + 8;
+  const auto* original = rte_pktmbuf_mtod(m, const rte_ipv6_hdr*);
+  unsigned quoted = rte_pktmbuf_data_len(m);
+  if (quoted > kMinimumMtu - kHeaders) quoted = kMinimumMtu - kHeaders;
+  rte_mbuf* reply = rte_pktmbuf_alloc(pool);
+  if (reply == nullptr) return nullptr;
+  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(reply, static_cast<uint16_t>(kHeaders + quoted)));
+  if (p == nullptr) {
+    rte_pktmbuf_free(reply);
+    return nullptr;
+  }
+  std::memset(p, 0, kHeaders);
+  auto* ip = reinterpret_cast<rte_ipv6_hdr*>(p);
+  ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
+  ip->payload_len = rte_cpu_to_be_16(static_cast<uint16_t>(8 + quoted));
+  ip->proto = IPPROTO_ICMPV6;
+  ip->hop_limits = 64;
+  std::memcpy(ip->src_addr, our_address, 16);
+  std::memcpy(ip->dst_addr, original->src_addr, 16);
+  uint8_t* icmp = p + sizeof(rte_ipv6_hdr);
+  icmp[0] = 2;  // packet too big
+  uint32_t mtu_be = rte_cpu_to_be_32(mtu);
+  std::memcpy(icmp + 4, &mtu_be, 4);
+  std::memcpy(icmp + 8, original, quoted);
+  uint16_t sum = rte_ipv6_udptcp_cksum(ip, icmp);
+  std::memcpy(icmp + 2, &sum, 2);
+  return reply;
+}
+
+}  // namespace rampart::dp

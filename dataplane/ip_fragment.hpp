@@ -21,4 +21,8 @@ unsigned fragment_ipv4(rte_mbuf* m, uint16_t max_length, rte_mempool* pool, rte_
 rte_mbuf* icmp_fragmentation_needed(const rte_mbuf* m, uint32_t our_address, uint16_t next_hop_mtu,
                                     rte_mempool* pool) noexcept;
 
+// An ICMPv6 "packet too big" for m (at its IPv6 header) from our_address (RFC 4443 3.2): the MTU
+// and as much of m as keeps the message within the IPv6 minimum MTU. nullptr if no mbuf.
+rte_mbuf* icmp6_packet_too_big(const rte_mbuf* m, const uint8_t* our_address, uint32_t mtu, rte_mempool* pool) noexcept;
+
 }  // namespace rampart::dp

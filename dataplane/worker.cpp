@@ -366,7 +366,12 @@ void Worker::transit_verdict(uint16_t port_index, rte_mbuf* m, uint32_t rule, Bu
 // (RFC 1191); without, it is split before encryption and each fragment goes in the burst.
 [[gnu::cold]] void Worker::too_big(rte_mbuf* m, const Port& port, uint16_t limit, SaRuntime* sa, Burst& protect) noexcept {
   if ((*rte_pktmbuf_mtod(m, uint8_t*) >> 4) == 6) {
-    drop(m, DropReason::kTooBig);  // routers never fragment IPv6; ICMPv6 packet too big is not sent yet
+    // Routers never fragment IPv6 (RFC 8200 5): the sender learns the MTU and sends smaller.
+    rte_mbuf* reply = port.spec.has_address6
+                          ? icmp6_packet_too_big(m, port.spec.address6.address.data(), limit, gw_.pool_)
+                          : nullptr;
+    drop(m, DropReason::kFragmentationNeeded);
+    if (reply != nullptr) send_ip(reply);
     return;
   }
   auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);

@@ -17,11 +17,15 @@ def pattern(n):
     return (block * (n // len(block) + 1))[:n]
 
 
+def family(address):
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
 def serve(proto, address, port, seconds):
     digest = hashlib.sha256()
     total = 0
     if proto == "tcp":
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s = socket.socket(family(address), socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((address, port))
         s.listen(1)
@@ -35,7 +39,7 @@ def serve(proto, address, port, seconds):
             digest.update(data)
             total += len(data)
     else:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s = socket.socket(family(address), socket.SOCK_DGRAM)
         s.bind((address, port))
         s.settimeout(seconds)
         try:
@@ -57,7 +61,7 @@ def send(proto, address, port, count):
         s.sendall(data)
         s.close()
     else:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s = socket.socket(family(address), socket.SOCK_DGRAM)
         for at in range(0, count, 1000):
             s.sendto(data[at:at + 1000], (address, port))
             time.sleep(0.001)  # UDP has no flow control: pace it below what a busy 2-core box drops

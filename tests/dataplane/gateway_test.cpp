@@ -596,3 +596,23 @@ TEST_CASE("IPv6: a packet for an unknown neighbour is held while the gateway sol
   CHECK(std::equal(delivered[0].begin(), delivered[0].begin() + 6, host2.addr_bytes));
   CHECK(ip_of(delivered[0]) == after_hop6(back));
 }
+
+TEST_CASE("IPv6 too big for the tunnel: the sender gets ICMPv6 packet too big", "[dp][gateway][ipv6][mtu]") {
+  GatewayBench b(add_ipv6);
+  b.learn_neighbours();
+  b.send(b.in_.b, solicitation(kHostMac, a6(1, 0x10), a6(1, 1)));
+  b.step();
+  b.receive_all(b.in_.b);
+  Bytes big = udp6(a6(1, 0x10), a6(2, 0x10), 1400);  // 1448 bytes; the tunnel carries 1446
+  b.send(b.in_.b, ether(GatewayBench::gateway_mac(b.in_.a), kHostMac, RTE_ETHER_TYPE_IPV6, big));
+  b.step();
+  CHECK(b.receive_all(b.out_.b).empty());
+  auto back = b.receive_all(b.in_.b);
+  REQUIRE(back.size() == 1);
+  Bytes ptb = ip_of(back[0]);
+  CHECK(ptb[40] == 2);
+  CHECK((ptb[44] << 24 | ptb[45] << 16 | ptb[46] << 8 | ptb[47]) == 1446);
+  CHECK(ptb.size() <= 1280);
+  CHECK(rte_ipv6_udptcp_cksum_verify(reinterpret_cast<const rte_ipv6_hdr*>(ptb.data()), ptb.data() + 40) == 0);
+  CHECK(b.counter("drop_fragmentation_needed") == 1);
+}

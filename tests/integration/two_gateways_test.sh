@@ -47,6 +47,8 @@ transfer() {  # from_ns to_ns to_address
 }
 transfer "$RP_NS_A" "$RP_NS_B" 203.0.113.10
 transfer "$RP_NS_B" "$RP_NS_A" 192.0.2.10
+# IPv6 with 1500-byte host MTUs: path MTU discovery through ICMPv6 "packet too big" from gateway 1.
+transfer "$RP_NS_A" "$RP_NS_B" 2001:db8:2::10
 
 for pid in "${pids[@]}"; do kill "$pid"; wait "$pid" 2>/dev/null; done
 pids=()
