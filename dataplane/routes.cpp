@@ -81,15 +81,21 @@ void NeighbourTable::learn(uint32_t address, const rte_ether_addr& mac) noexcept
   rte_hash_add_key_data(hash_, &address, reinterpret_cast<void*>(packed | (uintptr_t{1} << 63)));
 }
 
+// rte_jhash reads keys a 32-bit word at a time: addresses taken from packets are copied to an
+// aligned key first.
 void NeighbourTable::learn6(const uint8_t* address, const rte_ether_addr& mac) noexcept {
+  alignas(4) uint8_t key[16];
+  std::memcpy(key, address, sizeof key);
   uintptr_t packed = 0;
   std::memcpy(&packed, mac.addr_bytes, RTE_ETHER_ADDR_LEN);
-  rte_hash_add_key_data(hash6_, address, reinterpret_cast<void*>(packed | (uintptr_t{1} << 63)));
+  rte_hash_add_key_data(hash6_, key, reinterpret_cast<void*>(packed | (uintptr_t{1} << 63)));
 }
 
 bool NeighbourTable::lookup6(const uint8_t* address, rte_ether_addr& mac) const noexcept {
+  alignas(4) uint8_t key[16];
+  std::memcpy(key, address, sizeof key);
   void* data = nullptr;
-  if (rte_hash_lookup_data(hash6_, address, &data) < 0) return false;
+  if (rte_hash_lookup_data(hash6_, key, &data) < 0) return false;
   auto packed = reinterpret_cast<uintptr_t>(data);
   std::memcpy(mac.addr_bytes, &packed, RTE_ETHER_ADDR_LEN);
   return true;
