@@ -63,8 +63,8 @@ gateways_start() {  # rampartd binary
   # The configs are the shipped examples: the demo proves them.
   local examples
   examples=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../config/examples" && pwd)
-  cp "$examples/site-to-site-gateway1.conf" "$RP_DIR/gw1.conf"
-  cp "$examples/site-to-site-gateway2.conf" "$RP_DIR/gw2.conf"
+  sed -e "${RP_CONFIG_FILTER:-}" "$examples/site-to-site-gateway1.conf" >"$RP_DIR/gw1.conf"
+  sed -e "${RP_CONFIG_FILTER:-}" "$examples/site-to-site-gateway2.conf" >"$RP_DIR/gw2.conf"
   # Not through rp_ns: a shell function would run in a subshell, and $! would be its PID, not
   # rampartd's (ip netns exec execs the command in its own process).
   ip netns exec "$RP_NS_G1" "$rampartd" -c "$RP_DIR/gw1.conf" >"$RP_DIR/gw1.log" 2>&1 &

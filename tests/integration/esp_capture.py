@@ -3,7 +3,7 @@
 and checks every inner packet is traffic between host A and host B. Also builds hostile packets
 for the gateways (unknown SPI, a replay, cleartext from the internet).
 
-    esp_capture.py check PCAP SPI KEYHEX          # prints "decrypted N of M ESP packets"; exit 1 on any failure
+    esp_capture.py check PCAP SPI KEYHEX [ipv4|ipv6]  # "decrypted N of M ESP packets"; exit 1 on any failure
     esp_capture.py replay PCAP IFACE DST_MAC      # resends the capture's first ESP packet
     esp_capture.py inject IFACE DST_MAC           # unknown SPI and cleartext, toward 198.51.100.1
 """
@@ -11,22 +11,22 @@ import logging
 import sys
 
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
-from scapy.all import IP, UDP, Ether, Raw, rdpcap, sendp  # noqa: E402
+from scapy.all import IP, UDP, Ether, IPv6, Raw, rdpcap, sendp  # noqa: E402
 from scapy.layers.ipsec import ESP, SecurityAssociation  # noqa: E402
 
 HOSTS = {"192.0.2.10", "203.0.113.10", "2001:db8:1::10", "2001:db8:2::10"}
 
 
-def check(pcap, spi, key):
-    sa = SecurityAssociation(ESP, spi=spi, crypt_algo="AES-GCM", crypt_key=bytes.fromhex(key),
-                             tunnel_header=IP(src="0.0.0.0", dst="0.0.0.0"))
+def check(pcap, spi, key, outer="ipv4"):
+    header = IPv6(src="::", dst="::") if outer == "ipv6" else IP(src="0.0.0.0", dst="0.0.0.0")
+    sa = SecurityAssociation(ESP, spi=spi, crypt_algo="AES-GCM", crypt_key=bytes.fromhex(key), tunnel_header=header)
     total = ok = 0
     for frame in rdpcap(pcap):
         if ESP not in frame or frame[ESP].spi != spi:
             continue
         total += 1
         try:
-            inner = sa.decrypt(frame[IP])
+            inner = sa.decrypt(frame[IPv6] if outer == "ipv6" else frame[IP])
         except Exception as exc:  # noqa: BLE001 - report any refusal
             print("refused seq %d: %s" % (frame[ESP].seq, exc))
             continue
@@ -41,7 +41,8 @@ def check(pcap, spi, key):
 def replay(pcap, iface, mac):
     for frame in rdpcap(pcap):
         if ESP in frame:
-            sendp(Ether(dst=mac) / frame[IP], iface=iface, verbose=False)
+            outer = frame[IPv6] if IPv6 in frame else frame[IP]
+            sendp(Ether(dst=mac) / outer, iface=iface, verbose=False)
             return 0
     return 1
 
@@ -58,8 +59,8 @@ def inject(iface, mac):
 
 if __name__ == "__main__":
     op = sys.argv[1] if len(sys.argv) > 1 else ""
-    if op == "check" and len(sys.argv) == 5:
-        sys.exit(check(sys.argv[2], int(sys.argv[3], 0), sys.argv[4]))
+    if op == "check" and len(sys.argv) in (5, 6):
+        sys.exit(check(sys.argv[2], int(sys.argv[3], 0), sys.argv[4], *sys.argv[5:]))
     if op == "replay" and len(sys.argv) == 5:
         sys.exit(replay(sys.argv[2], sys.argv[3], sys.argv[4]))
     if op == "inject" and len(sys.argv) == 4:

@@ -7,6 +7,7 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 rampartd=$1
+outer=${2:-ipv4}   # ipv6: the same topology with the tunnel between the gateways' IPv6 addresses
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
@@ -20,6 +21,10 @@ cleanup() {
 trap cleanup EXIT
 
 topology_up
+if [[ $outer == ipv6 ]]; then
+  # The examples' tunnels, moved to 2001:db8:ff::1 <-> 2001:db8:ff::2 (4in6 and 6in6).
+  RP_CONFIG_FILTER='s/local = "198.51.100.1"; remote = "198.51.100.2"/local = "2001:db8:ff::1"; remote = "2001:db8:ff::2"/; s/local = "198.51.100.2"; remote = "198.51.100.1"/local = "2001:db8:ff::2"; remote = "2001:db8:ff::1"/'
+fi
 gateways_start "$rampartd" || exit 1
 ip netns exec "$RP_NS_G2" tcpdump -i g2out -n -U -w "$RP_DIR/to_g2.pcap" 2>/dev/null &
 pids+=($!)
@@ -52,12 +57,14 @@ transfer "$RP_NS_A" "$RP_NS_B" 2001:db8:2::10
 
 for pid in "${pids[@]}"; do kill "$pid"; wait "$pid" 2>/dev/null; done
 pids=()
-/usr/bin/python3 "$here/esp_capture.py" check "$RP_DIR/to_g2.pcap" 0x1001 000102030405060708090a0b0c0d0e0fcafebabe ||
+/usr/bin/python3 "$here/esp_capture.py" check "$RP_DIR/to_g2.pcap" 0x1001 000102030405060708090a0b0c0d0e0fcafebabe "$outer" ||
   fail "ESP from gateway 1 does not decrypt with its configured key"
-/usr/bin/python3 "$here/esp_capture.py" check "$RP_DIR/to_g1.pcap" 0x2001 202122232425262728292a2b2c2d2e2fdeadbeef ||
+/usr/bin/python3 "$here/esp_capture.py" check "$RP_DIR/to_g1.pcap" 0x2001 202122232425262728292a2b2c2d2e2fdeadbeef "$outer" ||
   fail "ESP from gateway 2 does not decrypt with its configured key"
-cleartext=$(cat <(tcpdump -r "$RP_DIR/to_g2.pcap" -n 'ip and not esp' 2>/dev/null) \
-                <(tcpdump -r "$RP_DIR/to_g1.pcap" -n 'ip and not esp' 2>/dev/null))
+# Anything but ESP and neighbour discovery is cleartext that should not be there.
+clear_filter='(ip and not esp) or (ip6 and not esp and not icmp6)'
+cleartext=$(cat <(tcpdump -r "$RP_DIR/to_g2.pcap" -n "$clear_filter" 2>/dev/null) \
+                <(tcpdump -r "$RP_DIR/to_g1.pcap" -n "$clear_filter" 2>/dev/null))
 [[ -z $cleartext ]] || fail "cleartext crossed the internet segment: $cleartext"
 
 # Hostile traffic from the internet side.
@@ -74,6 +81,7 @@ counter() { awk -v name="$2" '$1 == name {print $2}' "$RP_DIR/$1.log"; }
 [[ $(counter gw1 drop_unknown_spi) -ge 1 ]] || fail "gateway 1 did not count the unknown SPI"
 [[ $(counter gw1 drop_cleartext) -ge 1 ]] || fail "gateway 1 did not count the cleartext"
 [[ $(counter gw2 drop_replay) -ge 1 ]] || fail "gateway 2 did not count the replay"
+[[ $(counter gw1 esp_in_packets) -ge 10 && $(counter gw2 esp_in_packets) -ge 10 ]] || fail "too little ESP went through"
 for gw in gw1 gw2; do
   grep -q "not returned to the pool" "$RP_DIR/$gw.log" && fail "$gw leaked mbufs"
   grep -q "rampartd: stopped" "$RP_DIR/$gw.log" || fail "$gw did not stop cleanly"
