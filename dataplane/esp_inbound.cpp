@@ -316,6 +316,11 @@ void finish_run(EspContext& ctx, SaRuntime& sa, Burst& burst, uint16_t begin, ui
 
 uint16_t esp_inbound_burst(EspContext& ctx, Burst& burst) noexcept {
   Scratch s;
+  prefetch_sas(burst);
+  // Second stage: by now the early SAs' second lines have arrived, so their replay windows, one
+  // pointer away, can be asked for too.
+  for (uint16_t i = 0; i < burst.count; ++i)
+    if (i == 0 || burst.sa[i] != burst.sa[i - 1]) rte_prefetch0(burst.sa[i]->window.get());
   for (uint16_t i = 0; i < burst.count; ++i) s.verdict[i] = kKeep;
 
   for_each_sa_run(burst, [&](SaRuntime& sa, uint16_t begin, uint16_t end) {

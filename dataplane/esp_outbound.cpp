@@ -228,6 +228,7 @@ void finish_udp6_checksums(Burst& burst, uint16_t begin, uint16_t end, const Scr
 
 uint16_t esp_outbound_burst(EspContext& ctx, Burst& burst) noexcept {
   Scratch s;
+  prefetch_sas(burst);
   for (uint16_t i = 0; i < burst.count; ++i) s.verdict[i] = kKeep;
 
   for_each_sa_run(burst, [&](SaRuntime& sa, uint16_t begin, uint16_t end) {

@@ -5,6 +5,7 @@
 
 #include <rte_ip.h>
 #include <rte_mbuf.h>
+#include <rte_prefetch.h>
 #include <rte_ring_elem.h>
 
 #include <cstring>
@@ -91,6 +92,21 @@ inline void for_each_sa_run(Burst& burst, F&& f) noexcept {
     end = static_cast<uint16_t>(begin + 1);
     while (end < burst.count && burst.sa[end] == &sa) ++end;
     f(sa, begin, end);
+  }
+}
+
+// Starts loading what the burst's SAs will need (their two hot lines and the first lines of the
+// AES key schedule) before the first of them is used: with many SAs, each is a cache miss.
+inline void prefetch_sas(const Burst& burst) noexcept {
+  const SaRuntime* previous = nullptr;
+  for (uint16_t i = 0; i < burst.count; ++i) {
+    const SaRuntime* sa = burst.sa[i];
+    if (sa == previous) continue;
+    previous = sa;
+    rte_prefetch0(sa);
+    rte_prefetch0(sa->outer_template);
+    rte_prefetch0(sa->key.schedule.expanded_keys);
+    rte_prefetch0(sa->key.schedule.expanded_keys + 64);
   }
 }
 

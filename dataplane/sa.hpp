@@ -51,17 +51,18 @@ struct alignas(64) SaRuntime {
   // offset, read with it.
   alignas(64) uint8_t outer_template[kOuterTemplateMax];
   uint64_t iv_offset = 0;
+  std::unique_ptr<ReplayWindow> window;  // inbound only (inbound SAs have no template to send)
 
   // --- colder: read once per run or by the control core.
   alignas(64) uint64_t soft_packets, soft_bytes;
   OwnedCounter drops[kDropReasonCount];
-  std::unique_ptr<ReplayWindow> window;  // inbound only
   crypto::GcmKey key;
   SaParams params;  // as installed, for the console and the control core
 
   bool nat_t() const noexcept { return static_cast<uint8_t>(variant) >= static_cast<uint8_t>(EspVariant::kTunnel4NatT); }
 };
 static_assert(offsetof(SaRuntime, outer_template) == 64, "hot fields must fit the first cache line");
+static_assert(offsetof(SaRuntime, soft_packets) == 128, "the template, IV offset and window fill the second line");
 
 // Builds an SA runtime: expands the key with the caller's ipsec-mb manager, builds the outer
 // header template and, for inbound SAs, the replay window.
