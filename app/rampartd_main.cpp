@@ -8,10 +8,12 @@
 #include <string>
 #include <unistd.h>
 
+#include "app/console_commands.hpp"
 #include "app/gateway_from_config.hpp"
 #include "common/log.hpp"
 #include "config/config.hpp"
 #include "console/counter_format.hpp"
+#include "console/server.hpp"
 #include "dataplane/eal.hpp"
 #include "dataplane/gateway.hpp"
 
@@ -85,11 +87,21 @@ int run(int argc, char** argv) {
       dp::eal_cleanup(prefix);
       return 1;
     }
+    auto console = console::Server::listen(config->console_socket);
+    if (!console) {
+      std::fprintf(stderr, "rampartd: %s\n", console.message().c_str());
+      dp::eal_cleanup(prefix);
+      return 1;
+    }
     g_gateway = gateway->get();
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
-    LOG_INFO("rampartd", "running with %s", config_path.c_str());
-    if (auto r = (*gateway)->run(); !r) {
+    LOG_INFO("rampartd", "running with %s; console at %s", config_path.c_str(), console->path().c_str());
+    dp::Gateway& gw = **gateway;
+    auto serve_console = [&] {
+      console->poll([&](const std::string& request) { return app::handle_console_command(gw, request); });
+    };
+    if (auto r = gw.run(serve_console); !r) {
       std::fprintf(stderr, "rampartd: %s\n", r.message().c_str());
       status = 1;
     }

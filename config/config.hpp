@@ -105,6 +105,7 @@ struct PolicyConfig {
 struct Config {
   std::string source;  // the file it came from
   LogLevel log_level = LogLevel::kInfo;
+  std::string console_socket = "/run/rampart/rampartd.sock";  // where rampartctl finds the daemon
   DataplaneConfig dataplane;
   std::vector<InterfaceConfig> interfaces;
   std::vector<RouteConfig> routes;

@@ -464,7 +464,16 @@ void Loader::cross_check(const Config& config) {
 }
 
 void Loader::load(const Setting& root, Config& out) {
-  check_known(root, "", {"log_level", "dataplane", "interfaces", "routes", "neighbours", "sas", "policies"});
+  check_known(root, "", {"log_level", "console", "dataplane", "interfaces", "routes", "neighbours", "sas", "policies"});
+  if (const Setting* c = member(root, "", "console", Setting::TypeGroup, false)) {
+    check_known(*c, "console", {"socket"});
+    if (auto v = get_string(*c, "console", "socket", false)) {
+      if (v->empty() || (*v)[0] != '/')
+        error((*c)["socket"], "console.socket", quoted(*v) + " is not an absolute path");
+      else
+        out.console_socket = *v;
+    }
+  }
   if (auto v = get_parsed<LogLevel>(root, "", "log_level", false, "\"error\", \"warning\", \"info\" or \"debug\"",
                                     [](const std::string& t) { return parse_log_level(t); }))
     out.log_level = *v;

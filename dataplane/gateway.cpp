@@ -181,7 +181,7 @@ Gateway::~Gateway() {
   rte_mempool_free(pool_);
 }
 
-Result<void> Gateway::run() {
+Result<void> Gateway::run(const std::function<void()>& on_control_pass) {
   for (unsigned lcore : spec_.worker_lcores)
     if (!rte_lcore_is_enabled(lcore) || lcore == rte_get_main_lcore())
       return make_error(Errc::kInvalidArgument, "worker lcore " + std::to_string(lcore) + " is not an enabled worker lcore");
@@ -198,6 +198,7 @@ Result<void> Gateway::run() {
            sas_.size(), spec_.policies.size());
   while (!stop_.load(std::memory_order_relaxed)) {
     control_poll();
+    if (on_control_pass) on_control_pass();
     usleep(200);  // the control core may sleep; workers never do
   }
   rte_eal_mp_wait_lcore();
@@ -529,6 +530,28 @@ void Gateway::send_arp_request(uint16_t port_index, uint32_t target) {
   arp->arp_data.arp_tip = rte_cpu_to_be_32(target);
   m->port = port_index;
   if (rte_ring_enqueue(control_tx_, m) != 0) rte_pktmbuf_free(m);
+}
+
+std::vector<SaSnapshot> Gateway::sa_snapshot() const {
+  std::vector<SaSnapshot> out;
+  for (size_t i = 0; i < sas_.size(); ++i) {
+    const SaRuntime& sa = *sas_[i];
+    uint64_t drops = 0;
+    for (const auto& d : sa.drops) drops += d.get();
+    out.push_back({&spec_.sas[i], sa.state.load(std::memory_order_relaxed) == SaState::kExpired, sa.packets.get(),
+                   sa.bytes.get(), drops});
+  }
+  return out;
+}
+
+std::vector<PortSnapshot> Gateway::port_snapshot() const {
+  std::vector<PortSnapshot> out;
+  for (const Port& p : ports_) {
+    rte_eth_stats stats{};
+    rte_eth_stats_get(p.id, &stats);
+    out.push_back({&p.spec, p.mac, stats.ipackets, stats.opackets, stats.imissed});
+  }
+  return out;
 }
 
 std::vector<CounterValue> Gateway::counters() const {

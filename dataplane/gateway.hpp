@@ -6,6 +6,7 @@
 #include <rte_ether.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -52,6 +53,22 @@ struct HeldPacket {
   uint64_t deadline;  // TSC
 };
 
+// What the console may see of an SA: counters the worker publishes atomically, the state the
+// control core sets, and how it was installed. Read while workers run.
+struct SaSnapshot {
+  const SaParams* params;
+  bool expired;
+  uint64_t packets;
+  uint64_t bytes;
+  uint64_t drops;
+};
+
+struct PortSnapshot {
+  const PortSpec* spec;
+  rte_ether_addr mac;
+  uint64_t rx_packets, tx_packets, rx_missed;
+};
+
 class Gateway {
  public:
   // Ports are probed from the devices EAL was started with, in the spec's order.
@@ -60,7 +77,7 @@ class Gateway {
 
   // Launches the workers on their lcores and runs the control core on this thread until
   // stop() is called (from a signal handler, say). Returns after every worker has stopped.
-  Result<void> run();
+  Result<void> run(const std::function<void()>& on_control_pass = {});
   void stop() noexcept { stop_.store(true, std::memory_order_relaxed); }
   // One pass of the control core (ARP, held packets, IKE hand-off). run() loops on it; tests step
   // it by hand between Worker::poll_once calls.
@@ -68,6 +85,9 @@ class Gateway {
 
   // Every counter, path counters first, summed over workers and the control core.
   std::vector<CounterValue> counters() const;
+  std::vector<SaSnapshot> sa_snapshot() const;
+  std::vector<PortSnapshot> port_snapshot() const;
+  const GatewaySpec& spec() const noexcept { return spec_; }
   // Stops the ports and gives back every mbuf the gateway holds; returns how many are still out
   // (0 unless something leaked).
   unsigned shutdown();

@@ -65,6 +65,9 @@ gateways_start() {  # rampartd binary
   examples=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../config/examples" && pwd)
   sed -e "${RP_CONFIG_FILTER:-}" "$examples/site-to-site-gateway1.conf" >"$RP_DIR/gw1.conf"
   sed -e "${RP_CONFIG_FILTER:-}" "$examples/site-to-site-gateway2.conf" >"$RP_DIR/gw2.conf"
+  # Each gateway's console socket in this run's directory: rampartctl -s $RP_DIR/gw1.sock ...
+  echo "console = { socket = \"$RP_DIR/gw1.sock\"; };" >>"$RP_DIR/gw1.conf"
+  echo "console = { socket = \"$RP_DIR/gw2.sock\"; };" >>"$RP_DIR/gw2.conf"
   # Not through rp_ns: a shell function would run in a subshell, and $! would be its PID, not
   # rampartd's (ip netns exec execs the command in its own process).
   ip netns exec "$RP_NS_G1" "$rampartd" -c "$RP_DIR/gw1.conf" >"$RP_DIR/gw1.log" 2>&1 &

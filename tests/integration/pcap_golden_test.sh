@@ -12,6 +12,7 @@ trap 'rm -rf "$dir"' EXIT
 sed -e "s|net_af_packet0,iface=g1in|net_pcap0,rx_pcap=$dir/inside_in.pcap,tx_pcap=$dir/inside_out.pcap|" \
     -e "s|net_af_packet1,iface=g1out|net_pcap1,rx_pcap=$dir/outside_in.pcap,tx_pcap=$dir/outside_out.pcap|" \
     "$source_dir/config/examples/site-to-site-gateway1.conf" >"$dir/gw1.conf"
+echo "console = { socket = \"$dir/console.sock\"; };" >>"$dir/gw1.conf"
 cat >>"$dir/gw1.conf" <<'CONF'
 neighbours = (
   { address = "198.51.100.2"; mac = "02:00:00:00:00:02"; },
@@ -21,6 +22,33 @@ CONF
 "$rampartd" -c "$dir/gw1.conf" >"$dir/gw1.log" 2>&1 &
 pid=$!
 sleep 2  # the pcaps are a dozen packets; the worker is through them in microseconds
+
+# The console while it runs: every command in both output modes, a refused command, a client
+# that sends garbage and one that hangs up, and then the console still answers.
+rampartctl=$(dirname "$rampartd")/rampartctl
+console_failures=0
+for command in counters drops sa interfaces policy; do
+  "$rampartctl" -s "$dir/console.sock" show $command >"$dir/$command.txt" || console_failures=$((console_failures + 1))
+  "$rampartctl" -s "$dir/console.sock" show $command --json >"$dir/$command.json" || console_failures=$((console_failures + 1))
+  /usr/bin/python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$dir/$command.json" || console_failures=$((console_failures + 1))
+done
+grep -q "drop_unknown_spi *1 " "$dir/counters.txt" || console_failures=$((console_failures + 1))
+grep -q '"spi": 4097, "direction": "outbound"' "$dir/sa.json" || console_failures=$((console_failures + 1))
+grep -q "0x00001001  outbound" "$dir/sa.txt" || console_failures=$((console_failures + 1))
+"$rampartctl" -s "$dir/console.sock" show nonsense 2>/dev/null; [[ $? -eq 1 ]] || console_failures=$((console_failures + 1))
+"$rampartctl" -s "$dir/no-such.sock" show sa 2>/dev/null; [[ $? -eq 2 ]] || console_failures=$((console_failures + 1))
+/usr/bin/python3 - "$dir/console.sock" <<'PY'
+import os, socket, sys
+junk = socket.socket(socket.AF_UNIX); junk.connect(sys.argv[1]); junk.sendall(os.urandom(3000)); junk.close()
+quiet = socket.socket(socket.AF_UNIX); quiet.connect(sys.argv[1]); quiet.close()
+PY
+"$rampartctl" -s "$dir/console.sock" show counters >/dev/null || console_failures=$((console_failures + 1))
+if ((console_failures)); then
+  echo "FAIL: console: $console_failures check(s)"
+  cat "$dir"/*.txt
+  kill -TERM $pid
+  exit 1
+fi
 kill -TERM $pid
 wait $pid
 status=$?

@@ -1,0 +1,170 @@
+#include "app/console_commands.hpp"
+
+#include <arpa/inet.h>
+
+#include <cstdio>
+#include <sstream>
+#include <vector>
+
+#include "console/counter_format.hpp"
+
+namespace rampart::app {
+
+namespace {
+
+using console::json_escape;
+using console::Reply;
+
+std::string ipv4_text(uint32_t host_order) {
+  char buf[INET_ADDRSTRLEN];
+  uint32_t network = htonl(host_order);
+  inet_ntop(AF_INET, &network, buf, sizeof buf);
+  return buf;
+}
+
+std::string ip_text(const std::array<uint8_t, 16>& a, dp::IpFamily family) {
+  char buf[INET6_ADDRSTRLEN];
+  inet_ntop(family == dp::IpFamily::kIpv4 ? AF_INET : AF_INET6, a.data(), buf, sizeof buf);
+  return buf;
+}
+
+std::string prefix_text(const dp::Ipv4Prefix& p) { return ipv4_text(p.address) + "/" + std::to_string(p.length); }
+std::string prefix_text(const dp::Ipv6Prefix& p) {
+  return ip_text(p.address, dp::IpFamily::kIpv6) + "/" + std::to_string(p.length);
+}
+
+std::string mac_text(const rte_ether_addr& mac) {
+  char buf[18];
+  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", mac.addr_bytes[0], mac.addr_bytes[1],
+                mac.addr_bytes[2], mac.addr_bytes[3], mac.addr_bytes[4], mac.addr_bytes[5]);
+  return buf;
+}
+
+// A table from rows of cells: every column as wide as its widest cell.
+std::string table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& row : rows)
+    for (size_t c = 0; c < row.size(); ++c) {
+      if (width.size() <= c) width.push_back(0);
+      width[c] = std::max(width[c], row[c].size());
+    }
+  std::string out;
+  for (const auto& row : rows) {
+    for (size_t c = 0; c < row.size(); ++c) {
+      out += row[c];
+      if (c + 1 < row.size()) out.append(width[c] - row[c].size() + 2, ' ');
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+Reply show_counters(const dp::Gateway& gw, bool json, bool drops_only) {
+  std::vector<CounterValue> values;
+  for (const auto& c : gw.counters())
+    if (!drops_only || (c.name.rfind("drop_", 0) == 0 && c.value != 0)) values.push_back(c);
+  return {true, json ? console::format_counters_json(values) + "\n" : console::format_counters_table(values, !drops_only)};
+}
+
+Reply show_sa(const dp::Gateway& gw, bool json) {
+  std::vector<std::vector<std::string>> rows{
+      {"spi", "direction", "mode", "family", "tunnel", "esn", "nat-t", "state", "packets", "bytes", "drops"}};
+  std::ostringstream j;
+  j << "[";
+  bool first = true;
+  for (const auto& s : gw.sa_snapshot()) {
+    const dp::SaParams& p = *s.params;
+    char spi[16];
+    std::snprintf(spi, sizeof spi, "0x%08x", p.spi);
+    const char* direction = p.direction == dp::SaDirection::kOutbound ? "outbound" : "inbound";
+    const char* mode = p.mode == dp::SaMode::kTunnel ? "tunnel" : "transport";
+    const char* family = p.family == dp::IpFamily::kIpv4 ? "ipv4" : "ipv6";
+    std::string tunnel = p.mode == dp::SaMode::kTunnel
+                             ? ip_text(p.tunnel_source, p.family) + " -> " + ip_text(p.tunnel_destination, p.family)
+                             : "-";
+    const char* state = s.expired ? "expired" : "active";
+    rows.push_back({spi, direction, mode, family, tunnel, p.esn ? "yes" : "no", p.nat_t ? "yes" : "no", state,
+                    std::to_string(s.packets), std::to_string(s.bytes), std::to_string(s.drops)});
+    // Keys are never shown here: there is no --show-keys yet.
+    j << (first ? "" : ", ") << "{\"spi\": " << p.spi << ", \"direction\": \"" << direction << "\", \"mode\": \""
+      << mode << "\", \"family\": \"" << family << "\", \"tunnel\": \"" << json_escape(tunnel)
+      << "\", \"esn\": " << (p.esn ? "true" : "false") << ", \"nat_t\": " << (p.nat_t ? "true" : "false")
+      << ", \"state\": \"" << state << "\", \"packets\": " << s.packets << ", \"bytes\": " << s.bytes
+      << ", \"drops\": " << s.drops << "}";
+    first = false;
+  }
+  j << "]\n";
+  return {true, json ? j.str() : table(rows)};
+}
+
+Reply show_interfaces(const dp::Gateway& gw, bool json) {
+  std::vector<std::vector<std::string>> rows{{"name", "role", "address", "address6", "mtu", "mac", "rx", "tx", "missed", "device"}};
+  std::ostringstream j;
+  j << "[";
+  bool first = true;
+  for (const auto& p : gw.port_snapshot()) {
+    const dp::PortSpec& s = *p.spec;
+    const char* role = s.role == dp::PortRole::kPublic ? "public" : "protected";
+    std::string v6 = s.has_address6 ? prefix_text(s.address6) : "-";
+    rows.push_back({s.name, role, prefix_text(s.address), v6, std::to_string(s.mtu), mac_text(p.mac),
+                    std::to_string(p.rx_packets), std::to_string(p.tx_packets), std::to_string(p.rx_missed), s.device});
+    j << (first ? "" : ", ") << "{\"name\": \"" << json_escape(s.name) << "\", \"role\": \"" << role
+      << "\", \"address\": \"" << prefix_text(s.address) << "\", \"address6\": \"" << v6 << "\", \"mtu\": " << s.mtu
+      << ", \"mac\": \"" << mac_text(p.mac) << "\", \"rx_packets\": " << p.rx_packets
+      << ", \"tx_packets\": " << p.tx_packets << ", \"rx_missed\": " << p.rx_missed << ", \"device\": \""
+      << json_escape(s.device) << "\"}";
+    first = false;
+  }
+  j << "]\n";
+  return {true, json ? j.str() : table(rows)};
+}
+
+Reply show_policy(const dp::Gateway& gw, bool json) {
+  std::vector<std::vector<std::string>> rows{{"direction", "source", "destination", "protocol", "action", "sa", "priority"}};
+  std::ostringstream j;
+  j << "[";
+  bool first = true;
+  for (const auto& p : gw.spec().policies) {
+    const char* direction = p.direction == dp::SaDirection::kOutbound ? "outbound" : "inbound";
+    std::string source = p.family == dp::IpFamily::kIpv4 ? prefix_text(p.source) : prefix_text(p.source6);
+    std::string destination = p.family == dp::IpFamily::kIpv4 ? prefix_text(p.destination) : prefix_text(p.destination6);
+    std::string protocol = p.any_protocol ? "any" : std::to_string(p.protocol);
+    const char* action = p.action == dp::PolicyAction::kProtect ? "protect"
+                         : p.action == dp::PolicyAction::kBypass ? "bypass"
+                                                                 : "discard";
+    std::string sa = "-";
+    if (p.action == dp::PolicyAction::kProtect) {
+      char spi[16];
+      std::snprintf(spi, sizeof spi, "0x%08x", gw.spec().sas[p.sa].spi);
+      sa = spi;
+    }
+    rows.push_back({direction, source, destination, protocol, action, sa, std::to_string(p.priority)});
+    j << (first ? "" : ", ") << "{\"direction\": \"" << direction << "\", \"source\": \"" << source
+      << "\", \"destination\": \"" << destination << "\", \"protocol\": \"" << protocol << "\", \"action\": \""
+      << action << "\", \"sa\": \"" << sa << "\", \"priority\": " << p.priority << "}";
+    first = false;
+  }
+  j << "]\n";
+  return {true, json ? j.str() : table(rows)};
+}
+
+}  // namespace
+
+console::Reply handle_console_command(const dp::Gateway& gateway, const std::string& request) {
+  std::istringstream in(request);
+  std::vector<std::string> words;
+  for (std::string w; in >> w;) words.push_back(w);
+  bool json = !words.empty() && words.back() == "--json";
+  if (json) words.pop_back();
+  if (words.size() == 2 && words[0] == "show") {
+    if (words[1] == "counters") return show_counters(gateway, json, false);
+    if (words[1] == "drops") return show_counters(gateway, json, true);
+    if (words[1] == "sa") return show_sa(gateway, json);
+    if (words[1] == "interfaces") return show_interfaces(gateway, json);
+    if (words[1] == "policy") return show_policy(gateway, json);
+  }
+  return {false, "unknown command \"" + json_escape(request.substr(0, 80)) +
+                     "\"; commands: show counters|drops|sa|interfaces|policy [--json]\n"};
+}
+
+}  // namespace rampart::app
