@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "common/log.hpp"
+#include "dataplane/ethernet.hpp"
 #include "dataplane/port.hpp"
 #include "dataplane/worker.hpp"
 
@@ -317,14 +318,10 @@ bool Gateway::try_release(HeldPacket& h, uint64_t now) {
     key.assign(reinterpret_cast<const char*>(&next4), 4);
   }
   if (known) {
-    auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(h.mbuf, sizeof(rte_ether_hdr)));
-    if (eth == nullptr) {
+    if (!prepend_ethernet(h.mbuf, mac, ports_[port].mac, v6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4)) {
       rte_pktmbuf_free(h.mbuf);
       return true;
     }
-    eth->dst_addr = mac;
-    eth->src_addr = ports_[port].mac;
-    eth->ether_type = rte_cpu_to_be_16(v6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4);
     h.mbuf->port = port;
     if (rte_ring_enqueue(control_tx_, h.mbuf) != 0) rte_pktmbuf_free(h.mbuf);
     return true;

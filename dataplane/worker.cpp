@@ -11,6 +11,7 @@
 
 #include "dataplane/esp_inbound.hpp"
 #include "dataplane/esp_outbound.hpp"
+#include "dataplane/ethernet.hpp"
 #include "dataplane/gateway.hpp"
 #include "dataplane/ip_fragment.hpp"
 #include "dataplane/ipv6_chain.hpp"
@@ -485,19 +486,10 @@ void Worker::send_ipv6(rte_mbuf* m) noexcept {
   }
   rte_ether_addr mac;
   if (!gw_.neighbours_->lookup6(hop->on_link ? ip->dst_addr : hop->gateway.data(), mac)) [[unlikely]] {
-    m->port = hop->port;
-    if (rte_ring_enqueue(gw_.unresolved_, m) != 0) drop(m, DropReason::kNoNeighbour);
+    hold(m, hop->port);
     return;
   }
-  auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, kEthernetLength));
-  if (eth == nullptr) [[unlikely]] {
-    drop(m, DropReason::kNoHeadroom);
-    return;
-  }
-  eth->dst_addr = mac;
-  eth->src_addr = gw_.ports_[hop->port].mac;
-  eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
-  send_on(hop->port, m);
+  send_to(m, hop->port, mac, RTE_ETHER_TYPE_IPV6);
 }
 
 // Routes an IPv4 packet (mbuf at the IP header), adds the Ethernet header and queues it.
@@ -512,20 +504,25 @@ void Worker::send_ipv4(rte_mbuf* m) noexcept {
   uint32_t next = hop->gateway ? hop->gateway : destination;
   rte_ether_addr mac;
   if (!gw_.neighbours_->lookup(next, mac)) [[unlikely]] {
-    // The control core holds the packet while it resolves the next hop, then sends it.
-    m->port = hop->port;
-    if (rte_ring_enqueue(gw_.unresolved_, m) != 0) drop(m, DropReason::kNoNeighbour);
+    hold(m, hop->port);
     return;
   }
-  auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, kEthernetLength));
-  if (eth == nullptr) [[unlikely]] {
+  send_to(m, hop->port, mac, RTE_ETHER_TYPE_IPV4);
+}
+
+// The control core holds the packet while it resolves the next hop, then sends it.
+void Worker::hold(rte_mbuf* m, uint16_t port_index) noexcept {
+  m->port = port_index;
+  if (rte_ring_enqueue(gw_.unresolved_, m) != 0) drop(m, DropReason::kNoNeighbour);
+}
+
+// Adds the Ethernet header for a resolved next hop and queues the packet on its port.
+void Worker::send_to(rte_mbuf* m, uint16_t port_index, const rte_ether_addr& mac, uint16_t ether_type) noexcept {
+  if (!prepend_ethernet(m, mac, gw_.ports_[port_index].mac, ether_type)) [[unlikely]] {
     drop(m, DropReason::kNoHeadroom);
     return;
   }
-  eth->dst_addr = mac;
-  eth->src_addr = gw_.ports_[hop->port].mac;
-  eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-  send_on(hop->port, m);
+  send_on(port_index, m);
 }
 
 void Worker::send_on(uint16_t port_index, rte_mbuf* m) noexcept {

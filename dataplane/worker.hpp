@@ -4,6 +4,7 @@
 // It never blocks, never locks, never allocates after start.
 #pragma once
 
+#include <rte_ether.h>
 #include <rte_mbuf.h>
 
 #include <cstdint>
@@ -39,6 +40,8 @@ class Worker {
   void send_ip(rte_mbuf* m) noexcept;
   void send_ipv4(rte_mbuf* m) noexcept;
   void send_ipv6(rte_mbuf* m) noexcept;
+  void hold(rte_mbuf* m, uint16_t port_index) noexcept;
+  void send_to(rte_mbuf* m, uint16_t port_index, const rte_ether_addr& mac, uint16_t ether_type) noexcept;
   void send_on(uint16_t port_index, rte_mbuf* m) noexcept;
   void flush() noexcept;
   void drop(rte_mbuf* m, DropReason reason) noexcept;
