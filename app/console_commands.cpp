@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 #include <vector>
@@ -59,9 +60,15 @@ std::string table(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
-Reply show_counters(const dp::Gateway& gw, bool json, bool drops_only) {
+std::vector<CounterValue> since_clear(const dp::Gateway& gw, const ConsoleState& state) {
+  auto values = gw.counters();
+  for (size_t i = 0; i < values.size() && i < state.baseline.size(); ++i) values[i].value -= state.baseline[i].value;
+  return values;
+}
+
+Reply show_counters(const dp::Gateway& gw, const ConsoleState& state, bool json, bool drops_only) {
   std::vector<CounterValue> values;
-  for (const auto& c : gw.counters())
+  for (const auto& c : since_clear(gw, state))
     if (!drops_only || (c.name.rfind("drop_", 0) == 0 && c.value != 0)) values.push_back(c);
   return {true, json ? console::format_counters_json(values) + "\n" : console::format_counters_table(values, !drops_only)};
 }
@@ -148,23 +155,86 @@ Reply show_policy(const dp::Gateway& gw, bool json) {
   return {true, json ? j.str() : table(rows)};
 }
 
+Reply show_routes(const dp::Gateway& gw, bool json) {
+  std::vector<std::vector<std::string>> rows{{"destination", "via", "interface"}};
+  std::ostringstream j;
+  j << "[";
+  bool first = true;
+  for (const auto& r : gw.routes()) {
+    bool v6 = r.family == dp::IpFamily::kIpv6;
+    std::string destination = v6 ? prefix_text(r.destination6) : prefix_text(r.destination);
+    bool on_link = v6 ? std::all_of(r.gateway6.begin(), r.gateway6.end(), [](uint8_t b) { return b == 0; }) : r.gateway == 0;
+    std::string via = on_link ? "on link" : v6 ? ip_text(r.gateway6, dp::IpFamily::kIpv6) : ipv4_text(r.gateway);
+    const std::string& port = gw.spec().ports[r.port].name;
+    rows.push_back({destination, via, port});
+    j << (first ? "" : ", ") << "{\"destination\": \"" << destination << "\", \"via\": \"" << via
+      << "\", \"interface\": \"" << json_escape(port) << "\"}";
+    first = false;
+  }
+  j << "]\n";
+  return {true, json ? j.str() : table(rows)};
+}
+
+Reply show_neighbours(const dp::Gateway& gw, bool json) {
+  std::vector<std::vector<std::string>> rows{{"address", "mac"}};
+  std::ostringstream j;
+  j << "[";
+  bool first = true;
+  for (const auto& n : gw.neighbour_snapshot()) {
+    std::string address = ip_text(n.address, n.family);
+    rows.push_back({address, mac_text(n.mac)});
+    j << (first ? "" : ", ") << "{\"address\": \"" << address << "\", \"mac\": \"" << mac_text(n.mac) << "\"}";
+    first = false;
+  }
+  j << "]\n";
+  return {true, json ? j.str() : table(rows)};
+}
+
+Reply show_workers(const dp::Gateway& gw, bool json) {
+  std::vector<std::vector<std::string>> rows{{"lcore", "busy", "packets", "packets/busy pass"}};
+  std::ostringstream j;
+  j << "[";
+  bool first = true;
+  for (const auto& w : gw.worker_snapshot()) {
+    uint64_t total = w.busy_cycles + w.idle_cycles;
+    double busy = total ? 100.0 * static_cast<double>(w.busy_cycles) / static_cast<double>(total) : 0.0;
+    double per_poll = w.busy_polls ? static_cast<double>(w.rx_packets) / static_cast<double>(w.busy_polls) : 0.0;
+    char b[32], p[32];
+    std::snprintf(b, sizeof b, "%.1f%%", busy);
+    std::snprintf(p, sizeof p, "%.1f", per_poll);
+    rows.push_back({std::to_string(w.lcore), b, std::to_string(w.rx_packets), p});
+    j << (first ? "" : ", ") << "{\"lcore\": " << w.lcore << ", \"busy_percent\": " << busy
+      << ", \"rx_packets\": " << w.rx_packets << ", \"packets_per_busy_pass\": " << per_poll << "}";
+    first = false;
+  }
+  j << "]\n";
+  return {true, json ? j.str() : table(rows)};
+}
+
 }  // namespace
 
-console::Reply handle_console_command(const dp::Gateway& gateway, const std::string& request) {
+console::Reply handle_console_command(const dp::Gateway& gateway, ConsoleState& state, const std::string& request) {
   std::istringstream in(request);
   std::vector<std::string> words;
   for (std::string w; in >> w;) words.push_back(w);
   bool json = !words.empty() && words.back() == "--json";
   if (json) words.pop_back();
   if (words.size() == 2 && words[0] == "show") {
-    if (words[1] == "counters") return show_counters(gateway, json, false);
-    if (words[1] == "drops") return show_counters(gateway, json, true);
+    if (words[1] == "counters") return show_counters(gateway, state, json, false);
+    if (words[1] == "drops") return show_counters(gateway, state, json, true);
+    if (words[1] == "routes") return show_routes(gateway, json);
+    if (words[1] == "neighbors" || words[1] == "neighbours") return show_neighbours(gateway, json);
+    if (words[1] == "workers") return show_workers(gateway, json);
     if (words[1] == "sa") return show_sa(gateway, json);
     if (words[1] == "interfaces") return show_interfaces(gateway, json);
     if (words[1] == "policy") return show_policy(gateway, json);
   }
-  return {false, "unknown command \"" + json_escape(request.substr(0, 80)) +
-                     "\"; commands: show counters|drops|sa|interfaces|policy [--json]\n"};
+  if (words.size() == 2 && words[0] == "counters" && words[1] == "clear") {
+    state.baseline = gateway.counters();
+    return {true, json ? "{}\n" : "counters cleared\n"};
+  }
+  return {false, "unknown command \"" + json_escape(request.substr(0, 80)) + "\"; commands: show " +
+                     "counters|drops|sa|interfaces|policy|routes|neighbors|workers [--json], counters clear\n"};
 }
 
 }  // namespace rampart::app

@@ -1,7 +1,11 @@
 // rampartctl: the operator's command line for a running rampartd.
-//   rampartctl [-s SOCKET] show counters|drops|sa|interfaces|policy [--json]
+//   rampartctl [-s SOCKET] [--watch] show counters|drops|sa|interfaces|policy|routes|neighbors|workers [--json]
+//   rampartctl [-s SOCKET] counters clear
 // Talks to the daemon's console socket (console/PROTOCOL.md). Exit status: 0 when the daemon
 // answered the command, 1 when it refused it, 2 when it could not be reached or on bad usage.
+// --watch asks again every second and redraws, until interrupted.
+#include <unistd.h>
+
 #include <cstdio>
 #include <string>
 
@@ -10,26 +14,37 @@
 int main(int argc, char** argv) {
   std::string socket = "/run/rampart/rampartd.sock";
   std::string line;
+  bool watch = false;
+  const char* usage =
+      "usage: rampartctl [-s SOCKET] [--watch] show counters|drops|sa|interfaces|policy|routes|neighbors|workers "
+      "[--json]\n       rampartctl [-s SOCKET] counters clear\n";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if ((a == "-s" || a == "--socket") && i + 1 < argc) {
       socket = argv[++i];
+    } else if (a == "--watch") {
+      watch = true;
     } else if (a == "-h" || a == "--help") {
-      std::printf("usage: rampartctl [-s SOCKET] show counters|drops|sa|interfaces|policy [--json]\n");
+      std::printf("%s", usage);
       return 0;
     } else {
       line += (line.empty() ? "" : " ") + a;
     }
   }
   if (line.empty()) {
-    std::fprintf(stderr, "usage: rampartctl [-s SOCKET] show counters|drops|sa|interfaces|policy [--json]\n");
+    std::fprintf(stderr, "%s", usage);
     return 2;
   }
-  auto reply = rampart::console::request(socket, line);
-  if (!reply) {
-    std::fprintf(stderr, "rampartctl: %s\n", reply.message().c_str());
-    return 2;
+  for (;;) {
+    auto reply = rampart::console::request(socket, line);
+    if (!reply) {
+      std::fprintf(stderr, "rampartctl: %s\n", reply.message().c_str());
+      return 2;
+    }
+    if (watch) std::printf("\033[H\033[2J%s  (every second; Ctrl-C to stop)\n\n", line.c_str());
+    std::fputs(reply->text.c_str(), reply->ok ? stdout : stderr);
+    std::fflush(stdout);
+    if (!watch || !reply->ok) return reply->ok ? 0 : 1;
+    sleep(1);
   }
-  std::fputs(reply->text.c_str(), reply->ok ? stdout : stderr);
-  return reply->ok ? 0 : 1;
 }

@@ -98,8 +98,9 @@ int run(int argc, char** argv) {
     std::signal(SIGTERM, on_signal);
     LOG_INFO("rampartd", "running with %s; console at %s", config_path.c_str(), console->path().c_str());
     dp::Gateway& gw = **gateway;
+    app::ConsoleState console_state;
     auto serve_console = [&] {
-      console->poll([&](const std::string& request) { return app::handle_console_command(gw, request); });
+      console->poll([&](const std::string& request) { return app::handle_console_command(gw, console_state, request); });
     };
     if (auto r = gw.run(serve_console); !r) {
       std::fprintf(stderr, "rampartd: %s\n", r.message().c_str());

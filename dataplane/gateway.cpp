@@ -115,17 +115,22 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewaySpec& spec) {
   gw->spd_in_ = std::move(*spd_in);
 
   std::vector<RouteSpec> routes;
-  for (uint16_t i = 0; i < spec.ports.size(); ++i) {  // connected prefixes
-    routes.push_back(ipv4_route(spec.ports[i].address, 0, i));
+  for (uint16_t i = 0; i < spec.ports.size(); ++i) {  // connected prefixes, host bits cleared
+    Ipv4Prefix connected = spec.ports[i].address;
+    connected.address &= connected.length == 0 ? 0 : ~uint32_t{0} << (32 - connected.length);
+    routes.push_back(ipv4_route(connected, 0, i));
     if (spec.ports[i].has_address6) {
       RouteSpec r;
       r.family = IpFamily::kIpv6;
       r.destination6 = spec.ports[i].address6;
+      for (unsigned bit = r.destination6.length; bit < 128; ++bit)
+        r.destination6.address[bit / 8] &= static_cast<uint8_t>(~(0x80u >> (bit % 8)));
       r.port = i;
       routes.push_back(r);
     }
   }
   routes.insert(routes.end(), spec.routes.begin(), spec.routes.end());
+  gw->routes_spec_ = routes;
   auto table = RouteTable::build("rampart_routes", routes);
   if (!table) return table.error();
   gw->routes_ = std::move(*table);
@@ -538,6 +543,34 @@ std::vector<SaSnapshot> Gateway::sa_snapshot() const {
     out.push_back({&spec_.sas[i], sa.state.load(std::memory_order_relaxed) == SaState::kExpired, sa.packets.get(),
                    sa.bytes.get(), drops});
   }
+  return out;
+}
+
+std::vector<WorkerSnapshot> Gateway::worker_snapshot() const {
+  std::vector<WorkerSnapshot> out;
+  for (unsigned w = 0; w < spec_.worker_lcores.size(); ++w) {
+    auto& lane = paths_->lane(w);
+    out.push_back({spec_.worker_lcores[w], lane.get(static_cast<size_t>(PathCounter::kBusyCycles)),
+                   lane.get(static_cast<size_t>(PathCounter::kIdleCycles)),
+                   lane.get(static_cast<size_t>(PathCounter::kBusyPolls)), lane.get(static_cast<size_t>(PathCounter::kRx))});
+  }
+  return out;
+}
+
+std::vector<NeighbourSnapshot> Gateway::neighbour_snapshot() const {
+  std::vector<NeighbourSnapshot> out;
+  neighbours_->for_each([&](bool v6, const uint8_t* key, const rte_ether_addr& mac) {
+    NeighbourSnapshot n{v6 ? IpFamily::kIpv6 : IpFamily::kIpv4, {}, mac};
+    if (v6) {
+      std::memcpy(n.address.data(), key, 16);
+    } else {
+      uint32_t host;
+      std::memcpy(&host, key, 4);
+      uint32_t network = rte_cpu_to_be_32(host);
+      std::memcpy(n.address.data(), &network, 4);
+    }
+    out.push_back(n);
+  });
   return out;
 }
 

@@ -28,7 +28,7 @@ namespace rampart::dp {
 
 // What the gateway counts besides drops, per worker lane.
 enum class PathCounter : size_t {
-  kRx, kTx, kEspOut, kEspIn, kBypass, kEchoReplies, kToControl, kCount
+  kRx, kTx, kEspOut, kEspIn, kBypass, kEchoReplies, kToControl, kBusyCycles, kIdleCycles, kBusyPolls, kCount
 };
 inline constexpr std::array<CounterDef, static_cast<size_t>(PathCounter::kCount)> kPathCounterDefs{{
     {"rx_packets", "packets received on all ports"},
@@ -37,7 +37,10 @@ inline constexpr std::array<CounterDef, static_cast<size_t>(PathCounter::kCount)
     {"esp_in_packets", "ESP packets decrypted and accepted"},
     {"bypass_packets", "packets forwarded in the clear by a bypass policy"},
     {"echo_replies", "ICMP echo requests to the gateway answered"},
-    {"to_control_packets", "packets handed to the control core (ARP, IKE)"},
+    {"to_control_packets", "packets handed to the control core (ARP, ND, IKE)"},
+    {"busy_cycles", "TSC cycles workers spent on passes that moved packets"},
+    {"idle_cycles", "TSC cycles workers spent on passes that found nothing"},
+    {"busy_polls", "worker passes that moved packets"},
 }};
 
 struct Port {
@@ -61,6 +64,17 @@ struct SaSnapshot {
   uint64_t packets;
   uint64_t bytes;
   uint64_t drops;
+};
+
+struct WorkerSnapshot {
+  unsigned lcore;
+  uint64_t busy_cycles, idle_cycles, busy_polls, rx_packets;
+};
+
+struct NeighbourSnapshot {
+  IpFamily family;
+  std::array<uint8_t, 16> address;  // network order; IPv4 in the first 4 bytes
+  rte_ether_addr mac;
 };
 
 struct PortSnapshot {
@@ -87,6 +101,9 @@ class Gateway {
   std::vector<CounterValue> counters() const;
   std::vector<SaSnapshot> sa_snapshot() const;
   std::vector<PortSnapshot> port_snapshot() const;
+  std::vector<WorkerSnapshot> worker_snapshot() const;
+  std::vector<NeighbourSnapshot> neighbour_snapshot() const;  // control core only
+  const std::vector<RouteSpec>& routes() const noexcept { return routes_spec_; }
   const GatewaySpec& spec() const noexcept { return spec_; }
   // Stops the ports and gives back every mbuf the gateway holds; returns how many are still out
   // (0 unless something leaked).
@@ -116,6 +133,7 @@ class Gateway {
   std::unique_ptr<Spd> spd_out_, spd_in_;
   std::vector<uint32_t> out_rule_of_, in_rule_of_;  // Spd rule index -> GatewaySpec::policies index
   std::unique_ptr<RouteTable> routes_;
+  std::vector<RouteSpec> routes_spec_;  // connected and configured, as built into routes_
   std::unique_ptr<NeighbourTable> neighbours_;
   rte_ring* to_control_ = nullptr;    // mbufs from workers: ARP, IKE
   rte_ring* unresolved_ = nullptr;    // mbufs from workers waiting for a neighbour (next hop in hash.usr)

@@ -4,6 +4,9 @@
 #pragma once
 
 #include <rte_ether.h>
+#include <rte_hash.h>
+
+#include <cstring>
 
 #include <array>
 #include <cstdint>
@@ -57,11 +60,29 @@ class NeighbourTable {
   // Any worker. False if not known.
   bool lookup(uint32_t address, rte_ether_addr& mac) const noexcept;
   bool lookup6(const uint8_t* address, rte_ether_addr& mac) const noexcept;
+  // Every entry, for the console. Control core only (the one writer), so it sees a settled table.
+  template <typename F>
+  void for_each(F&& f) const;
 
  private:
   NeighbourTable() = default;
   rte_hash* hash_ = nullptr;
   rte_hash* hash6_ = nullptr;
 };
+
+template <typename F>
+void NeighbourTable::for_each(F&& f) const {
+  for (rte_hash* hash : {hash_, hash6_}) {
+    const void* key;
+    void* data;
+    uint32_t next = 0;
+    while (rte_hash_iterate(hash, &key, &data, &next) >= 0) {
+      rte_ether_addr mac;
+      auto packed = reinterpret_cast<uintptr_t>(data);
+      std::memcpy(mac.addr_bytes, &packed, RTE_ETHER_ADDR_LEN);
+      f(hash == hash6_, static_cast<const uint8_t*>(key), mac);
+    }
+  }
+}
 
 }  // namespace rampart::dp

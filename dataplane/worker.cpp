@@ -1,6 +1,7 @@
 #include "dataplane/worker.hpp"
 
 #include <rte_arp.h>
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
@@ -139,11 +140,15 @@ void Worker::run() noexcept {
 }
 
 void Worker::poll_once() noexcept {
+  // Busy and idle time, for "show workers": two TSC reads a pass, not a packet.
+  uint64_t start = rte_rdtsc();
+  uint32_t moved = 0;
   for (uint16_t p = 0; p < gw_.ports_.size(); ++p) {
     rte_mbuf* pkts[kMaxBurst];
     uint16_t n = rte_eth_rx_burst(gw_.ports_[p].id, static_cast<uint16_t>(index_), pkts,
                                   static_cast<uint16_t>(gw_.spec_.burst));
     if (n == 0) continue;
+    moved += n;
     paths_.add(PathCounter::kRx, n);
     process(p, pkts, n);
   }
@@ -154,6 +159,13 @@ void Worker::poll_once() noexcept {
     for (unsigned i = 0; i < n; ++i) send_on(control[i]->port, control[i]);
   }
   flush();
+  uint64_t spent = rte_rdtsc() - start;
+  if (moved) {
+    paths_.add(PathCounter::kBusyCycles, spent);
+    paths_.add(PathCounter::kBusyPolls);
+  } else {
+    paths_.add(PathCounter::kIdleCycles, spent);
+  }
 }
 
 void Worker::drop(rte_mbuf* m, DropReason reason) noexcept {

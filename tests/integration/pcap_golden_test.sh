@@ -27,7 +27,7 @@ sleep 2  # the pcaps are a dozen packets; the worker is through them in microsec
 # that sends garbage and one that hangs up, and then the console still answers.
 rampartctl=$(dirname "$rampartd")/rampartctl
 console_failures=0
-for command in counters drops sa interfaces policy; do
+for command in counters drops sa interfaces policy routes neighbors workers; do
   "$rampartctl" -s "$dir/console.sock" show $command >"$dir/$command.txt" || console_failures=$((console_failures + 1))
   "$rampartctl" -s "$dir/console.sock" show $command --json >"$dir/$command.json" || console_failures=$((console_failures + 1))
   /usr/bin/python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$dir/$command.json" || console_failures=$((console_failures + 1))
@@ -35,6 +35,12 @@ done
 grep -q "drop_unknown_spi *1 " "$dir/counters.txt" || console_failures=$((console_failures + 1))
 grep -q '"spi": 4097, "direction": "outbound"' "$dir/sa.json" || console_failures=$((console_failures + 1))
 grep -q "0x00001001  outbound" "$dir/sa.txt" || console_failures=$((console_failures + 1))
+grep -q "203.0.113.0/24 *198.51.100.2 *outside" "$dir/routes.txt" || console_failures=$((console_failures + 1))
+grep -q "192.0.2.0/24 *on link *inside" "$dir/routes.txt" || console_failures=$((console_failures + 1))
+grep -q "198.51.100.2 *02:00:00:00:00:02" "$dir/neighbors.txt" || console_failures=$((console_failures + 1))
+grep -q '"lcore": 1' "$dir/workers.json" || console_failures=$((console_failures + 1))
+"$rampartctl" -s "$dir/console.sock" counters clear >/dev/null || console_failures=$((console_failures + 1))
+"$rampartctl" -s "$dir/console.sock" show drops --json | grep -qx '{}' || console_failures=$((console_failures + 1))
 "$rampartctl" -s "$dir/console.sock" show nonsense 2>/dev/null; [[ $? -eq 1 ]] || console_failures=$((console_failures + 1))
 "$rampartctl" -s "$dir/no-such.sock" show sa 2>/dev/null; [[ $? -eq 2 ]] || console_failures=$((console_failures + 1))
 /usr/bin/python3 - "$dir/console.sock" <<'PY'
