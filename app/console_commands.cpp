@@ -211,6 +211,44 @@ Reply show_workers(const dp::Gateway& gw, bool json) {
   return {true, json ? j.str() : table(rows)};
 }
 
+// The Prometheus text exposition format (version 0.0.4): one counter family per gateway counter,
+// and per-SA families labelled by SPI and direction.
+Reply metrics(const dp::Gateway& gw) {
+  std::ostringstream out;
+  for (const auto& c : gw.counters()) {
+    out << "# HELP rampart_" << c.name << "_total " << c.help << "\n# TYPE rampart_" << c.name << "_total counter\n"
+        << "rampart_" << c.name << "_total " << c.value << "\n";
+  }
+  auto sas = gw.sa_snapshot();
+  struct Family {
+    const char* name;
+    const char* help;
+    uint64_t dp::SaSnapshot::*field;
+  };
+  for (const Family& f : {Family{"sa_packets", "packets through the SA", &dp::SaSnapshot::packets},
+                          Family{"sa_bytes", "payload bytes through the SA", &dp::SaSnapshot::bytes},
+                          Family{"sa_drops", "packets the SA dropped", &dp::SaSnapshot::drops}}) {
+    out << "# HELP rampart_" << f.name << "_total " << f.help << "\n# TYPE rampart_" << f.name << "_total counter\n";
+    for (const auto& s : sas) {
+      char spi[16];
+      std::snprintf(spi, sizeof spi, "0x%08x", s.params->spi);
+      out << "rampart_" << f.name << "_total{spi=\"" << spi << "\",direction=\""
+          << (s.params->direction == dp::SaDirection::kOutbound ? "outbound" : "inbound") << "\"} " << s.*f.field
+          << "\n";
+    }
+  }
+  out << "# HELP rampart_sa_expired 1 when the SA has stopped (lifetime, sequence overflow)\n"
+         "# TYPE rampart_sa_expired gauge\n";
+  for (const auto& s : sas) {
+    char spi[16];
+    std::snprintf(spi, sizeof spi, "0x%08x", s.params->spi);
+    out << "rampart_sa_expired{spi=\"" << spi << "\",direction=\""
+        << (s.params->direction == dp::SaDirection::kOutbound ? "outbound" : "inbound") << "\"} " << (s.expired ? 1 : 0)
+        << "\n";
+  }
+  return {true, out.str()};
+}
+
 }  // namespace
 
 console::Reply handle_console_command(const dp::Gateway& gateway, ConsoleState& state, const std::string& request) {
@@ -229,12 +267,13 @@ console::Reply handle_console_command(const dp::Gateway& gateway, ConsoleState& 
     if (words[1] == "interfaces") return show_interfaces(gateway, json);
     if (words[1] == "policy") return show_policy(gateway, json);
   }
+  if (words.size() == 1 && words[0] == "metrics") return metrics(gateway);
   if (words.size() == 2 && words[0] == "counters" && words[1] == "clear") {
     state.baseline = gateway.counters();
     return {true, json ? "{}\n" : "counters cleared\n"};
   }
   return {false, "unknown command \"" + json_escape(request.substr(0, 80)) + "\"; commands: show " +
-                     "counters|drops|sa|interfaces|policy|routes|neighbors|workers [--json], counters clear\n"};
+                     "counters|drops|sa|interfaces|policy|routes|neighbors|workers [--json], counters clear, metrics\n"};
 }
 
 }  // namespace rampart::app

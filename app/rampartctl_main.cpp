@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
   bool watch = false;
   const char* usage =
       "usage: rampartctl [-s SOCKET] [--watch] show counters|drops|sa|interfaces|policy|routes|neighbors|workers "
-      "[--json]\n       rampartctl [-s SOCKET] counters clear\n";
+      "[--json]\n       rampartctl [-s SOCKET] counters clear\n       rampartctl [-s SOCKET] metrics\n";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if ((a == "-s" || a == "--socket") && i + 1 < argc) {
