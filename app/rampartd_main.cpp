@@ -10,6 +10,7 @@
 
 #include "app/console_commands.hpp"
 #include "app/gateway_from_config.hpp"
+#include "app/telemetry_endpoints.hpp"
 #include "common/log.hpp"
 #include "config/config.hpp"
 #include "console/counter_format.hpp"
@@ -102,11 +103,13 @@ int run(int argc, char** argv) {
     auto serve_console = [&] {
       console->poll([&](const std::string& request) { return app::handle_console_command(gw, console_state, request); });
     };
+    app::register_telemetry(&gw);
     if (auto r = gw.run(serve_console); !r) {
       std::fprintf(stderr, "rampartd: %s\n", r.message().c_str());
       status = 1;
     }
     g_gateway = nullptr;
+    app::register_telemetry(nullptr);
     std::printf("%s", console::format_counters_table((*gateway)->counters()).c_str());
     std::fflush(stdout);
     if (unsigned leaked = (*gateway)->shutdown(); leaked != 0) {

@@ -42,6 +42,17 @@ grep -q '"lcore": 1' "$dir/workers.json" || console_failures=$((console_failures
 "$rampartctl" -s "$dir/console.sock" metrics >"$dir/metrics.txt" || console_failures=$((console_failures + 1))
 grep -q '^rampart_drop_unknown_spi_total 1$' "$dir/metrics.txt" || console_failures=$((console_failures + 1))
 grep -q '^rampart_sa_packets_total{spi="0x00001001",direction="outbound"} 4$' "$dir/metrics.txt" || console_failures=$((console_failures + 1))
+# DPDK's telemetry socket, as dpdk-telemetry.py speaks to it: our two endpoints answer.
+/usr/bin/python3 - "/var/run/dpdk/rampartd_$pid/dpdk_telemetry.v2" <<'PY' || console_failures=$((console_failures + 1))
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+json.loads(s.recv(16384))
+s.send(b"/rampart/counters")
+assert json.loads(s.recv(65536))["/rampart/counters"]["drop_unknown_spi"] == 1
+s.send(b"/rampart/sa")
+assert json.loads(s.recv(65536))["/rampart/sa"]["0x00001001/out"]["packets"] == 4
+PY
 "$rampartctl" -s "$dir/console.sock" counters clear >/dev/null || console_failures=$((console_failures + 1))
 "$rampartctl" -s "$dir/console.sock" show drops --json | grep -qx '{}' || console_failures=$((console_failures + 1))
 "$rampartctl" -s "$dir/console.sock" show nonsense 2>/dev/null; [[ $? -eq 1 ]] || console_failures=$((console_failures + 1))
