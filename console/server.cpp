@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -88,6 +89,9 @@ void Server::poll(const Handler& handler) {
   for (;;) {
     int client = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (client < 0) return;  // EAGAIN: nobody else waiting
+    // A client that stops reading must not hold the control core: a send waits 1 s at most.
+    timeval send_timeout{1, 0};
+    ::setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
     std::string line;
     if (read_line(client, line)) {
       Reply reply = handler(line);
