@@ -11,6 +11,8 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <string>
 #include <memory>
 #include <vector>
 
@@ -91,8 +93,13 @@ std::vector<uint8_t> seal(const dp::SaRuntime& sa, const uint8_t* plain, size_t 
 
 }  // namespace
 
+std::string g_prefix;
+
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (!dp::eal_init(dp::eal_args_without_hugepages("rampart_fuzz_" + std::to_string(getpid())))) std::abort();
+  g_prefix = "rampart_fuzz_" + std::to_string(getpid());
+  if (!dp::eal_init(dp::eal_args_without_hugepages(g_prefix))) std::abort();
+  // libFuzzer ends with exit(): take EAL's run directory (/var/run/dpdk/<prefix>) with it.
+  std::atexit([] { std::filesystem::remove_all(std::filesystem::path("/var/run/dpdk") / g_prefix); });
   world = new World;
   world->pool = dp::create_packet_pool("fuzz_pool", 1023, static_cast<int>(rte_socket_id())).value();
   world->mb = std::make_unique<crypto::MbManager>(crypto::MbManager::create().value());
