@@ -393,6 +393,35 @@ const uint8_t* nd_option(const uint8_t* options, unsigned length, uint8_t type) 
   return nullptr;
 }
 
+constexpr unsigned kNdMessageLength = sizeof(rte_ether_hdr) + sizeof(rte_ipv6_hdr) + kNdHeader + 8;
+
+// An ND message with one link-layer address option (ours), from our address, in out
+// (kNdMessageLength bytes): the solicitation and the advertisement differ only in these fields.
+void write_nd_message(uint8_t* out, const Port& port, const rte_ether_addr& to_mac, const uint8_t* to_address,
+                      uint8_t type, uint8_t flags, const uint8_t* target, uint8_t option) {
+  std::memset(out, 0, kNdMessageLength);
+  auto* eth = reinterpret_cast<rte_ether_hdr*>(out);
+  auto* ip = reinterpret_cast<rte_ipv6_hdr*>(eth + 1);
+  auto* nd = reinterpret_cast<uint8_t*>(ip + 1);
+  eth->dst_addr = to_mac;
+  eth->src_addr = port.mac;
+  eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+  ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
+  ip->payload_len = rte_cpu_to_be_16(kNdHeader + 8);
+  ip->proto = IPPROTO_ICMPV6;
+  ip->hop_limits = 255;  // RFC 4861: receivers check that no router forwarded it
+  std::memcpy(ip->src_addr, port.spec.address6.address.data(), 16);
+  std::memcpy(ip->dst_addr, to_address, 16);
+  nd[0] = type;
+  nd[4] = flags;
+  std::memcpy(nd + 8, target, 16);
+  nd[kNdHeader] = option;
+  nd[kNdHeader + 1] = 1;  // length in 8-byte units
+  std::memcpy(nd + kNdHeader + 2, port.mac.addr_bytes, RTE_ETHER_ADDR_LEN);
+  uint16_t sum = rte_ipv6_udptcp_cksum(ip, nd);
+  std::memcpy(nd + 2, &sum, 2);
+}
+
 }  // namespace
 
 // RFC 4861: answer solicitations for our address, learn from solicitations and advertisements.
@@ -435,37 +464,18 @@ void Gateway::handle_nd(rte_mbuf* m) {
   uint16_t port_index = m->port;
   rte_pktmbuf_reset(m);  // which also forgets the port
   m->port = port_index;
-  constexpr unsigned kReply = sizeof(rte_ether_hdr) + sizeof(rte_ipv6_hdr) + kNdHeader + 8;
   uint8_t solicitor[16];
   std::memcpy(solicitor, ip->src_addr, 16);
   rte_ether_addr solicitor_mac = eth->src_addr;
-  auto* out = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kReply));
+  auto* out = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kNdMessageLength));
   if (out == nullptr) {
     rte_pktmbuf_free(m);
     return;
   }
-  std::memset(out, 0, kReply);
-  auto* reth = reinterpret_cast<rte_ether_hdr*>(out);
-  auto* rip = reinterpret_cast<rte_ipv6_hdr*>(reth + 1);
-  auto* na = reinterpret_cast<uint8_t*>(rip + 1);
   static const uint8_t kAllNodes[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  reth->src_addr = port.mac;
-  reth->dst_addr = solicitor_mac;
-  reth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
-  rip->vtc_flow = rte_cpu_to_be_32(6u << 28);
-  rip->payload_len = rte_cpu_to_be_16(kNdHeader + 8);
-  rip->proto = IPPROTO_ICMPV6;
-  rip->hop_limits = 255;
-  std::memcpy(rip->src_addr, port.spec.address6.address.data(), 16);
-  std::memcpy(rip->dst_addr, from_unspecified ? kAllNodes : solicitor, 16);
-  na[0] = kNeighbourAdvertisement;
-  na[4] = from_unspecified ? 0x20 : 0x60;  // Solicited (unless DAD) and Override
-  std::memcpy(na + 8, port.spec.address6.address.data(), 16);
-  na[kNdHeader] = kTargetLinkLayer;
-  na[kNdHeader + 1] = 1;
-  std::memcpy(na + kNdHeader + 2, port.mac.addr_bytes, RTE_ETHER_ADDR_LEN);
-  uint16_t sum = rte_ipv6_udptcp_cksum(rip, na);
-  std::memcpy(na + 2, &sum, 2);
+  write_nd_message(out, port, solicitor_mac, from_unspecified ? kAllNodes : solicitor, kNeighbourAdvertisement,
+                   from_unspecified ? 0x20 : 0x60,  // Solicited (unless DAD) and Override
+                   port.spec.address6.address.data(), kTargetLinkLayer);
   if (rte_ring_enqueue(control_tx_, m) != 0) rte_pktmbuf_free(m);
 }
 
@@ -474,36 +484,16 @@ void Gateway::send_neighbour_solicitation(uint16_t port_index, const uint8_t* ta
   if (!port.spec.has_address6) return;  // nothing to speak IPv6 from on this port
   rte_mbuf* m = rte_pktmbuf_alloc(pool_);
   if (m == nullptr) return;
-  constexpr unsigned kLength = sizeof(rte_ether_hdr) + sizeof(rte_ipv6_hdr) + kNdHeader + 8;
-  auto* out = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kLength));
+  auto* out = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kNdMessageLength));
   if (out == nullptr) {
     rte_pktmbuf_free(m);
     return;
   }
-  std::memset(out, 0, kLength);
-  auto* eth = reinterpret_cast<rte_ether_hdr*>(out);
-  auto* ip = reinterpret_cast<rte_ipv6_hdr*>(eth + 1);
-  auto* ns = reinterpret_cast<uint8_t*>(ip + 1);
   // To the target's solicited-node multicast group ff02::1:ffXX:XXXX (RFC 4291 2.7.1), whose
   // Ethernet address is 33:33 and the group's last four bytes (RFC 2464 7).
-  uint8_t group[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, target[13], target[14], target[15]};
-  const uint8_t group_mac[6] = {0x33, 0x33, 0xff, target[13], target[14], target[15]};
-  std::memcpy(eth->dst_addr.addr_bytes, group_mac, 6);
-  eth->src_addr = port.mac;
-  eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
-  ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
-  ip->payload_len = rte_cpu_to_be_16(kNdHeader + 8);
-  ip->proto = IPPROTO_ICMPV6;
-  ip->hop_limits = 255;
-  std::memcpy(ip->src_addr, port.spec.address6.address.data(), 16);
-  std::memcpy(ip->dst_addr, group, 16);
-  ns[0] = kNeighbourSolicitation;
-  std::memcpy(ns + 8, target, 16);
-  ns[kNdHeader] = kSourceLinkLayer;
-  ns[kNdHeader + 1] = 1;
-  std::memcpy(ns + kNdHeader + 2, port.mac.addr_bytes, RTE_ETHER_ADDR_LEN);
-  uint16_t sum = rte_ipv6_udptcp_cksum(ip, ns);
-  std::memcpy(ns + 2, &sum, 2);
+  const uint8_t group[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, target[13], target[14], target[15]};
+  const rte_ether_addr group_mac{{0x33, 0x33, 0xff, target[13], target[14], target[15]}};
+  write_nd_message(out, port, group_mac, group, kNeighbourSolicitation, 0, target, kSourceLinkLayer);
   m->port = port_index;
   if (rte_ring_enqueue(control_tx_, m) != 0) rte_pktmbuf_free(m);
 }
