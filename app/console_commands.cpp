@@ -127,11 +127,12 @@ Reply show_interfaces(const dp::Gateway& gw, bool json) {
 }
 
 Reply show_policy(const dp::Gateway& gw, bool json) {
-  std::vector<std::vector<std::string>> rows{{"direction", "source", "destination", "protocol", "action", "sa", "priority"}};
+  std::vector<std::vector<std::string>> rows{
+      {"name", "direction", "source", "destination", "protocol", "action", "sa", "priority"}};
   std::ostringstream j;
   j << "[";
   bool first = true;
-  for (const auto& p : gw.spec().policies) {
+  for (const auto& p : gw.policies()) {
     const char* direction = p.direction == dp::SaDirection::kOutbound ? "outbound" : "inbound";
     std::string source = p.family == dp::IpFamily::kIpv4 ? prefix_text(p.source) : prefix_text(p.source6);
     std::string destination = p.family == dp::IpFamily::kIpv4 ? prefix_text(p.destination) : prefix_text(p.destination6);
@@ -139,14 +140,9 @@ Reply show_policy(const dp::Gateway& gw, bool json) {
     const char* action = p.action == dp::PolicyAction::kProtect ? "protect"
                          : p.action == dp::PolicyAction::kBypass ? "bypass"
                                                                  : "discard";
-    std::string sa = "-";
-    if (p.action == dp::PolicyAction::kProtect) {
-      char spi[16];
-      std::snprintf(spi, sizeof spi, "0x%08x", gw.spec().sas[p.sa].spi);
-      sa = spi;
-    }
-    rows.push_back({direction, source, destination, protocol, action, sa, std::to_string(p.priority)});
-    j << (first ? "" : ", ") << "{\"direction\": \"" << direction << "\", \"source\": \"" << source
+    std::string sa = p.action == dp::PolicyAction::kProtect ? p.sa : "-";
+    rows.push_back({p.name, direction, source, destination, protocol, action, sa, std::to_string(p.priority)});
+    j << (first ? "" : ", ") << "{\"name\": \"" << json_escape(p.name) << "\", \"direction\": \"" << direction << "\", \"source\": \"" << source
       << "\", \"destination\": \"" << destination << "\", \"protocol\": \"" << protocol << "\", \"action\": \""
       << action << "\", \"sa\": \"" << sa << "\", \"priority\": " << p.priority << "}";
     first = false;

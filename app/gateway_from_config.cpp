@@ -74,6 +74,7 @@ Result<dp::GatewaySpec> gateway_from_config(const cfg::Config& c) {
   }
   for (const auto& sa : c.sas) {
     dp::SaParams p;
+    p.name = sa.name;
     p.spi = sa.spi;
     p.direction = sa.direction == cfg::Direction::kInbound ? dp::SaDirection::kInbound : dp::SaDirection::kOutbound;
     p.mode = sa.mode == cfg::SaMode::kTunnel ? dp::SaMode::kTunnel : dp::SaMode::kTransport;
@@ -102,6 +103,7 @@ Result<dp::GatewaySpec> gateway_from_config(const cfg::Config& c) {
   }
   for (const auto& pol : c.policies) {
     dp::PolicySpec p;
+    p.name = pol.name;
     p.direction = pol.direction == cfg::Direction::kInbound ? dp::SaDirection::kInbound : dp::SaDirection::kOutbound;
     if (pol.source.address.family == cfg::Family::kIpv4) {
       p.source = {host_order(pol.source.address), pol.source.length};
@@ -120,10 +122,7 @@ Result<dp::GatewaySpec> gateway_from_config(const cfg::Config& c) {
     p.action = pol.action == cfg::PolicyAction::kProtect ? dp::PolicyAction::kProtect
                : pol.action == cfg::PolicyAction::kBypass ? dp::PolicyAction::kBypass
                                                           : dp::PolicyAction::kDiscard;
-    if (p.action == dp::PolicyAction::kProtect) {
-      auto sa = std::find_if(c.sas.begin(), c.sas.end(), [&](auto& s) { return s.name == pol.sa; });
-      p.sa = static_cast<uint32_t>(sa - c.sas.begin());
-    }
+    if (p.action == dp::PolicyAction::kProtect) p.sa = pol.sa;
     p.priority = pol.priority;
     spec.policies.push_back(p);
   }

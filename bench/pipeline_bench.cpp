@@ -91,20 +91,23 @@ class PipelineBench {
     spec.ports = {dp::ipv4_port("inside", in_.a_name, dp::PortRole::kProtected, {ip4(192, 0, 2, 1), 24}),
                   dp::ipv4_port("outside", out_.a_name, dp::PortRole::kPublic, {ip4(198, 51, 100, 1), 24})};
     spec.routes = {dp::ipv4_route({kBenchBase, 15}, ip4(198, 51, 100, 2), 1)};
+    spec.max_sas = 2 * sa_count;
     for (uint32_t i = 0; i < sa_count; ++i) {
       spec.sas.push_back(sa_params(0x10000 + i, dp::SaDirection::kOutbound, i));
+      spec.sas.back().name = "out" + std::to_string(i);
       spec.sas.push_back(sa_params(0x400000 + i, dp::SaDirection::kInbound, i + 1000000));
+      spec.sas.back().name = "in" + std::to_string(i);
       dp::PolicySpec out;
       out.direction = dp::SaDirection::kOutbound;
       out.source = {ip4(192, 0, 2, 0), 24};
       out.destination = sa_count == 1 ? dp::Ipv4Prefix{kBenchBase, 15} : dp::Ipv4Prefix{kBenchBase + i, 32};
       out.action = dp::PolicyAction::kProtect;
-      out.sa = 2 * i;
+      out.sa = "out" + std::to_string(i);
       spec.policies.push_back(out);
       dp::PolicySpec in = out;
       in.direction = dp::SaDirection::kInbound;
       std::swap(in.source, in.destination);
-      in.sa = 2 * i + 1;
+      in.sa = "in" + std::to_string(i);
       spec.policies.push_back(in);
     }
     gw_ = std::move(dp::Gateway::create(spec).value());
@@ -124,6 +127,7 @@ class PipelineBench {
     gw_->shutdown();
     dp::close_ring_port_pair(in_);
     dp::close_ring_port_pair(out_);
+    worker_.reset();  // it detaches from the gateway
     gw_.reset();
   }
 

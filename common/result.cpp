@@ -13,6 +13,7 @@ const char* errc_name(Errc code) noexcept {
     case Errc::kCrypto: return "crypto failure";
     case Errc::kUnsupported: return "unsupported";
     case Errc::kInternal: return "internal error";
+    case Errc::kBusy: return "busy";
   }
   return "unknown error";
 }

@@ -18,6 +18,7 @@ enum class Errc {
   kCrypto,           // a cryptographic operation failed (e.g. ICV mismatch)
   kUnsupported,
   kInternal,
+  kBusy,             // try again: a worker or a queue cannot take it now
 };
 
 const char* errc_name(Errc code) noexcept;

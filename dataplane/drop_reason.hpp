@@ -37,6 +37,7 @@ enum class DropReason : uint8_t {
   kCleartext,       // cleartext on the public side that no BYPASS policy allows
   kPolicyDiscard,   // a DISCARD policy matched
   kNoPolicy,        // outbound packet that no policy matched
+  kNoSa,            // a protect policy whose SA is not installed (not yet, or no longer)
   kNoRoute,         // no route to the destination
   kNoNeighbour,     // next hop's link-layer address not known yet
   kNotForUs,        // addressed to the gateway, but nothing here serves it
@@ -77,6 +78,7 @@ inline constexpr std::array<CounterDef, kDropReasonCount> kDropReasonDefs{{
     {"drop_cleartext", "cleartext on the public side that no bypass policy allows"},
     {"drop_policy_discard", "a discard policy matched"},
     {"drop_no_policy", "outbound packet that no policy matched"},
+    {"drop_no_sa", "a protect policy matched, but its SA is not installed (not yet, or no longer)"},
     {"drop_no_route", "no route to the destination"},
     {"drop_no_neighbour", "next hop's link-layer address not resolved yet"},
     {"drop_not_for_us", "addressed to the gateway but not a service it offers"},

@@ -94,31 +94,19 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewaySpec& spec) {
   auto mb = crypto::MbManager::create();
   if (!mb) return mb.error();
   gw->control_mb_ = std::make_unique<crypto::MbManager>(std::move(*mb));
-  auto sad = Sad::create("rampart_sad", static_cast<uint32_t>(spec.sas.size() * 2));
+  auto channel = UpdateChannel::create(workers);
+  if (!channel) return channel.error();
+  gw->updates_ = std::move(*channel);
+  if (spec.max_sas == 0) return make_error(Errc::kInvalidArgument, "max_sas must be at least 1");
+  // Room for every SA and, during rekeys, the inbound SAs they replace.
+  auto sad = Sad::create("rampart_sad", spec.max_sas * 2);
   if (!sad) return sad.error();
   gw->sad_ = std::move(*sad);
-  for (const SaParams& p : spec.sas) {
-    auto sa = create_sa(*gw->control_mb_, p);
-    if (!sa) return make_error(sa.code(), "SA " + std::to_string(p.spi) + ": " + sa.message());
-    if (p.direction == SaDirection::kInbound)
-      if (auto r = gw->sad_->add(p.spi, sa->get()); !r) return r.error();
-    gw->sas_.push_back(std::move(*sa));
-  }
 
-  std::vector<PolicySpec> out, in;
-  for (const PolicySpec& p : spec.policies) (p.direction == SaDirection::kOutbound ? out : in).push_back(p);
-  auto spd_out = Spd::build("rampart_spd_out", out);
-  auto spd_in = Spd::build("rampart_spd_in", in);
-  if (!spd_out) return spd_out.error();
-  if (!spd_in) return spd_in.error();
-  gw->spd_out_ = std::move(*spd_out);
-  gw->spd_in_ = std::move(*spd_in);
-
-  std::vector<RouteSpec> routes;
   for (uint16_t i = 0; i < spec.ports.size(); ++i) {  // connected prefixes, host bits cleared
     Ipv4Prefix connected = spec.ports[i].address;
     connected.address &= connected.length == 0 ? 0 : ~uint32_t{0} << (32 - connected.length);
-    routes.push_back(ipv4_route(connected, 0, i));
+    gw->connected_.push_back(ipv4_route(connected, 0, i));
     if (spec.ports[i].has_address6) {
       RouteSpec r;
       r.family = IpFamily::kIpv6;
@@ -126,32 +114,14 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewaySpec& spec) {
       for (unsigned bit = r.destination6.length; bit < 128; ++bit)
         r.destination6.address[bit / 8] &= static_cast<uint8_t>(~(0x80u >> (bit % 8)));
       r.port = i;
-      routes.push_back(r);
+      gw->connected_.push_back(r);
     }
   }
-  routes.insert(routes.end(), spec.routes.begin(), spec.routes.end());
-  gw->routes_spec_ = routes;
-  auto table = RouteTable::build("rampart_routes", routes);
-  if (!table) return table.error();
-  gw->routes_ = std::move(*table);
-  // The longest packet each outbound SA can carry without the ESP packet exceeding the MTU of
-  // the port its peer is routed through: outer headers, ESP header, IV, ICV, and a payload
-  // (packet + pad + 2) that ends on a 4-byte boundary (RFC 4303 2.4).
-  for (const SaParams& p : spec.sas) {
-    uint16_t mtu = 1500;
-    bool v6 = p.family == IpFamily::kIpv6;
-    if (v6) {
-      if (const NextHop6* hop = gw->routes_->lookup6(p.tunnel_destination.data())) mtu = spec.ports[hop->port].mtu;
-    } else {
-      uint32_t peer = uint32_t{p.tunnel_destination[0]} << 24 | uint32_t{p.tunnel_destination[1]} << 16 |
-                      uint32_t{p.tunnel_destination[2]} << 8 | p.tunnel_destination[3];
-      if (const NextHop* hop = gw->routes_->lookup(peer)) mtu = spec.ports[hop->port].mtu;
-    }
-    unsigned outer = (p.mode == SaMode::kTunnel ? (v6 ? 40u : 20u) : 0u) + (p.nat_t ? 8u : 0u);
-    unsigned room = (mtu - outer - 8 - 8 - 16) & ~3u;  // for the encrypted payload
-    unsigned inner = room - 2 + (p.mode == SaMode::kTunnel ? 0u : (v6 ? 40u : 20u));
-    gw->max_inner_.push_back(static_cast<uint16_t>(inner));
-  }
+  // Routes first: an SA's path MTU comes from the route to its peer.
+  if (auto r = gw->set_routes(spec.routes); !r) return r.error();
+  for (const SaParams& p : spec.sas)
+    if (auto r = gw->install_sa(p); !r) return make_error(r.code(), "SA " + p.name + ": " + r.message());
+  if (auto r = gw->set_policies(spec.policies); !r) return r.error();
   auto neighbours = NeighbourTable::create("rampart_neighbours", 1024);
   if (!neighbours) return neighbours.error();
   gw->neighbours_ = std::move(*neighbours);
@@ -175,8 +145,6 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewaySpec& spec) {
     if (ring == nullptr) return make_error(Errc::kNoMemory, "cannot create event ring " + name);
     gw->events_.push_back(ring);
   }
-  gw->started_tsc_ = rte_get_tsc_cycles();
-  gw->time_state_.assign(spec.sas.size(), 0);
   gw->drops_ = std::make_unique<CounterTable>(kDropReasonDefs, workers + 1);
   gw->paths_ = std::make_unique<CounterTable>(kPathCounterDefs, workers);
   return gw;
@@ -184,6 +152,9 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewaySpec& spec) {
 
 Gateway::~Gateway() {
   release();
+  // No worker runs now: what waits for a grace period goes (it may use the SAD), then the rest.
+  updates_.reset();
+  delete tables_;
   rte_mempool_free(pool_);
 }
 
@@ -201,7 +172,7 @@ Result<void> Gateway::run(const std::function<void()>& on_control_pass) {
     if (rte_eal_remote_launch(worker_main, workers[w].get(), spec_.worker_lcores[w]) != 0)
       return make_error(Errc::kInternal, "cannot launch worker on lcore " + std::to_string(spec_.worker_lcores[w]));
   LOG_INFO("gateway", "%zu worker(s) running, %zu port(s), %zu SA(s), %zu policies", workers.size(), ports_.size(),
-           sas_.size(), spec_.policies.size());
+           sas_.size(), policies_.size());
   while (!stop_.load(std::memory_order_relaxed)) {
     control_poll();
     if (on_control_pass) on_control_pass();
@@ -230,19 +201,24 @@ void Gateway::poll_lifetimes() {
     while (rte_ring_dequeue_elem(ring, &event, sizeof event) == 0)
       LOG_WARN("gateway", "SA 0x%08x %s: %s", event.spi,
                event.direction == SaDirection::kOutbound ? "outbound" : "inbound", event_text(event.kind));
-  uint64_t seconds = (rte_get_tsc_cycles() - started_tsc_) / rte_get_tsc_hz();
-  for (size_t i = 0; i < sas_.size(); ++i) {
-    const SaLifetime& life = spec_.sas[i].lifetime;
-    const char* direction = spec_.sas[i].direction == SaDirection::kOutbound ? "outbound" : "inbound";
-    if (life.soft_seconds && seconds >= life.soft_seconds && time_state_[i] < 1) {
-      time_state_[i] = 1;
-      LOG_WARN("gateway", "SA 0x%08x %s: soft time lifetime (%llu s) reached: rekey now", spec_.sas[i].spi, direction,
+  uint64_t now = rte_get_tsc_cycles();
+  if (now < next_time_check_) return;
+  next_time_check_ = now + rte_get_tsc_hz() / 10;
+  for (InstalledSa& installed : sas_) {
+    SaRuntime& sa = *installed.runtime;
+    const SaLifetime& life = sa.params.lifetime;
+    if (life.soft_seconds == 0 && life.hard_seconds == 0) continue;
+    uint64_t seconds = (now - installed.installed_tsc) / rte_get_tsc_hz();
+    const char* direction = sa.direction == SaDirection::kOutbound ? "outbound" : "inbound";
+    if (life.soft_seconds && seconds >= life.soft_seconds && installed.time_state < 1) {
+      installed.time_state = 1;
+      LOG_WARN("gateway", "SA 0x%08x %s: soft time lifetime (%llu s) reached: rekey now", sa.params.spi, direction,
                static_cast<unsigned long long>(life.soft_seconds));
     }
-    if (life.hard_seconds && seconds >= life.hard_seconds && time_state_[i] < 2) {
-      time_state_[i] = 2;
-      sas_[i]->state.store(SaState::kExpired, std::memory_order_relaxed);
-      LOG_WARN("gateway", "SA 0x%08x %s: hard time lifetime (%llu s) reached: the SA has stopped", spec_.sas[i].spi,
+    if (life.hard_seconds && seconds >= life.hard_seconds && installed.time_state < 2) {
+      installed.time_state = 2;
+      sa.state.store(SaState::kExpired, std::memory_order_relaxed);
+      LOG_WARN("gateway", "SA 0x%08x %s: hard time lifetime (%llu s) reached: the SA has stopped", sa.params.spi,
                direction, static_cast<unsigned long long>(life.hard_seconds));
     }
   }
@@ -250,6 +226,8 @@ void Gateway::poll_lifetimes() {
 
 void Gateway::control_poll() {
   poll_lifetimes();
+  expire_lingering(rte_get_tsc_cycles());
+  updates_->reclaim();
   rte_mbuf* pkts[kMaxBurst];
   unsigned n = rte_ring_dequeue_burst(to_control_, reinterpret_cast<void**>(pkts), kMaxBurst, nullptr);
   for (unsigned i = 0; i < n; ++i) {
@@ -300,8 +278,8 @@ bool Gateway::try_release(HeldPacket& h, uint64_t now) {
   const uint8_t* next6 = nullptr;
   if (v6) {
     const auto* ip = reinterpret_cast<const rte_ipv6_hdr*>(p);
-    const NextHop6* hop = routes_->lookup6(ip->dst_addr);
-    if (hop == nullptr) {  // routes do not change under a held packet today; guard anyway
+    const NextHop6* hop = tables_->routes->lookup6(ip->dst_addr);
+    if (hop == nullptr) {  // the routes changed while it waited
       rte_pktmbuf_free(h.mbuf);
       return true;
     }
@@ -312,7 +290,7 @@ bool Gateway::try_release(HeldPacket& h, uint64_t now) {
   } else {
     const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(p);
     uint32_t destination = rte_be_to_cpu_32(ip->dst_addr);
-    const NextHop* hop = routes_->lookup(destination);
+    const NextHop* hop = tables_->routes->lookup(destination);
     if (hop == nullptr) {
       rte_pktmbuf_free(h.mbuf);
       return true;
@@ -526,12 +504,12 @@ void Gateway::send_arp_request(uint16_t port_index, uint32_t target) {
 
 std::vector<SaSnapshot> Gateway::sa_snapshot() const {
   std::vector<SaSnapshot> out;
-  for (size_t i = 0; i < sas_.size(); ++i) {
-    const SaRuntime& sa = *sas_[i];
+  for (const InstalledSa& installed : sas_) {
+    const SaRuntime& sa = *installed.runtime;
     uint64_t drops = 0;
     for (const auto& d : sa.drops) drops += d.get();
-    out.push_back({&spec_.sas[i], sa.state.load(std::memory_order_relaxed) == SaState::kExpired, sa.packets.get(),
-                   sa.bytes.get(), drops});
+    out.push_back({&sa.params, sa.state.load(std::memory_order_relaxed) == SaState::kExpired,
+                   installed.linger_until != 0, sa.packets.get(), sa.bytes.get(), drops});
   }
   return out;
 }

@@ -1,6 +1,7 @@
 // A running gateway: ports, pools, tables, SAs, and the worker loops, built from a GatewaySpec.
-// Threads: the main lcore is the control core (ARP, neighbour resolution, IKE hand-off); each
-// worker lcore runs Worker::run, polling its own rx queue on every port.
+// Threads: the main lcore is the control core (ARP, neighbour resolution, IKE hand-off, live
+// changes of SAs, policies and routes); each worker lcore runs Worker::run, polling its own rx
+// queue on every port. Everything here that is not const is the control core's alone.
 #pragma once
 
 #include <rte_ether.h>
@@ -20,6 +21,8 @@
 #include "dataplane/sa.hpp"
 #include "dataplane/sad.hpp"
 #include "dataplane/spd.hpp"
+#include "dataplane/tables.hpp"
+#include "dataplane/update_channel.hpp"
 
 struct rte_mempool;
 struct rte_ring;
@@ -59,8 +62,9 @@ struct HeldPacket {
 // What the console may see of an SA: counters the worker publishes atomically, the state the
 // control core sets, and how it was installed. Read while workers run.
 struct SaSnapshot {
-  const SaParams* params;
+  const SaParams* params;  // valid until the next change of SAs
   bool expired;
+  bool lingering;          // replaced by a rekey; still opens packets in flight until it is removed
   uint64_t packets;
   uint64_t bytes;
   uint64_t drops;
@@ -103,8 +107,23 @@ class Gateway {
   std::vector<PortSnapshot> port_snapshot() const;
   std::vector<WorkerSnapshot> worker_snapshot() const;
   std::vector<NeighbourSnapshot> neighbour_snapshot() const;  // control core only
-  const std::vector<RouteSpec>& routes() const noexcept { return routes_spec_; }
-  const GatewaySpec& spec() const noexcept { return spec_; }
+  const std::vector<RouteSpec>& routes() const noexcept { return routes_spec_; }  // connected, then configured
+  const std::vector<PolicySpec>& policies() const noexcept { return policies_; }
+  const GatewaySpec& spec() const noexcept { return spec_; }  // as created: ports, lcores, pool
+
+  // Live changes, on the control core while workers run. Each either takes effect whole or
+  // leaves everything as it was and says why.
+  // Installs an SA. An SA of the same name is replaced, make-before-break: outbound traffic moves
+  // to the new SA at once; a replaced inbound SA keeps opening packets in flight for
+  // spec().rekey_linger_ms, then goes. Install the inbound half of a rekey first.
+  Result<void> install_sa(const SaParams& params);
+  Result<void> remove_sa(const std::string& name);
+  // Replaces every policy (both directions): the new SPDs are built aside and swapped in.
+  Result<void> set_policies(const std::vector<PolicySpec>& policies);
+  // Replaces the configured routes (connected prefixes stay).
+  Result<void> set_routes(const std::vector<RouteSpec>& routes);
+  // How many replaced objects wait for the workers' grace period (0 once they have moved on).
+  size_t pending_reclaims() const noexcept { return updates_->pending(); }
   // Stops the ports and gives back every mbuf the gateway holds; returns how many are still out
   // (0 unless something leaked).
   unsigned shutdown();
@@ -112,6 +131,31 @@ class Gateway {
  private:
   friend class Worker;
   Gateway() = default;
+
+  // An SA slot is what a protect policy points at: a name that outlives the SAs it names, so a
+  // rekey changes one slot's SA without touching the SPD. Workers keep their own copy of each
+  // slot's outbound SA, updated over their rings.
+  struct Slot {
+    std::string name;
+    SaRuntime* outbound = nullptr;
+    unsigned users = 0;  // installed SAs and policies that name it
+  };
+  struct InstalledSa {
+    std::unique_ptr<SaRuntime> runtime;
+    uint64_t installed_tsc = 0;
+    uint64_t linger_until = 0;  // TSC; non-zero: replaced inbound SA, removed then
+    uint8_t time_state = 0;     // 0, 1 soft time reported, 2 hard time reached
+  };
+  uint32_t acquire_slot(const std::string& name);
+  void release_slot(uint32_t slot);
+  uint16_t max_inner_for(const SaParams& p, const RouteTable& routes) const;
+  void publish(std::shared_ptr<const Spd> out, std::shared_ptr<const Spd> in,
+                       std::shared_ptr<const RouteTable> routes);
+  void bind_slot(uint32_t slot, SaRuntime* sa);
+  // Takes an SA out of service (the SAD for inbound, its slot for outbound) and frees it after
+  // the grace period.
+  void retire_sa(InstalledSa sa);
+  void expire_lingering(uint64_t now);
   void handle_arp(rte_mbuf* m);
   void handle_nd(rte_mbuf* m);
   void send_arp_request(uint16_t port, uint32_t target);
@@ -127,13 +171,18 @@ class Gateway {
   rte_mempool* pool_ = nullptr;
   std::vector<Port> ports_;
   std::unique_ptr<crypto::MbManager> control_mb_;
-  std::vector<std::unique_ptr<SaRuntime>> sas_;  // index = GatewaySpec::sas index
-  std::vector<uint16_t> max_inner_;  // per SA: the longest IP packet whose ESP fits the egress MTU
-  std::unique_ptr<Sad> sad_;
-  std::unique_ptr<Spd> spd_out_, spd_in_;
-  std::vector<uint32_t> out_rule_of_, in_rule_of_;  // Spd rule index -> GatewaySpec::policies index
-  std::unique_ptr<RouteTable> routes_;
-  std::vector<RouteSpec> routes_spec_;  // connected and configured, as built into routes_
+  std::unique_ptr<UpdateChannel> updates_;
+  std::unique_ptr<Sad> sad_;          // shared with the workers (lock-free readers)
+  const Tables* tables_ = nullptr;    // the generation last published
+  uint64_t generation_ = 0;           // names each SPD and route table uniquely
+  std::vector<PolicySpec> policies_;  // as built into tables_
+  std::vector<RouteSpec> connected_;  // from the ports' addresses
+  std::vector<RouteSpec> routes_spec_;  // connected and configured, as built into tables_
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_slots_;
+  std::unordered_map<std::string, uint32_t> slot_of_;
+  std::vector<InstalledSa> sas_;      // current, then lingering, in no particular order
+  std::unordered_map<std::string, size_t> sa_by_name_;  // current SAs: name -> sas_ index
   std::unique_ptr<NeighbourTable> neighbours_;
   rte_ring* to_control_ = nullptr;    // mbufs from workers: ARP, IKE
   rte_ring* unresolved_ = nullptr;    // mbufs from workers waiting for a neighbour (next hop in hash.usr)
@@ -141,8 +190,7 @@ class Gateway {
   std::unique_ptr<CounterTable> drops_;  // one lane per worker, then the control core's
   std::unique_ptr<CounterTable> paths_;
   std::vector<rte_ring*> events_;        // per worker: SaEvents (lifetimes, sequence overflow)
-  uint64_t started_tsc_ = 0;             // when the SAs were installed, for time lifetimes
-  std::vector<uint8_t> time_state_;      // per SA: 0, 1 soft reported, 2 hard reached
+  uint64_t next_time_check_ = 0;         // TSC: time lifetimes are checked ten times a second
   std::vector<HeldPacket> held_;         // control core only
   std::unordered_map<std::string, uint64_t> last_asked_;  // control core only: ARP/ND rate limit by address
   bool ports_started_ = false;

@@ -53,6 +53,7 @@ enum class PolicyAction : uint8_t { kProtect, kBypass, kDiscard };
 
 // One SPD rule (RFC 4301 section 4.4.1). Lower priority wins; ties go to the earlier rule.
 struct PolicySpec {
+  std::string name;        // how the console and a config reload refer to it
   SaDirection direction = SaDirection::kOutbound;
   IpFamily family = IpFamily::kIpv4;
   Ipv4Prefix source;       // IPv4 selectors
@@ -64,7 +65,7 @@ struct PolicySpec {
   uint16_t source_port_low = 0, source_port_high = 65535;
   uint16_t destination_port_low = 0, destination_port_high = 65535;
   PolicyAction action = PolicyAction::kDiscard;
-  uint32_t sa = 0;  // index into GatewaySpec::sas, for kProtect
+  std::string sa;  // for kProtect: the name of the SA (SaParams::name) that protects matching traffic
   uint32_t priority = 100;
 };
 
@@ -91,6 +92,8 @@ struct GatewaySpec {
   std::vector<unsigned> worker_lcores;
   unsigned mbufs = 16383;
   unsigned burst = 32;
+  uint32_t max_sas = 4096;          // SAs installed at once (and SA names policies may use)
+  uint32_t rekey_linger_ms = 2000;  // how long a replaced inbound SA still opens packets
   std::vector<PortSpec> ports;
   std::vector<RouteSpec> routes;
   std::vector<NeighbourSpec> neighbours;  // static entries, learned before the workers start

@@ -42,6 +42,8 @@ struct alignas(64) SaRuntime {
   bool hard_reported = false;
   uint16_t ipv4_id = 0;           // outbound tunnel: the outer header's identification
   uint16_t nat_local_port;        // host order
+  uint16_t max_inner = UINT16_MAX;  // outbound: the longest IP packet whose ESP fits the egress MTU
+  uint32_t slot = 0;              // the gateway's SA slot (policies name it); inbound policy check
   uint64_t seq = 0;               // outbound: the last sequence number used
   uint64_t hard_packets, hard_bytes;  // UINT64_MAX when unlimited
   OwnedCounter packets;           // packets processed (inbound: authenticated)

@@ -1,10 +1,10 @@
-// What the control plane (config, IKE) hands the data plane to install an SA: plain data, no
-// pointers. This is the one data-plane header that ike/ and config/ may include.
+// What the control plane (config, IKE) hands the data plane to install an SA: plain values. This is the one data-plane header that ike/ and config/ may include.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace rampart::dp {
 
@@ -25,6 +25,9 @@ struct SaLifetime {
 };
 
 struct SaParams {
+  // Policies name the SA that protects their traffic by this; installing an SA under a name that
+  // is in use replaces that SA (a rekey), without a policy changing.
+  std::string name;
   uint32_t spi = 0;
   SaDirection direction = SaDirection::kOutbound;
   SaMode mode = SaMode::kTunnel;

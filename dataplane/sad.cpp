@@ -32,6 +32,16 @@ Result<void> Sad::add(uint32_t spi, SaRuntime* sa) {
   return {};
 }
 
+bool Sad::contains(uint32_t spi) const noexcept { return rte_hash_lookup(hash_, &spi) >= 0; }
+
+Result<int32_t> Sad::remove(uint32_t spi) {
+  int32_t position = rte_hash_del_key(hash_, &spi);
+  if (position < 0) return make_error(Errc::kNotFound, "SAD: no SPI " + std::to_string(spi));
+  return position;
+}
+
+void Sad::free_position(int32_t position) noexcept { rte_hash_free_key_with_position(hash_, position); }
+
 void Sad::lookup(const uint32_t* spis, SaRuntime** out, uint32_t count) const noexcept {
   const void* keys[64];
   void* data[64];

@@ -23,7 +23,12 @@ class Sad {
   static Result<std::unique_ptr<Sad>> create(const std::string& name, uint32_t capacity);
   ~Sad();
 
+  // Control core. A reader may still hold what remove() took out: the caller frees the SA and
+  // then the key's slot (free_position) after the QSBR grace period.
   Result<void> add(uint32_t spi, SaRuntime* sa);
+  bool contains(uint32_t spi) const noexcept;
+  Result<int32_t> remove(uint32_t spi);
+  void free_position(int32_t position) noexcept;
   // For each SPI (host order), the SA or nullptr.
   void lookup(const uint32_t* spis, SaRuntime** out, uint32_t count) const noexcept;
 

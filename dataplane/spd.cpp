@@ -103,9 +103,12 @@ Result<rte_acl_ctx*> build_acl(const std::string& name, std::vector<Rule>& rules
 
 }  // namespace
 
-Result<std::unique_ptr<Spd>> Spd::build(const std::string& name, const std::vector<PolicySpec>& rules) {
+Result<std::unique_ptr<Spd>> Spd::build(const std::string& name, const std::vector<PolicySpec>& rules,
+                                        const std::vector<uint32_t>& slots) {
+  if (slots.size() != rules.size()) return make_error(Errc::kInvalidArgument, "SPD " + name + ": a slot per rule");
   std::unique_ptr<Spd> spd(new Spd);
   spd->rules_ = rules;
+  for (size_t i = 0; i < rules.size(); ++i) spd->verdicts_.push_back({rules[i].action, slots[i]});
   std::vector<SpdAclRule> v4;
   std::vector<SpdAclRule6> v6;
   for (size_t i = 0; i < rules.size(); ++i) {

@@ -39,15 +39,24 @@ static_assert(sizeof(SpdKey6) == 40);
 
 inline constexpr uint32_t kNoPolicy = UINT32_MAX;
 
+// What a worker needs of the winning rule: compact, so a burst's verdicts stay in cache.
+struct SpdVerdict {
+  PolicyAction action;
+  uint32_t slot;  // for kProtect: the SA slot whose SA protects (outbound) or must have opened (inbound)
+};
+
 class Spd {
  public:
-  // rules: every policy of this direction, in config order.
-  static Result<std::unique_ptr<Spd>> build(const std::string& name, const std::vector<PolicySpec>& rules);
+  // rules: every policy of this direction, in order; slots[i]: rule i's SA slot (kProtect).
+  // name must be unique among live SPDs (rte_acl hands back an existing context of that name).
+  static Result<std::unique_ptr<Spd>> build(const std::string& name, const std::vector<PolicySpec>& rules,
+                                            const std::vector<uint32_t>& slots);
   ~Spd();
 
   // For each key, the index into rules() of the winning policy, or kNoPolicy.
   void classify(const SpdKey* const* keys, uint32_t* results, uint32_t count) const noexcept;
   void classify(const SpdKey6* const* keys, uint32_t* results, uint32_t count) const noexcept;
+  const SpdVerdict& verdict(uint32_t rule) const noexcept { return verdicts_[rule]; }
   const std::vector<PolicySpec>& rules() const noexcept { return rules_; }
 
  private:
@@ -56,6 +65,7 @@ class Spd {
   rte_acl_ctx* acl6_ = nullptr;  // IPv6 rules
   bool has_v4_ = false;          // rte_acl classifies nothing with an empty context: skip it
   bool has_v6_ = false;
+  std::vector<SpdVerdict> verdicts_;
   std::vector<PolicySpec> rules_;
 };
 

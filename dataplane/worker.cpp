@@ -6,6 +6,7 @@
 #include <rte_icmp.h>
 #include <rte_ip.h>
 #include <rte_ring.h>
+#include <rte_rcu_qsbr.h>
 #include <rte_ring_elem.h>
 
 #include <cstring>
@@ -16,6 +17,8 @@
 #include "dataplane/gateway.hpp"
 #include "dataplane/ip_fragment.hpp"
 #include "dataplane/ipv6_chain.hpp"
+#include "dataplane/tables.hpp"
+#include "dataplane/update_channel.hpp"
 #include "dataplane/wire_headers.hpp"
 
 namespace rampart::dp {
@@ -132,7 +135,34 @@ Worker::Worker(Gateway& gateway, unsigned index, crypto::MbManager mb)
       mb_(std::move(mb)),
       drops_(gateway.drops_->lane(index)),
       paths_(gateway.paths_->lane(index)),
-      esp_{&mb_, &drops_, gateway.events_[index]} {}
+      esp_{&mb_, &drops_, gateway.events_[index]} {
+  UpdateChannel& channel = *gateway.updates_;
+  channel.attach(index);  // empties the ring: the current state is copied here instead
+  updates_ = channel.ring(index);
+  qsbr_ = channel.qsbr();
+  tables_ = gateway.tables_;
+  slots_ = std::make_unique<SaRuntime*[]>(gateway.spec_.max_sas);
+  for (size_t s = 0; s < gateway.slots_.size(); ++s) slots_[s] = gateway.slots_[s].outbound;
+}
+
+Worker::~Worker() { gw_.updates_->detach(index_); }
+
+// Between passes the worker holds no table, SA or policy; so applying the updates here and then
+// reporting quiescence tells the control core that what they replaced is out of its hands.
+void Worker::apply_updates() noexcept {
+  Update updates[32];
+  unsigned n;
+  while ((n = rte_ring_dequeue_burst_elem(updates_, updates, sizeof(Update), 32, nullptr)) != 0) {
+    for (unsigned i = 0; i < n; ++i) {
+      const Update& u = updates[i];
+      if (u.kind == UpdateKind::kTables)
+        tables_ = static_cast<const Tables*>(u.object);
+      else
+        slots_[u.slot] = const_cast<SaRuntime*>(static_cast<const SaRuntime*>(u.object));
+    }
+  }
+  rte_rcu_qsbr_quiescent(qsbr_, index_);
+}
 
 void Worker::run() noexcept {
   while (!gw_.stop_.load(std::memory_order_relaxed)) poll_once();
@@ -142,6 +172,7 @@ void Worker::run() noexcept {
 void Worker::poll_once() noexcept {
   // Busy and idle time, for "show workers": two TSC reads a pass, not a packet.
   uint64_t start = rte_rdtsc();
+  apply_updates();
   uint32_t moved = 0;
   for (uint16_t p = 0; p < gw_.ports_.size(); ++p) {
     rte_mbuf* pkts[kMaxBurst];
@@ -322,7 +353,7 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
     for (unsigned i = sent; i < control_count; ++i) drop(to_control[i], DropReason::kControlBusy);
   }
 
-  const Spd& spd = is_public ? *gw_.spd_in_ : *gw_.spd_out_;
+  const Spd& spd = is_public ? *tables_->spd_in : *tables_->spd_out;
   Burst protect;
   uint32_t rule[kMaxBurst];
   if (transit_count) {
@@ -346,7 +377,7 @@ void Worker::transit_verdict(uint16_t port_index, rte_mbuf* m, uint32_t rule, Bu
     drop(m, is_public ? DropReason::kCleartext : DropReason::kNoPolicy);
     return;
   }
-  const PolicySpec& policy = (is_public ? *gw_.spd_in_ : *gw_.spd_out_).rules()[rule];
+  const SpdVerdict& policy = (is_public ? *tables_->spd_in : *tables_->spd_out).verdict(rule);
   if (policy.action == PolicyAction::kDiscard) {
     drop(m, DropReason::kPolicyDiscard);
     return;
@@ -365,14 +396,18 @@ void Worker::transit_verdict(uint16_t port_index, rte_mbuf* m, uint32_t rule, Bu
     send_ip(m);
     return;
   }
-  SaRuntime* sa = gw_.sas_[policy.sa].get();
+  SaRuntime* sa = slots_[policy.slot];
+  if (sa == nullptr) [[unlikely]] {
+    drop(m, DropReason::kNoSa);
+    return;
+  }
   if (protect.count == kMaxBurst) outbound(protect);
-  if (ip_length(m) <= gw_.max_inner_[policy.sa]) [[likely]] {
+  if (ip_length(m) <= sa->max_inner) [[likely]] {
     protect.pkts[protect.count] = m;
     protect.sa[protect.count++] = sa;
     return;
   }
-  too_big(m, port, gw_.max_inner_[policy.sa], sa, protect);
+  too_big(m, port, sa->max_inner, sa, protect);
 }
 
 // A packet the tunnel cannot carry whole: with DF, the sender learns the MTU it may use
@@ -465,9 +500,11 @@ void Worker::inbound(rte_mbuf** pkts, const uint16_t* spi_at, uint16_t count) no
   }
   free_dropped(burst, good);
   uint32_t rule[kMaxBurst];
+  const Spd& spd = *tables_->spd_in;
   auto deliver = [&](rte_mbuf* m, uint32_t r, SaRuntime* sa) {
-    const PolicySpec* policy = r == kNoPolicy ? nullptr : &gw_.spd_in_->rules()[r];
-    if (policy == nullptr || policy->action != PolicyAction::kProtect || gw_.sas_[policy->sa].get() != sa) {
+    // Any SA of the policy's slot will do: after a rekey the old inbound SA lingers beside the new.
+    const SpdVerdict* policy = r == kNoPolicy ? nullptr : &spd.verdict(r);
+    if (policy == nullptr || policy->action != PolicyAction::kProtect || policy->slot != sa->slot) {
       drop(m, DropReason::kPolicyMismatch);
     } else if (!decrement_hop_limit(m)) {
       drop(m, DropReason::kTtlExpired);
@@ -475,9 +512,9 @@ void Worker::inbound(rte_mbuf** pkts, const uint16_t* spi_at, uint16_t count) no
       send_ip(m);
     }
   };
-  gw_.spd_in_->classify(key_ptrs, rule, n4);
+  spd.classify(key_ptrs, rule, n4);
   for (uint16_t i = 0; i < n4; ++i) deliver(v4[i], rule[i], v4_sa[i]);
-  gw_.spd_in_->classify(key6_ptrs, rule, n6);
+  spd.classify(key6_ptrs, rule, n6);
   for (uint16_t i = 0; i < n6; ++i) deliver(v6[i], rule[i], v6_sa[i]);
 }
 
@@ -491,7 +528,7 @@ void Worker::send_ip(rte_mbuf* m) noexcept {
 // Routes an IPv6 packet (mbuf at the IP header), adds the Ethernet header and queues it.
 void Worker::send_ipv6(rte_mbuf* m) noexcept {
   auto* ip = rte_pktmbuf_mtod(m, rte_ipv6_hdr*);
-  const NextHop6* hop = gw_.routes_->lookup6(ip->dst_addr);
+  const NextHop6* hop = tables_->routes->lookup6(ip->dst_addr);
   if (hop == nullptr) [[unlikely]] {
     drop(m, DropReason::kNoRoute);
     return;
@@ -508,7 +545,7 @@ void Worker::send_ipv6(rte_mbuf* m) noexcept {
 void Worker::send_ipv4(rte_mbuf* m) noexcept {
   auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
   uint32_t destination = rte_be_to_cpu_32(ip->dst_addr);
-  const NextHop* hop = gw_.routes_->lookup(destination);
+  const NextHop* hop = tables_->routes->lookup(destination);
   if (hop == nullptr) [[unlikely]] {
     drop(m, DropReason::kNoRoute);
     return;

@@ -1,17 +1,22 @@
 // One poll-mode worker: on every pass it takes a burst from its rx queue on each port, sorts the
 // packets by what they need (control core, echo reply, outbound ESP, inbound ESP, bypass), runs
 // each group in bulk (SPD, SAD, the ESP stages, routing), and sends through per-port tx buffers.
-// It never blocks, never locks, never allocates after start.
+// It never blocks, never locks, never allocates after start. At the start of every pass it applies
+// the control core's updates from its own ring, then reports a quiescent state (rte_rcu QSBR).
 #pragma once
 
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 
 #include <cstdint>
+#include <memory>
 
 #include "common/counters.hpp"
 #include "crypto/mb_manager.hpp"
 #include "dataplane/burst.hpp"
+
+struct rte_rcu_qsbr;
+struct rte_ring;
 
 namespace rampart::dp {
 
@@ -19,18 +24,24 @@ class Gateway;
 struct NextHop;
 struct Port;
 struct SaRuntime;
+struct Tables;
 
 inline constexpr unsigned kMaxPorts = 8;
 
 class Worker {
  public:
+  // Attaches to the gateway's update channel (on the control core, before the worker runs).
   Worker(Gateway& gateway, unsigned index, crypto::MbManager mb);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
   // The lcore entry point: polls until the gateway stops.
   void run() noexcept;
   // One pass over every port; public so tests can step a worker without launching an lcore.
   void poll_once() noexcept;
 
  private:
+  void apply_updates() noexcept;
   void process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexcept;
   // Runs the ESP outbound stage on burst, sends what it gives, and leaves burst empty.
   void outbound(Burst& burst) noexcept;
@@ -48,6 +59,10 @@ class Worker {
 
   Gateway& gw_;
   unsigned index_;
+  const Tables* tables_;                  // this worker's current generation
+  std::unique_ptr<SaRuntime*[]> slots_;   // per SA slot: the outbound SA its policies use
+  rte_ring* updates_;
+  rte_rcu_qsbr* qsbr_;
   crypto::MbManager mb_;
   CounterTable::Lane& drops_;
   CounterTable::Lane& paths_;

@@ -37,24 +37,26 @@ dp::GatewaySpec gateway_spec(const std::string& inside, const std::string& outsi
                 dp::ipv4_port("outside", outside, dp::PortRole::kPublic, {ip4(198, 51, 100, 1), 24})};
   spec.routes = {dp::ipv4_route({ip4(203, 0, 113, 0), 24}, ip4(198, 51, 100, 2), 1)};
   spec.sas = {to_peer.out, from_peer.in};
-  auto policy = [](dp::SaDirection d, dp::Ipv4Prefix s, dp::Ipv4Prefix t, dp::PolicyAction a, uint32_t sa = 0,
+  spec.sas[0].name = "to-peer";
+  spec.sas[1].name = "from-peer";
+  auto policy = [](dp::SaDirection d, dp::Ipv4Prefix s, dp::Ipv4Prefix t, dp::PolicyAction a, std::string sa = "",
                    uint32_t priority = 100) {
     dp::PolicySpec p;
     p.direction = d;
     p.source = s;
     p.destination = t;
     p.action = a;
-    p.sa = sa;
+    p.sa = std::move(sa);
     p.priority = priority;
     return p;
   };
   using dp::SaDirection::kInbound;
   using dp::SaDirection::kOutbound;
   spec.policies = {
-      policy(kOutbound, {ip4(192, 0, 2, 99), 32}, {0, 0}, dp::PolicyAction::kDiscard, 0, 10),
-      policy(kOutbound, {ip4(192, 0, 2, 0), 24}, {ip4(203, 0, 113, 0), 24}, dp::PolicyAction::kProtect, 0),
+      policy(kOutbound, {ip4(192, 0, 2, 99), 32}, {0, 0}, dp::PolicyAction::kDiscard, "", 10),
+      policy(kOutbound, {ip4(192, 0, 2, 0), 24}, {ip4(203, 0, 113, 0), 24}, dp::PolicyAction::kProtect, "to-peer"),
       policy(kOutbound, {ip4(192, 0, 2, 0), 24}, {ip4(198, 51, 100, 0), 24}, dp::PolicyAction::kBypass),
-      policy(kInbound, {ip4(203, 0, 113, 0), 24}, {ip4(192, 0, 2, 0), 24}, dp::PolicyAction::kProtect, 1),
+      policy(kInbound, {ip4(203, 0, 113, 0), 24}, {ip4(192, 0, 2, 0), 24}, dp::PolicyAction::kProtect, "from-peer"),
       policy(kInbound, {ip4(198, 51, 100, 0), 24}, {ip4(192, 0, 2, 0), 24}, dp::PolicyAction::kBypass),
   };
   return spec;
@@ -123,6 +125,7 @@ class GatewayBench {
     // The ports go before the gateway's pool, which their queues were set up with.
     dp::close_ring_port_pair(in_);
     dp::close_ring_port_pair(out_);
+    worker_.reset();  // it detaches from the gateway
     gw_.reset();
     CHECK(mbufs_in_use() == 0);
   }
@@ -457,7 +460,8 @@ void add_ipv6(dp::GatewaySpec& spec) {
   route.port = 1;
   spec.routes.push_back(route);
   for (auto [direction, source, destination, sa] :
-       {std::tuple{dp::SaDirection::kOutbound, a6(1, 0), a6(2, 0), 0u}, std::tuple{dp::SaDirection::kInbound, a6(2, 0), a6(1, 0), 1u}}) {
+       {std::tuple{dp::SaDirection::kOutbound, a6(1, 0), a6(2, 0), "to-peer"},
+        std::tuple{dp::SaDirection::kInbound, a6(2, 0), a6(1, 0), "from-peer"}}) {
     dp::PolicySpec p;
     p.direction = direction;
     p.family = dp::IpFamily::kIpv6;

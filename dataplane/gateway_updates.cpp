@@ -1,0 +1,243 @@
+// Live changes of SAs, policies and routes (the Gateway's control-core side of the update
+// channel). Objects are built aside, published to the workers over their rings, and what they
+// replace is retired through the QSBR grace period. See docs/architecture.md, "Live updates".
+#include <rte_cycles.h>
+
+#include <cstdio>
+
+#include "dataplane/gateway.hpp"
+
+namespace rampart::dp {
+
+namespace {
+
+constexpr uint32_t kNoSlot = UINT32_MAX;
+
+std::string spi_text(uint32_t spi) {
+  char text[16];
+  std::snprintf(text, sizeof text, "0x%08x", spi);
+  return text;
+}
+
+}  // namespace
+
+uint32_t Gateway::acquire_slot(const std::string& name) {
+  if (auto it = slot_of_.find(name); it != slot_of_.end()) {
+    ++slots_[it->second].users;
+    return it->second;
+  }
+  uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else if (slots_.size() < spec_.max_sas) {
+    slot = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
+  } else {
+    return kNoSlot;
+  }
+  slots_[slot] = {name, nullptr, 1};
+  slot_of_.emplace(name, slot);
+  return slot;
+}
+
+// A slot no SA and no policy names any more can serve another name: no worker can still reach
+// it through this one, since the SA that held it was unbound and the tables that named it were
+// replaced, both by messages the workers see first.
+void Gateway::release_slot(uint32_t slot) {
+  if (--slots_[slot].users != 0) return;
+  slot_of_.erase(slots_[slot].name);
+  slots_[slot].name.clear();
+  free_slots_.push_back(slot);
+}
+
+void Gateway::bind_slot(uint32_t slot, SaRuntime* sa) {
+  slots_[slot].outbound = sa;
+  updates_->broadcast({UpdateKind::kBindSlot, slot, sa});
+}
+
+void Gateway::publish(std::shared_ptr<const Spd> out, std::shared_ptr<const Spd> in,
+                      std::shared_ptr<const RouteTable> routes) {
+  const Tables* old = tables_;
+  tables_ = new Tables{std::move(out), std::move(in), std::move(routes)};
+  updates_->broadcast({UpdateKind::kTables, 0, tables_});
+  if (old != nullptr) updates_->retire([old] { delete old; });
+}
+
+// The longest packet an outbound SA can carry without the ESP packet exceeding the MTU of the
+// port its peer is routed through: outer headers, ESP header, IV, ICV, and a payload (packet +
+// pad + 2) that ends on a 4-byte boundary (RFC 4303 2.4).
+uint16_t Gateway::max_inner_for(const SaParams& p, const RouteTable& routes) const {
+  uint16_t mtu = 1500;
+  bool v6 = p.family == IpFamily::kIpv6;
+  if (v6) {
+    if (const NextHop6* hop = routes.lookup6(p.tunnel_destination.data())) mtu = spec_.ports[hop->port].mtu;
+  } else {
+    uint32_t peer = uint32_t{p.tunnel_destination[0]} << 24 | uint32_t{p.tunnel_destination[1]} << 16 |
+                    uint32_t{p.tunnel_destination[2]} << 8 | p.tunnel_destination[3];
+    if (const NextHop* hop = routes.lookup(peer)) mtu = spec_.ports[hop->port].mtu;
+  }
+  unsigned outer = (p.mode == SaMode::kTunnel ? (v6 ? 40u : 20u) : 0u) + (p.nat_t ? 8u : 0u);
+  unsigned room = (mtu - outer - 8 - 8 - 16) & ~3u;  // for the encrypted payload
+  unsigned inner = room - 2 + (p.mode == SaMode::kTunnel ? 0u : (v6 ? 40u : 20u));
+  return static_cast<uint16_t>(inner);
+}
+
+Result<void> Gateway::install_sa(const SaParams& params) {
+  if (params.name.empty()) return make_error(Errc::kInvalidArgument, "an SA needs a name");
+  auto existing = sa_by_name_.find(params.name);
+  if (existing != sa_by_name_.end() && sas_[existing->second].runtime->direction != params.direction)
+    return make_error(Errc::kExists, "SA name \"" + params.name + "\" belongs to an SA of the other direction");
+  if (params.direction == SaDirection::kInbound && sad_->contains(params.spi))
+    return make_error(Errc::kExists, "inbound SPI " + spi_text(params.spi) + " is in use");
+  if (existing == sa_by_name_.end() && sas_.size() >= spec_.max_sas)
+    return make_error(Errc::kNoMemory, "already " + std::to_string(spec_.max_sas) + " SAs (max_sas)");
+  auto created = create_sa(*control_mb_, params);
+  if (!created) return created.error();
+  std::unique_ptr<SaRuntime> sa = std::move(*created);
+  uint32_t slot = acquire_slot(params.name);
+  if (slot == kNoSlot) return make_error(Errc::kNoMemory, "no SA slot left (max_sas)");
+  sa->slot = slot;
+  sa->max_inner = max_inner_for(params, *tables_->routes);
+  if (params.direction == SaDirection::kInbound) {
+    if (auto r = sad_->add(params.spi, sa.get()); !r) {
+      release_slot(slot);
+      return r.error();
+    }
+  } else {
+    bind_slot(slot, sa.get());  // outbound traffic of this name moves to the new SA here
+  }
+  InstalledSa installed{std::move(sa), rte_get_tsc_cycles(), 0, 0};
+  if (existing == sa_by_name_.end()) {
+    sa_by_name_.emplace(params.name, sas_.size());
+    sas_.push_back(std::move(installed));
+    return {};
+  }
+  InstalledSa replaced = std::move(sas_[existing->second]);
+  sas_[existing->second] = std::move(installed);
+  if (replaced.runtime->direction == SaDirection::kInbound) {
+    // Make-before-break: packets the peer sent under the old SPI may still be on the way.
+    replaced.linger_until = rte_get_tsc_cycles() + rte_get_tsc_hz() * spec_.rekey_linger_ms / 1000;
+    sas_.push_back(std::move(replaced));
+  } else {
+    retire_sa(std::move(replaced));
+  }
+  return {};
+}
+
+void Gateway::retire_sa(InstalledSa installed) {
+  SaRuntime* sa = installed.runtime.release();
+  if (sa->direction == SaDirection::kInbound) {
+    auto position = sad_->remove(sa->params.spi);
+    Sad* sad = sad_.get();
+    int32_t at = position ? *position : -1;
+    updates_->retire([sa, sad, at] {
+      if (at >= 0) sad->free_position(at);
+      delete sa;
+    });
+  } else {
+    if (slots_[sa->slot].outbound == sa) bind_slot(sa->slot, nullptr);
+    updates_->retire([sa] { delete sa; });
+  }
+  release_slot(sa->slot);
+}
+
+Result<void> Gateway::remove_sa(const std::string& name) {
+  auto it = sa_by_name_.find(name);
+  if (it == sa_by_name_.end()) return make_error(Errc::kNotFound, "no SA named \"" + name + "\"");
+  size_t index = it->second;
+  sa_by_name_.erase(it);
+  InstalledSa removed = std::move(sas_[index]);
+  if (index + 1 != sas_.size()) {  // the last one takes its place
+    sas_[index] = std::move(sas_.back());
+    if (sas_[index].linger_until == 0) sa_by_name_[sas_[index].runtime->params.name] = index;
+  }
+  sas_.pop_back();
+  retire_sa(std::move(removed));
+  return {};
+}
+
+void Gateway::expire_lingering(uint64_t now) {
+  for (size_t i = 0; i < sas_.size();) {
+    if (sas_[i].linger_until == 0 || sas_[i].linger_until > now) {
+      ++i;
+      continue;
+    }
+    InstalledSa done = std::move(sas_[i]);
+    if (i + 1 != sas_.size()) {
+      sas_[i] = std::move(sas_.back());
+      if (sas_[i].linger_until == 0) sa_by_name_[sas_[i].runtime->params.name] = i;
+    }
+    sas_.pop_back();
+    retire_sa(std::move(done));
+  }
+}
+
+Result<void> Gateway::set_policies(const std::vector<PolicySpec>& policies) {
+  std::vector<PolicySpec> rules[2];  // outbound, inbound
+  std::vector<uint32_t> slots[2];
+  std::vector<uint32_t> acquired;
+  auto undo = [&] {
+    for (uint32_t slot : acquired) release_slot(slot);
+  };
+  for (const PolicySpec& p : policies) {
+    uint32_t slot = kNoSlot;
+    if (p.action == PolicyAction::kProtect) {
+      if (p.sa.empty()) {
+        undo();
+        return make_error(Errc::kInvalidArgument, "policy " + p.name + ": protect needs an SA name");
+      }
+      if ((slot = acquire_slot(p.sa)) == kNoSlot) {
+        undo();
+        return make_error(Errc::kNoMemory, "policy " + p.name + ": no SA slot left (max_sas)");
+      }
+      acquired.push_back(slot);
+    }
+    int d = p.direction == SaDirection::kOutbound ? 0 : 1;
+    rules[d].push_back(p);
+    slots[d].push_back(slot);
+  }
+  ++generation_;
+  auto out = Spd::build("spd_out_" + std::to_string(generation_), rules[0], slots[0]);
+  if (!out) {
+    undo();
+    return out.error();
+  }
+  auto in = Spd::build("spd_in_" + std::to_string(generation_), rules[1], slots[1]);
+  if (!in) {
+    undo();
+    return in.error();
+  }
+  publish(std::move(*out), std::move(*in), tables_->routes);
+  for (const PolicySpec& p : policies_)
+    if (p.action == PolicyAction::kProtect) release_slot(slot_of_.at(p.sa));
+  policies_ = policies;
+  return {};
+}
+
+Result<void> Gateway::set_routes(const std::vector<RouteSpec>& routes) {
+  for (const RouteSpec& r : routes)
+    if (r.port >= spec_.ports.size()) return make_error(Errc::kInvalidArgument, "a route names a port that is not there");
+  std::vector<RouteSpec> all = connected_;
+  all.insert(all.end(), routes.begin(), routes.end());
+  ++generation_;
+  auto table = RouteTable::build("routes_" + std::to_string(generation_), all);
+  if (!table) return table.error();
+  std::shared_ptr<const Spd> out, in;
+  if (tables_ != nullptr) {
+    out = tables_->spd_out;
+    in = tables_->spd_in;
+  } else {  // the first tables: no policy yet
+    auto empty_out = Spd::build("spd_out_" + std::to_string(generation_), {}, {});
+    auto empty_in = Spd::build("spd_in_" + std::to_string(generation_), {}, {});
+    if (!empty_out) return empty_out.error();
+    if (!empty_in) return empty_in.error();
+    out = std::move(*empty_out);
+    in = std::move(*empty_in);
+  }
+  publish(std::move(out), std::move(in), std::move(*table));
+  routes_spec_ = std::move(all);
+  return {};
+}
+
+}  // namespace rampart::dp
