@@ -29,8 +29,8 @@ Result<std::unique_ptr<RouteTable>> RouteTable::build(const std::string& name, c
   rte_lpm6_config config6{};
   config6.max_rules = static_cast<uint32_t>(routes.size() + 16);
   config6.number_tbl8s = 1u << 12;
-  table->lpm6_ = rte_lpm6_create((name + "6").c_str(), SOCKET_ID_ANY, &config6);
-  if (table->lpm6_ == nullptr) return make_error(Errc::kNoMemory, "routes " + name + "6: " + rte_strerror(rte_errno));
+  table->lpm6_ = rte_lpm6_create((name + "_v6").c_str(), SOCKET_ID_ANY, &config6);
+  if (table->lpm6_ == nullptr) return make_error(Errc::kNoMemory, "routes " + name + "_v6: " + rte_strerror(rte_errno));
   for (const RouteSpec& r : routes) {
     if (r.family == IpFamily::kIpv4) {
       auto index = static_cast<uint32_t>(table->hops_.size());

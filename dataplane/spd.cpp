@@ -83,12 +83,18 @@ Result<rte_acl_ctx*> build_acl(const std::string& name, std::vector<Rule>& rules
   param.socket_id = SOCKET_ID_ANY;
   param.rule_size = RTE_ACL_RULE_SZ(field_count);
   param.max_rule_num = static_cast<uint32_t>(rules.size() + 1);
+  // rte_acl_create hands back a live context of the same name rather than failing.
+  if (rte_acl_find_existing(name.c_str()) != nullptr)
+    return make_error(Errc::kExists, "SPD " + name + ": a classifier of that name exists");
   rte_acl_ctx* acl = rte_acl_create(&param);
   if (acl == nullptr) return make_error(Errc::kNoMemory, "SPD " + name + ": rte_acl_create: " + rte_strerror(rte_errno));
   if (rules.empty()) return acl;
-  if (rte_acl_add_rules(acl, reinterpret_cast<const rte_acl_rule*>(rules.data()), static_cast<uint32_t>(rules.size())) != 0) {
+  if (int rc = rte_acl_add_rules(acl, reinterpret_cast<const rte_acl_rule*>(rules.data()),
+                                 static_cast<uint32_t>(rules.size()));
+      rc != 0) {
     rte_acl_free(acl);
-    return make_error(Errc::kInvalidArgument, "SPD " + name + ": rte_acl_add_rules failed");
+    return make_error(rc == -ENOMEM ? Errc::kNoMemory : Errc::kInvalidArgument,
+                      "SPD " + name + ": rte_acl_add_rules: " + rte_strerror(-rc));
   }
   rte_acl_config config{};
   config.num_categories = 1;
@@ -150,7 +156,7 @@ Result<std::unique_ptr<Spd>> Spd::build(const std::string& name, const std::vect
   auto acl = build_acl(name, v4, kFields, kFieldCount);
   if (!acl) return acl.error();
   spd->acl_ = *acl;
-  auto acl6 = build_acl(name + "6", v6, fields6(), kField6Count);
+  auto acl6 = build_acl(name + "_v6", v6, fields6(), kField6Count);
   if (!acl6) return acl6.error();
   spd->acl6_ = *acl6;
   spd->has_v4_ = !v4.empty();
