@@ -3,10 +3,12 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdio>
 #include <sstream>
 #include <vector>
 
+#include "common/hex.hpp"
 #include "console/counter_format.hpp"
 
 namespace rampart::app {
@@ -73,14 +75,22 @@ Reply show_counters(const dp::Gateway& gw, const ConsoleState& state, bool json,
   return {true, json ? console::format_counters_json(values) + "\n" : console::format_counters_table(values, !drops_only)};
 }
 
-Reply show_sa(const dp::Gateway& gw, bool json) {
+// which: an SA's name or SPI (0x... or decimal), or empty for all.
+Reply show_sa(const dp::Gateway& gw, bool json, bool show_keys, const std::string& which) {
   std::vector<std::vector<std::string>> rows{
-      {"spi", "direction", "mode", "family", "tunnel", "esn", "nat-t", "state", "packets", "bytes", "drops"}};
+      {"name", "spi", "direction", "mode", "family", "tunnel", "esn", "nat-t", "state", "packets", "bytes", "drops"}};
+  if (show_keys) rows[0].push_back("key");
+  char* end = nullptr;
+  unsigned long wanted_spi = std::strtoul(which.c_str(), &end, 0);
+  bool by_spi = !which.empty() && end != nullptr && *end == 0;
+  bool found = which.empty();
   std::ostringstream j;
   j << "[";
   bool first = true;
   for (const auto& s : gw.sa_snapshot()) {
     const dp::SaParams& p = *s.params;
+    if (!which.empty() && p.name != which && !(by_spi && p.spi == wanted_spi)) continue;
+    found = true;
     char spi[16];
     std::snprintf(spi, sizeof spi, "0x%08x", p.spi);
     const char* direction = p.direction == dp::SaDirection::kOutbound ? "outbound" : "inbound";
@@ -89,18 +99,24 @@ Reply show_sa(const dp::Gateway& gw, bool json) {
     std::string tunnel = p.mode == dp::SaMode::kTunnel
                              ? ip_text(p.tunnel_source, p.family) + " -> " + ip_text(p.tunnel_destination, p.family)
                              : "-";
-    const char* state = s.expired ? "expired" : "active";
-    rows.push_back({spi, direction, mode, family, tunnel, p.esn ? "yes" : "no", p.nat_t ? "yes" : "no", state,
+    const char* state = s.expired ? "expired" : s.lingering ? "lingering" : "active";
+    // Keys only when asked: the console socket is root's alone, but screens and logs are not.
+    std::string key;
+    if (show_keys) key = to_hex(std::span(p.key.data(), p.key_length)) + to_hex(p.salt);
+    rows.push_back({p.name, spi, direction, mode, family, tunnel, p.esn ? "yes" : "no", p.nat_t ? "yes" : "no", state,
                     std::to_string(s.packets), std::to_string(s.bytes), std::to_string(s.drops)});
-    // Keys are never shown here: there is no --show-keys yet.
-    j << (first ? "" : ", ") << "{\"spi\": " << p.spi << ", \"direction\": \"" << direction << "\", \"mode\": \""
+    if (show_keys) rows.back().push_back(key);
+    j << (first ? "" : ", ") << "{\"name\": \"" << json_escape(p.name) << "\", \"spi\": " << p.spi << ", \"direction\": \"" << direction << "\", \"mode\": \""
       << mode << "\", \"family\": \"" << family << "\", \"tunnel\": \"" << json_escape(tunnel)
       << "\", \"esn\": " << (p.esn ? "true" : "false") << ", \"nat_t\": " << (p.nat_t ? "true" : "false")
       << ", \"state\": \"" << state << "\", \"packets\": " << s.packets << ", \"bytes\": " << s.bytes
-      << ", \"drops\": " << s.drops << "}";
+      << ", \"drops\": " << s.drops;
+    if (show_keys) j << ", \"key\": \"" << key << "\"";
+    j << "}";
     first = false;
   }
   j << "]\n";
+  if (!found) return {false, "no SA named or numbered \"" + json_escape(which) + "\"\n"};
   return {true, json ? j.str() : table(rows)};
 }
 
@@ -247,29 +263,73 @@ Reply metrics(const dp::Gateway& gw) {
 
 }  // namespace
 
-console::Reply handle_console_command(const dp::Gateway& gateway, ConsoleState& state, const std::string& request) {
+namespace {
+
+// A change's outcome: its summary, or why it was refused (nothing changed, unless it says so).
+Reply change_reply(const Result<std::string>& r, bool json) {
+  if (!r) return {false, r.message() + "\n"};
+  if (json) return {true, "{\"applied\": \"" + json_escape(r.value().substr(0, r.value().size() - 1)) + "\"}\n"};
+  return {true, r.value()};
+}
+
+// "sa add <settings>": what follows the command words, as typed.
+std::string rest_after(const std::string& line, size_t words) {
+  size_t at = 0;
+  for (size_t w = 0; w < words; ++w) {
+    at = line.find_first_not_of(' ', at);
+    at = line.find(' ', at);
+    if (at == std::string::npos) return "";
+  }
+  at = line.find_first_not_of(' ', at);
+  return at == std::string::npos ? "" : line.substr(at);
+}
+
+}  // namespace
+
+console::Reply handle_console_command(dp::Gateway& gateway, ConsoleState& state, const std::string& raw) {
+  std::string request = raw;
+  bool json = false;
+  if (request.size() >= 7 && request.compare(request.size() - 7, 7, " --json") == 0) {
+    json = true;
+    request.resize(request.size() - 7);
+  }
   std::istringstream in(request);
   std::vector<std::string> words;
   for (std::string w; in >> w;) words.push_back(w);
-  bool json = !words.empty() && words.back() == "--json";
-  if (json) words.pop_back();
-  if (words.size() == 2 && words[0] == "show") {
-    if (words[1] == "counters") return show_counters(gateway, state, json, false);
-    if (words[1] == "drops") return show_counters(gateway, state, json, true);
-    if (words[1] == "routes") return show_routes(gateway, json);
-    if (words[1] == "neighbors" || words[1] == "neighbours") return show_neighbours(gateway, json);
-    if (words[1] == "workers") return show_workers(gateway, json);
-    if (words[1] == "sa") return show_sa(gateway, json);
-    if (words[1] == "interfaces") return show_interfaces(gateway, json);
-    if (words[1] == "policy") return show_policy(gateway, json);
+  bool show_keys = std::erase(words, std::string("--show-keys")) > 0;
+  if (words.size() >= 2 && words[0] == "show") {
+    if (words.size() == 2 && words[1] == "counters") return show_counters(gateway, state, json, false);
+    if (words.size() == 2 && words[1] == "drops") return show_counters(gateway, state, json, true);
+    if (words.size() == 2 && words[1] == "routes") return show_routes(gateway, json);
+    if (words.size() == 2 && (words[1] == "neighbors" || words[1] == "neighbours")) return show_neighbours(gateway, json);
+    if (words.size() == 2 && words[1] == "workers") return show_workers(gateway, json);
+    if (words.size() <= 3 && words[1] == "sa") return show_sa(gateway, json, show_keys, words.size() == 3 ? words[2] : "");
+    if (words.size() == 2 && words[1] == "interfaces") return show_interfaces(gateway, json);
+    if (words.size() == 2 && words[1] == "policy") return show_policy(gateway, json);
   }
   if (words.size() == 1 && words[0] == "metrics") return metrics(gateway);
   if (words.size() == 2 && words[0] == "counters" && words[1] == "clear") {
     state.baseline = gateway.counters();
     return {true, json ? "{}\n" : "counters cleared\n"};
   }
-  return {false, "unknown command \"" + json_escape(request.substr(0, 80)) + "\"; commands: show " +
-                     "counters|drops|sa|interfaces|policy|routes|neighbors|workers [--json], counters clear, metrics\n"};
+  if (words.size() >= 3 && (words[1] == "add" || words[1] == "del")) {
+    bool add = words[1] == "add";
+    std::string argument = rest_after(request, 2);
+    if (words[0] == "sa")
+      return change_reply(add ? add_sa(gateway, state.running, argument) : delete_sa(gateway, state.running, argument), json);
+    if (words[0] == "policy")
+      return change_reply(add ? add_policy(gateway, state.running, argument) : delete_policy(gateway, state.running, argument),
+                          json);
+    if (words[0] == "route")
+      return change_reply(add ? add_route(gateway, state.running, argument) : delete_route(gateway, state.running, argument),
+                          json);
+  }
+  if (words.size() >= 2 && words.size() <= 3 && words[0] == "config" && words[1] == "reload")
+    return change_reply(reload_config(gateway, state.running, words.size() == 3 ? words[2] : ""), json);
+  return {false, "unknown command \"" + json_escape(raw.substr(0, 80)) + "\"; commands: show " +
+                     "counters|drops|interfaces|policy|routes|neighbors|workers, show sa [NAME|SPI] [--show-keys], " +
+                     "counters clear, metrics, sa add SETTINGS, sa del NAME, policy add SETTINGS, policy del NAME, " +
+                     "route add SETTINGS, route del PREFIX, config reload [FILE]; --json after any\n"};
 }
 
 }  // namespace rampart::app

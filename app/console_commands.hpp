@@ -1,10 +1,12 @@
-// The commands rampartctl sends, answered from the gateway's snapshots on the control core.
-// Text tables for people, --json for scripts. See console/PROTOCOL.md.
+// The commands rampartctl sends, answered on the control core: "show" from the gateway's
+// snapshots, changes through app/config_change. Text tables for people, --json for scripts. See
+// console/PROTOCOL.md.
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "app/config_change.hpp"
 #include "console/server.hpp"
 #include "dataplane/gateway.hpp"
 
@@ -14,8 +16,9 @@ namespace rampart::app {
 // subtracted from what it shows (workers' counters are never written by anyone but workers).
 struct ConsoleState {
   std::vector<CounterValue> baseline;
+  RunningConfig running;  // what sa/policy/route add|del and config reload change
 };
 
-console::Reply handle_console_command(const dp::Gateway& gateway, ConsoleState& state, const std::string& request);
+console::Reply handle_console_command(dp::Gateway& gateway, ConsoleState& state, const std::string& request);
 
 }  // namespace rampart::app

@@ -100,6 +100,7 @@ int run(int argc, char** argv) {
     LOG_INFO("rampartd", "running with %s; console at %s", config_path.c_str(), console->path().c_str());
     dp::Gateway& gw = **gateway;
     app::ConsoleState console_state;
+    console_state.running = {*config, config_path};
     auto serve_console = [&] {
       console->poll([&](const std::string& request) { return app::handle_console_command(gw, console_state, request); });
     };

@@ -119,6 +119,12 @@ Result<Config> load_config_file(const std::string& path);
 // For tests and the console's "reload from text": name stands in for the file name in errors.
 Result<Config> load_config_string(const std::string& text, const std::string& name);
 
+// A piece of a config (the console's "sa add" settings, say): each setting checked as in a file,
+// but not against the rest (an SA a policy names may be elsewhere). Then check_config runs the
+// checks across sections (unique names and SPIs, references) on the config it went into.
+Result<Config> load_config_fragment(const std::string& text, const std::string& name);
+Result<void> check_config(const Config& config, const std::string& name);
+
 size_t cipher_key_length(Cipher cipher) noexcept;  // AES key bytes, without the salt
 
 }  // namespace rampart::cfg

@@ -47,7 +47,8 @@ class Loader {
  public:
   explicit Loader(std::string file) : file_(std::move(file)) {}
 
-  void load(const Setting& root, Config& out);
+  void load(const Setting& root, Config& out, bool check_across);
+  void cross_check(const Config& config);  // names, SPIs and references across sections
   bool failed() const { return !errors_.empty(); }
   std::string report() const {
     std::string all;
@@ -89,7 +90,6 @@ class Loader {
   void load_policy(const Setting& s, const std::string& path, PolicyConfig& out);
   template <typename T, typename LoadOne>
   void load_list(const Setting& root, const char* name, std::vector<T>& out, LoadOne load_one);
-  void cross_check(const Config& config);
 
   std::string file_;
   std::vector<std::string> errors_;
@@ -463,7 +463,7 @@ void Loader::cross_check(const Config& config) {
   }
 }
 
-void Loader::load(const Setting& root, Config& out) {
+void Loader::load(const Setting& root, Config& out, bool check_across) {
   check_known(root, "", {"log_level", "console", "dataplane", "interfaces", "routes", "neighbours", "sas", "policies"});
   if (const Setting* c = member(root, "", "console", Setting::TypeGroup, false)) {
     check_known(*c, "console", {"socket"});
@@ -484,11 +484,11 @@ void Loader::load(const Setting& root, Config& out) {
   load_list(root, "neighbours", out.neighbours, &Loader::load_neighbour);
   load_list(root, "sas", out.sas, &Loader::load_sa);
   load_list(root, "policies", out.policies, &Loader::load_policy);
-  if (!failed()) cross_check(out);
+  if (!failed() && check_across) cross_check(out);
 }
 
 template <typename Read>
-Result<Config> load_with(const std::string& name, Read read) {
+Result<Config> load_with(const std::string& name, Read read, bool check_across = true) {
   libconfig::Config parsed;
   try {
     read(parsed);
@@ -501,7 +501,7 @@ Result<Config> load_with(const std::string& name, Read read) {
   config.source = name;
   Loader loader(name);
   try {
-    loader.load(parsed.getRoot(), config);
+    loader.load(parsed.getRoot(), config, check_across);
   } catch (const libconfig::SettingException& e) {
     // Our checks look before they read; reaching here is a bug in the loader, not in the file.
     return make_error(Errc::kInternal, name + ": " + e.getPath() + ": " + e.what());
@@ -520,6 +520,17 @@ Result<Config> load_config_file(const std::string& path) {
 
 Result<Config> load_config_string(const std::string& text, const std::string& name) {
   return load_with(name, [&](libconfig::Config& c) { c.readString(text); });
+}
+
+Result<Config> load_config_fragment(const std::string& text, const std::string& name) {
+  return load_with(name, [&](libconfig::Config& c) { c.readString(text); }, /*check_across=*/false);
+}
+
+Result<void> check_config(const Config& config, const std::string& name) {
+  Loader loader(name);
+  loader.cross_check(config);
+  if (loader.failed()) return make_error(Errc::kInvalidArgument, loader.report());
+  return {};
 }
 
 }  // namespace rampart::cfg

@@ -124,6 +124,8 @@ class Gateway {
   Result<void> set_routes(const std::vector<RouteSpec>& routes);
   // How many replaced objects wait for the workers' grace period (0 once they have moved on).
   size_t pending_reclaims() const noexcept { return updates_->pending(); }
+  // Every worker has taken the changes made so far: packets it receives from now on see them.
+  bool updates_delivered() const noexcept { return updates_->delivered(); }
   // Stops the ports and gives back every mbuf the gateway holds; returns how many are still out
   // (0 unless something leaked).
   unsigned shutdown();
@@ -152,9 +154,9 @@ class Gateway {
   void publish(std::shared_ptr<const Spd> out, std::shared_ptr<const Spd> in,
                        std::shared_ptr<const RouteTable> routes);
   void bind_slot(uint32_t slot, SaRuntime* sa);
-  // Takes an SA out of service (the SAD for inbound, its slot for outbound) and frees it after
-  // the grace period.
-  void retire_sa(InstalledSa sa);
+  // Takes an SA out of service (the SAD for inbound, unless its entry already names another SA;
+  // its slot for outbound) and frees it after the grace period.
+  void retire_sa(InstalledSa sa, bool in_sad = true);
   void expire_lingering(uint64_t now);
   void handle_arp(rte_mbuf* m);
   void handle_nd(rte_mbuf* m);

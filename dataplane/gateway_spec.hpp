@@ -16,11 +16,13 @@ enum class PortRole : uint8_t { kProtected, kPublic };
 struct Ipv4Prefix {
   uint32_t address = 0;  // host order
   uint8_t length = 0;
+  bool operator==(const Ipv4Prefix&) const = default;
 };
 
 struct Ipv6Prefix {
   std::array<uint8_t, 16> address{};  // network order
   uint8_t length = 0;
+  bool operator==(const Ipv6Prefix&) const = default;
 };
 
 struct PortSpec {
@@ -31,6 +33,7 @@ struct PortSpec {
   uint16_t mtu = 1500;
   bool has_address6 = false;
   Ipv6Prefix address6;   // our IPv6 address and its connected prefix, if any
+  bool operator==(const PortSpec&) const = default;
 };
 
 struct RouteSpec {
@@ -40,6 +43,7 @@ struct RouteSpec {
   IpFamily family = IpFamily::kIpv4;
   Ipv6Prefix destination6;             // for IPv6 routes
   std::array<uint8_t, 16> gateway6{};  // all zero: on link
+  bool operator==(const RouteSpec&) const = default;
 };
 
 struct NeighbourSpec {
@@ -47,6 +51,7 @@ struct NeighbourSpec {
   std::array<uint8_t, 6> mac{};
   IpFamily family = IpFamily::kIpv4;
   std::array<uint8_t, 16> address6{};
+  bool operator==(const NeighbourSpec&) const = default;
 };
 
 enum class PolicyAction : uint8_t { kProtect, kBypass, kDiscard };
@@ -67,6 +72,7 @@ struct PolicySpec {
   PolicyAction action = PolicyAction::kDiscard;
   std::string sa;  // for kProtect: the name of the SA (SaParams::name) that protects matching traffic
   uint32_t priority = 100;
+  bool operator==(const PolicySpec&) const = default;
 };
 
 // Builders for the common cases, so callers need not spell every field.

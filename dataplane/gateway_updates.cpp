@@ -88,7 +88,11 @@ Result<void> Gateway::install_sa(const SaParams& params) {
   auto existing = sa_by_name_.find(params.name);
   if (existing != sa_by_name_.end() && sas_[existing->second].runtime->direction != params.direction)
     return make_error(Errc::kExists, "SA name \"" + params.name + "\" belongs to an SA of the other direction");
-  if (params.direction == SaDirection::kInbound && sad_->contains(params.spi))
+  // An inbound SA replaced under its own SPI (only its settings change) takes the SPI's SAD entry
+  // over in one step; any other SPI must be free.
+  bool same_spi = existing != sa_by_name_.end() && params.direction == SaDirection::kInbound &&
+                  sas_[existing->second].runtime->params.spi == params.spi;
+  if (params.direction == SaDirection::kInbound && !same_spi && sad_->contains(params.spi))
     return make_error(Errc::kExists, "inbound SPI " + spi_text(params.spi) + " is in use");
   if (existing == sa_by_name_.end() && sas_.size() >= spec_.max_sas)
     return make_error(Errc::kNoMemory, "already " + std::to_string(spec_.max_sas) + " SAs (max_sas)");
@@ -115,7 +119,9 @@ Result<void> Gateway::install_sa(const SaParams& params) {
   }
   InstalledSa replaced = std::move(sas_[existing->second]);
   sas_[existing->second] = std::move(installed);
-  if (replaced.runtime->direction == SaDirection::kInbound) {
+  if (same_spi) {
+    retire_sa(std::move(replaced), /*in_sad=*/false);  // the SAD entry already names the new SA
+  } else if (replaced.runtime->direction == SaDirection::kInbound) {
     // Make-before-break: packets the peer sent under the old SPI may still be on the way.
     replaced.linger_until = rte_get_tsc_cycles() + rte_get_tsc_hz() * spec_.rekey_linger_ms / 1000;
     sas_.push_back(std::move(replaced));
@@ -125,9 +131,9 @@ Result<void> Gateway::install_sa(const SaParams& params) {
   return {};
 }
 
-void Gateway::retire_sa(InstalledSa installed) {
+void Gateway::retire_sa(InstalledSa installed, bool in_sad) {
   SaRuntime* sa = installed.runtime.release();
-  if (sa->direction == SaDirection::kInbound) {
+  if (sa->direction == SaDirection::kInbound && in_sad) {
     auto position = sad_->remove(sa->params.spi);
     Sad* sad = sad_.get();
     int32_t at = position ? *position : -1;
@@ -137,7 +143,7 @@ void Gateway::retire_sa(InstalledSa installed) {
     });
   } else {
     if (slots_[sa->slot].outbound == sa) bind_slot(sa->slot, nullptr);
-    updates_->retire([sa] { delete sa; });
+    updates_->retire([sa] { delete sa; });  // the SAD lookups of this pass may still hold it
   }
   release_slot(sa->slot);
 }

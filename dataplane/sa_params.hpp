@@ -22,6 +22,7 @@ struct SaLifetime {
   uint64_t hard_packets = 0;
   uint64_t soft_seconds = 0;
   uint64_t hard_seconds = 0;
+  bool operator==(const SaLifetime&) const = default;
 };
 
 struct SaParams {
@@ -62,6 +63,7 @@ struct SaParams {
   // The explicit IV of a packet is its sequence number plus this offset: unique per packet under
   // one key, as RFC 4106 section 3.1 requires, and reproducible for known-answer tests.
   uint64_t iv_offset = 0;
+  bool operator==(const SaParams&) const = default;
 };
 
 // What a worker tells the control core about an SA, over the worker's event ring.

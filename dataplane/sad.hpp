@@ -25,7 +25,7 @@ class Sad {
 
   // Control core. A reader may still hold what remove() took out: the caller frees the SA and
   // then the key's slot (free_position) after the QSBR grace period.
-  Result<void> add(uint32_t spi, SaRuntime* sa);
+  Result<void> add(uint32_t spi, SaRuntime* sa);  // an SPI present is pointed at sa (readers see either)
   bool contains(uint32_t spi) const noexcept;
   Result<int32_t> remove(uint32_t spi);
   void free_position(int32_t position) noexcept;

@@ -75,7 +75,7 @@ void UpdateChannel::broadcast(const Update& message) {
 
 void UpdateChannel::retire(std::function<void()> free) { retired_.push_back({std::move(free), 0, false}); }
 
-bool UpdateChannel::rings_drained() const noexcept {
+bool UpdateChannel::delivered() const noexcept {
   for (size_t w = 0; w < rings_.size(); ++w)
     if (attached_[w] && !rte_ring_empty(rings_[w])) return false;
   return true;
@@ -83,7 +83,7 @@ bool UpdateChannel::rings_drained() const noexcept {
 
 size_t UpdateChannel::reclaim() {
   if (retired_.empty()) return 0;
-  if (!retired_.back().started && rings_drained()) {
+  if (!retired_.back().started && delivered()) {
     uint64_t token = rte_rcu_qsbr_start(qsbr_);
     for (auto it = retired_.rbegin(); it != retired_.rend() && !it->started; ++it) {
       it->token = token;

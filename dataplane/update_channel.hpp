@@ -53,6 +53,8 @@ class UpdateChannel {
   // Control core: runs the frees whose grace period is over. Returns how many are still waiting.
   size_t reclaim();
   size_t pending() const noexcept { return retired_.size(); }
+  // Every attached worker has taken every message; it applies them before its next packet.
+  bool delivered() const noexcept;
 
   // Worker side.
   rte_ring* ring(unsigned worker) const noexcept { return rings_[worker]; }
@@ -61,7 +63,6 @@ class UpdateChannel {
 
  private:
   UpdateChannel() = default;
-  bool rings_drained() const noexcept;
 
   struct Retired {
     std::function<void()> free;

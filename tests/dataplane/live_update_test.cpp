@@ -297,7 +297,9 @@ TEST_CASE_METHOD(LiveBench, "removing an SA stops its traffic; a bad change leav
   CHECK_FALSE(gw_->set_policies({bad}).ok());
   CHECK(gw_->policies().size() == before);
   auto [out, in] = sa_pair(0);
-  CHECK_FALSE(gw_->install_sa(in).ok());  // its SPI is in use
+  dp::SaParams clash = in;
+  clash.name = "another";
+  CHECK_FALSE(gw_->install_sa(clash).ok());  // its SPI is in use
   dp::SaParams wrong_way = out;
   wrong_way.name = "from-self";
   CHECK_FALSE(gw_->install_sa(wrong_way).ok());  // the name belongs to the inbound SA
@@ -307,6 +309,13 @@ TEST_CASE_METHOD(LiveBench, "removing an SA stops its traffic; a bad change leav
 
   REQUIRE(gw_->remove_sa("to-self").ok());
   CHECK_FALSE(gw_->remove_sa("to-self").ok());
+  // A worker applies updates between passes: packets it already took may still use the old SA.
+  // Once the removed SA is freed, every worker has moved on.
+  for (int i = 0; i < 1000 && gw_->pending_reclaims() != 0; ++i) {
+    pump();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  REQUIRE(gw_->pending_reclaims() == 0);
   send(16);
   for (int i = 0; i < 50; ++i) {
     pump();
@@ -317,7 +326,12 @@ TEST_CASE_METHOD(LiveBench, "removing an SA stops its traffic; a bad change leav
   auto [next_out, next_in] = sa_pair(1);  // fresh keys: the inbound window has seen these numbers
   REQUIRE(gw_->install_sa(next_in).ok());
   REQUIRE(gw_->install_sa(next_out).ok());  // back: traffic flows again
+  while (!gw_->updates_delivered()) std::this_thread::yield();
   send(16);
   settle();
+  std::string counters;
+  for (const auto& c : gw_->counters())
+    if (c.value) counters += std::string(c.name) + "=" + std::to_string(c.value) + " ";
+  INFO(counters);
   CHECK(received() == 48);
 }
