@@ -1,6 +1,7 @@
 // rampartctl: the operator's command line for a running rampartd.
 //   rampartctl [-s SOCKET] [--watch] show counters|drops|sa|interfaces|policy|routes|neighbors|workers [--json]
-//   rampartctl [-s SOCKET] counters clear
+//   rampartctl [-s SOCKET] counters clear | metrics | config reload [FILE]
+//   rampartctl [-s SOCKET] sa|policy|route add SETTINGS | sa del NAME | policy del NAME | route del PREFIX
 // Talks to the daemon's console socket (console/PROTOCOL.md). Exit status: 0 when the daemon
 // answered the command, 1 when it refused it, 2 when it could not be reached or on bad usage.
 // --watch asks again every second and redraws, until interrupted.
@@ -16,8 +17,12 @@ int main(int argc, char** argv) {
   std::string line;
   bool watch = false;
   const char* usage =
-      "usage: rampartctl [-s SOCKET] [--watch] show counters|drops|sa|interfaces|policy|routes|neighbors|workers "
-      "[--json]\n       rampartctl [-s SOCKET] counters clear\n       rampartctl [-s SOCKET] metrics\n";
+      "usage: rampartctl [-s SOCKET] [--watch] show counters|drops|interfaces|policy|routes|neighbors|workers [--json]\n"
+      "       rampartctl [-s SOCKET] show sa [NAME|SPI] [--show-keys] [--json]\n"
+      "       rampartctl [-s SOCKET] counters clear | metrics | config reload [FILE]\n"
+      "       rampartctl [-s SOCKET] sa add SETTINGS | sa del NAME | policy add SETTINGS | policy del NAME\n"
+      "       rampartctl [-s SOCKET] route add SETTINGS | route del PREFIX\n"
+      "SETTINGS: the inside of one group of the config file, quoted as one argument (console/PROTOCOL.md)\n";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if ((a == "-s" || a == "--socket") && i + 1 < argc) {
