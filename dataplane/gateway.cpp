@@ -117,6 +117,11 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewaySpec& spec) {
       gw->connected_.push_back(r);
     }
   }
+  // Sized once, so that no install pauses the control core to grow them.
+  gw->sas_.reserve(spec.max_sas);
+  gw->sa_by_name_.reserve(spec.max_sas);
+  gw->slot_of_.reserve(spec.max_sas);
+  gw->slots_.reserve(spec.max_sas);
   // Routes first: an SA's path MTU comes from the route to its peer.
   if (auto r = gw->set_routes(spec.routes); !r) return r.error();
   for (const SaParams& p : spec.sas)

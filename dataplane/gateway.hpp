@@ -185,6 +185,7 @@ class Gateway {
   std::unordered_map<std::string, uint32_t> slot_of_;
   std::vector<InstalledSa> sas_;      // current, then lingering, in no particular order
   std::unordered_map<std::string, size_t> sa_by_name_;  // current SAs: name -> sas_ index
+  uint64_t next_linger_end_ = UINT64_MAX;  // TSC: the earliest a lingering SA is due
   std::unique_ptr<NeighbourTable> neighbours_;
   rte_ring* to_control_ = nullptr;    // mbufs from workers: ARP, IKE
   rte_ring* unresolved_ = nullptr;    // mbufs from workers waiting for a neighbour (next hop in hash.usr)

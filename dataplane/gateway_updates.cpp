@@ -3,6 +3,7 @@
 // replace is retired through the QSBR grace period. See docs/architecture.md, "Live updates".
 #include <rte_cycles.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "dataplane/gateway.hpp"
@@ -124,6 +125,7 @@ Result<void> Gateway::install_sa(const SaParams& params) {
   } else if (replaced.runtime->direction == SaDirection::kInbound) {
     // Make-before-break: packets the peer sent under the old SPI may still be on the way.
     replaced.linger_until = rte_get_tsc_cycles() + rte_get_tsc_hz() * spec_.rekey_linger_ms / 1000;
+    next_linger_end_ = std::min(next_linger_end_, replaced.linger_until);
     sas_.push_back(std::move(replaced));
   } else {
     retire_sa(std::move(replaced));
@@ -164,8 +166,11 @@ Result<void> Gateway::remove_sa(const std::string& name) {
 }
 
 void Gateway::expire_lingering(uint64_t now) {
+  if (now < next_linger_end_) return;  // the common case: no scan of every SA per control pass
+  next_linger_end_ = UINT64_MAX;
   for (size_t i = 0; i < sas_.size();) {
     if (sas_[i].linger_until == 0 || sas_[i].linger_until > now) {
+      if (sas_[i].linger_until != 0) next_linger_end_ = std::min(next_linger_end_, sas_[i].linger_until);
       ++i;
       continue;
     }
