@@ -1,6 +1,7 @@
 #include "app/console_commands.hpp"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -265,6 +266,61 @@ Reply metrics(const dp::Gateway& gw) {
 
 namespace {
 
+const char* protocol_name(uint8_t protocol) {
+  switch (protocol) {
+    case IPPROTO_TCP: return "tcp";
+    case IPPROTO_UDP: return "udp";
+    case IPPROTO_ICMP: return "icmp";
+    case IPPROTO_ICMPV6: return "icmpv6";
+    case IPPROTO_ESP: return "esp";
+    case IPPROTO_SCTP: return "sctp";
+  }
+  return nullptr;
+}
+
+// One line (or JSON object) per traced packet: where it came in, what it was, what became of it.
+Reply show_trace(const dp::Gateway& gw, bool json) {
+  std::vector<std::vector<std::string>> rows{{"worker", "in", "packet", "bytes", "sa", "fate"}};
+  std::ostringstream j;
+  j << "[";
+  bool first = true;
+  const auto& ports = gw.spec().ports;
+  for (const dp::TraceRecord& r : gw.trace_log()) {
+    std::string packet = "not IP";
+    if (r.family != 0) {
+      std::array<uint8_t, 16> source{}, destination{};
+      std::copy(std::begin(r.source), std::end(r.source), source.begin());
+      std::copy(std::begin(r.destination), std::end(r.destination), destination.begin());
+      auto family = r.family == 4 ? dp::IpFamily::kIpv4 : dp::IpFamily::kIpv6;
+      const char* name = protocol_name(r.protocol);
+      packet = ip_text(source, family) + (r.source_port ? ":" + std::to_string(r.source_port) : "") + " > " +
+               ip_text(destination, family) + (r.destination_port ? ":" + std::to_string(r.destination_port) : "") +
+               " " + (name ? name : "proto " + std::to_string(r.protocol));
+    }
+    std::string fate;
+    switch (r.verdict) {
+      case dp::TraceVerdict::kSent: fate = "sent on " + ports[r.tx_port].name; break;
+      case dp::TraceVerdict::kDropped:
+        fate = "dropped: " + (r.reason == dp::DropReason::kCount
+                                  ? std::string("?")
+                                  : std::string(dp::kDropReasonDefs[static_cast<size_t>(r.reason)].name));
+        break;
+      case dp::TraceVerdict::kToControl: fate = "to the control core"; break;
+      case dp::TraceVerdict::kHeld: fate = "held for its next hop's address"; break;
+      case dp::TraceVerdict::kOther: fate = "went on as new packets (fragments)"; break;
+    }
+    char spi[16] = "-";
+    if (r.spi) std::snprintf(spi, sizeof spi, "0x%08x", r.spi);
+    rows.push_back({std::to_string(r.worker), ports[r.rx_port].name, packet, std::to_string(r.length), spi, fate});
+    j << (first ? "" : ", ") << "{\"worker\": " << r.worker << ", \"in\": \"" << json_escape(ports[r.rx_port].name)
+      << "\", \"packet\": \"" << json_escape(packet) << "\", \"bytes\": " << r.length << ", \"spi\": " << r.spi
+      << ", \"fate\": \"" << json_escape(fate) << "\"}";
+    first = false;
+  }
+  j << "]\n";
+  return {true, json ? j.str() : table(rows)};
+}
+
 // A change's outcome: its summary, or why it was refused (nothing changed, unless it says so).
 Reply change_reply(const Result<std::string>& r, bool json) {
   if (!r) return {false, r.message() + "\n"};
@@ -308,6 +364,14 @@ console::Reply handle_console_command(dp::Gateway& gateway, ConsoleState& state,
     if (words.size() == 2 && words[1] == "policy") return show_policy(gateway, json);
   }
   if (words.size() == 1 && words[0] == "metrics") return metrics(gateway);
+  if (words.size() == 2 && words[0] == "show" && words[1] == "trace") return show_trace(gateway, json);
+  if (words.size() == 2 && words[0] == "trace") {
+    char* end = nullptr;
+    long n = std::strtol(words[1].c_str(), &end, 10);
+    if (end == nullptr || *end != 0 || n < 1 || n > 10000) return {false, "trace: give a packet count from 1 to 10000\n"};
+    gateway.arm_trace(static_cast<int32_t>(n));
+    return {true, json ? "{}\n" : "tracing the next " + words[1] + " packets: \"show trace\" shows them\n"};
+  }
   if (words.size() == 2 && words[0] == "counters" && words[1] == "clear") {
     state.baseline = gateway.counters();
     return {true, json ? "{}\n" : "counters cleared\n"};
@@ -329,7 +393,7 @@ console::Reply handle_console_command(dp::Gateway& gateway, ConsoleState& state,
   return {false, "unknown command \"" + json_escape(raw.substr(0, 80)) + "\"; commands: show " +
                      "counters|drops|interfaces|policy|routes|neighbors|workers, show sa [NAME|SPI] [--show-keys], " +
                      "counters clear, metrics, sa add SETTINGS, sa del NAME, policy add SETTINGS, policy del NAME, " +
-                     "route add SETTINGS, route del PREFIX, config reload [FILE]; --json after any\n"};
+                     "route add SETTINGS, route del PREFIX, config reload [FILE], trace N, show trace; --json after any\n"};
 }
 
 }  // namespace rampart::app

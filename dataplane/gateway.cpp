@@ -149,6 +149,11 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewaySpec& spec) {
                                           RING_F_SP_ENQ | RING_F_SC_DEQ);
     if (ring == nullptr) return make_error(Errc::kNoMemory, "cannot create event ring " + name);
     gw->events_.push_back(ring);
+    name = "rampart_trace_" + std::to_string(w);
+    ring = rte_ring_create_elem(name.c_str(), sizeof(TraceRecord), kControlRingSize, SOCKET_ID_ANY,
+                                RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (ring == nullptr) return make_error(Errc::kNoMemory, "cannot create trace ring " + name);
+    gw->traces_.push_back(ring);
   }
   gw->drops_ = std::make_unique<CounterTable>(kDropReasonDefs, workers + 1);
   gw->paths_ = std::make_unique<CounterTable>(kPathCounterDefs, workers);
@@ -229,7 +234,17 @@ void Gateway::poll_lifetimes() {
   }
 }
 
+void Gateway::arm_trace(int32_t packets) {
+  trace_log_.clear();
+  trace_budget_.store(packets, std::memory_order_relaxed);
+}
+
 void Gateway::control_poll() {
+  constexpr size_t kMaxTraceLog = 10000;
+  TraceRecord record;
+  for (rte_ring* ring : traces_)
+    while (rte_ring_dequeue_elem(ring, &record, sizeof record) == 0)
+      if (trace_log_.size() < kMaxTraceLog) trace_log_.push_back(record);
   poll_lifetimes();
   expire_lingering(rte_get_tsc_cycles());
   updates_->reclaim();
@@ -589,6 +604,8 @@ void Gateway::release() {
   to_control_ = control_tx_ = unresolved_ = nullptr;
   for (rte_ring* ring : events_) rte_ring_free(ring);
   events_.clear();
+  for (rte_ring* ring : traces_) rte_ring_free(ring);
+  traces_.clear();
   // The ports are stopped, not closed: they belong to whoever created the devices (EAL closes
   // its --vdev and PCI devices in rte_eal_cleanup; tests close their ring pairs).
   ports_.clear();

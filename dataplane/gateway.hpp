@@ -17,6 +17,7 @@
 #include "common/result.hpp"
 #include "crypto/mb_manager.hpp"
 #include "dataplane/gateway_spec.hpp"
+#include "dataplane/packet_trace.hpp"
 #include "dataplane/routes.hpp"
 #include "dataplane/sa.hpp"
 #include "dataplane/sad.hpp"
@@ -122,6 +123,11 @@ class Gateway {
   Result<void> set_policies(const std::vector<PolicySpec>& policies);
   // Replaces the configured routes (connected prefixes stay).
   Result<void> set_routes(const std::vector<RouteSpec>& routes);
+  // Follows the next `packets` packets any worker receives (console "trace N"); what they met
+  // collects in trace_log() as the control core polls. Arming again starts a new log.
+  void arm_trace(int32_t packets);
+  const std::vector<TraceRecord>& trace_log() const noexcept { return trace_log_; }
+
   // How many replaced objects wait for the workers' grace period (0 once they have moved on).
   size_t pending_reclaims() const noexcept { return updates_->pending(); }
   // Every worker has taken the changes made so far: packets it receives from now on see them.
@@ -193,6 +199,9 @@ class Gateway {
   std::unique_ptr<CounterTable> drops_;  // one lane per worker, then the control core's
   std::unique_ptr<CounterTable> paths_;
   std::vector<rte_ring*> events_;        // per worker: SaEvents (lifetimes, sequence overflow)
+  std::vector<rte_ring*> traces_;        // per worker: TraceRecords
+  std::atomic<int32_t> trace_budget_{0};  // packets still to capture; workers take one each
+  std::vector<TraceRecord> trace_log_;   // control core only
   uint64_t next_time_check_ = 0;         // TSC: time lifetimes are checked ten times a second
   std::vector<HeldPacket> held_;         // control core only
   std::unordered_map<std::string, uint64_t> last_asked_;  // control core only: ARP/ND rate limit by address

@@ -135,7 +135,8 @@ Worker::Worker(Gateway& gateway, unsigned index, crypto::MbManager mb)
       mb_(std::move(mb)),
       drops_(gateway.drops_->lane(index)),
       paths_(gateway.paths_->lane(index)),
-      esp_{&mb_, &drops_, gateway.events_[index]} {
+      esp_{&mb_, &drops_, gateway.events_[index]},
+      tracer_(static_cast<uint16_t>(index), gateway.traces_[index], gateway.trace_budget_) {
   UpdateChannel& channel = *gateway.updates_;
   channel.attach(index);  // empties the ring: the current state is copied here instead
   updates_ = channel.ring(index);
@@ -173,6 +174,7 @@ void Worker::poll_once() noexcept {
   // Busy and idle time, for "show workers": two TSC reads a pass, not a packet.
   uint64_t start = rte_rdtsc();
   apply_updates();
+  tracer_.start_pass();
   uint32_t moved = 0;
   for (uint16_t p = 0; p < gw_.ports_.size(); ++p) {
     rte_mbuf* pkts[kMaxBurst];
@@ -190,6 +192,7 @@ void Worker::poll_once() noexcept {
     for (unsigned i = 0; i < n; ++i) send_on(control[i]->port, control[i]);
   }
   flush();
+  if (tracer_.active()) [[unlikely]] tracer_.end_pass();
   uint64_t spent = rte_rdtsc() - start;
   if (moved) {
     paths_.add(PathCounter::kBusyCycles, spent);
@@ -200,6 +203,7 @@ void Worker::poll_once() noexcept {
 }
 
 void Worker::drop(rte_mbuf* m, DropReason reason) noexcept {
+  if (tracer_.active()) [[unlikely]] tracer_.finish(m, TraceVerdict::kDropped, reason);
   drops_.add(reason);
   rte_pktmbuf_free(m);
 }
@@ -241,6 +245,8 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
     return false;
   };
 
+  if (tracer_.active()) [[unlikely]]
+    for (uint16_t i = 0; i < count; ++i) tracer_.capture(pkts[i], port_index);
   for (uint16_t i = 0; i < count; ++i) {
     rte_mbuf* m = pkts[i];
     if (i + 1 < count) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
@@ -350,6 +356,8 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
   if (control_count) {
     unsigned sent = rte_ring_enqueue_burst(gw_.to_control_, reinterpret_cast<void**>(to_control), control_count, nullptr);
     paths_.add(PathCounter::kToControl, sent);
+    if (tracer_.active()) [[unlikely]]
+      for (unsigned i = 0; i < sent; ++i) tracer_.finish(to_control[i], TraceVerdict::kToControl);
     for (unsigned i = sent; i < control_count; ++i) drop(to_control[i], DropReason::kControlBusy);
   }
 
@@ -443,7 +451,11 @@ void Worker::transit_verdict(uint16_t port_index, rte_mbuf* m, uint32_t rule, Bu
 }
 
 void Worker::outbound(Burst& burst) noexcept {
+  if (tracer_.active()) [[unlikely]]
+    for (uint16_t i = 0; i < burst.count; ++i) tracer_.note_spi(burst.pkts[i], burst.sa[i]->spi.get());
   uint16_t good = esp_outbound_burst(esp_, burst);
+  if (tracer_.active()) [[unlikely]]
+    for (uint16_t i = good; i < burst.count; ++i) tracer_.finish(burst.pkts[i], TraceVerdict::kDropped, burst.drop[i]);
   paths_.add(PathCounter::kEspOut, good);
   for (uint16_t i = 0; i < good; ++i) send_ip(burst.pkts[i]);
   free_dropped(burst, good);  // the stage counted them
@@ -471,8 +483,12 @@ void Worker::inbound(rte_mbuf** pkts, const uint16_t* spi_at, uint16_t count) no
     burst.pkts[burst.count] = pkts[i];
     burst.sa[burst.count++] = sas[i];
   }
+  if (tracer_.active()) [[unlikely]]
+    for (uint16_t i = 0; i < burst.count; ++i) tracer_.note_spi(burst.pkts[i], burst.sa[i]->spi.get());
   uint16_t good = esp_inbound_burst(esp_, burst);
   paths_.add(PathCounter::kEspIn, good);
+  if (tracer_.active()) [[unlikely]]
+    for (uint16_t i = good; i < burst.count; ++i) tracer_.finish(burst.pkts[i], TraceVerdict::kDropped, burst.drop[i]);
 
   // RFC 4301 section 5.2: the decrypted packet must match a policy that names its SA.
   SpdKey keys[kMaxBurst];
@@ -562,6 +578,7 @@ void Worker::send_ipv4(rte_mbuf* m) noexcept {
 // The control core holds the packet while it resolves the next hop, then sends it.
 void Worker::hold(rte_mbuf* m, uint16_t port_index) noexcept {
   m->port = port_index;
+  if (tracer_.active()) [[unlikely]] tracer_.finish(m, TraceVerdict::kHeld);
   if (rte_ring_enqueue(gw_.unresolved_, m) != 0) drop(m, DropReason::kNoNeighbour);
 }
 
@@ -575,6 +592,7 @@ void Worker::send_to(rte_mbuf* m, uint16_t port_index, const rte_ether_addr& mac
 }
 
 void Worker::send_on(uint16_t port_index, rte_mbuf* m) noexcept {
+  if (tracer_.active()) [[unlikely]] tracer_.finish(m, TraceVerdict::kSent, DropReason::kCount, port_index);
   TxBuffer& tx = tx_[port_index];
   tx.pkts[tx.count++] = m;
   if (tx.count == kMaxBurst) {

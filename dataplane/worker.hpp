@@ -14,6 +14,7 @@
 #include "common/counters.hpp"
 #include "crypto/mb_manager.hpp"
 #include "dataplane/burst.hpp"
+#include "dataplane/packet_trace.hpp"
 
 struct rte_rcu_qsbr;
 struct rte_ring;
@@ -67,6 +68,7 @@ class Worker {
   CounterTable::Lane& drops_;
   CounterTable::Lane& paths_;
   EspContext esp_;
+  PacketTracer tracer_;
   struct TxBuffer {
     uint16_t count = 0;
     rte_mbuf* pkts[kMaxBurst];

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <random>
+#include <sstream>
 #include <tuple>
 #include <thread>
 
@@ -307,6 +308,54 @@ TEST_CASE_METHOD(GatewayBench, "policies and drops: bypass, discard, none, unkno
   CHECK(counter("drop_unknown_spi") == 1);
   CHECK(counter("drop_cleartext") == 1);
   CHECK(counter("drop_policy_mismatch") == 1);
+}
+
+TEST_CASE_METHOD(GatewayBench, "trace: the next N packets, what each met and what became of it", "[dp][gateway]") {
+  learn_neighbours();
+  gw_->arm_trace(4);
+  send(in_.b, from_host(udp(ip4(192, 0, 2, 10), ip4(203, 0, 113, 10))));  // protected
+  send(in_.b, from_host(udp(ip4(192, 0, 2, 99), ip4(203, 0, 113, 10))));  // discarded
+  Bytes unknown = peer_seal(udp(ip4(203, 0, 113, 10), ip4(192, 0, 2, 10)));
+  unknown[20 + 3] ^= 0x40;
+  send(out_.b, from_peer(unknown));                                         // unknown SPI
+  send(out_.b, from_peer(peer_seal(udp(ip4(203, 0, 113, 10), ip4(192, 0, 2, 10)))));  // opened
+  send(out_.b, from_peer(udp(ip4(203, 0, 113, 10), ip4(192, 0, 2, 10))));  // past the budget (ports in order)
+  step();
+  gw_->control_poll();
+  receive_all(in_.b);
+  receive_all(out_.b);
+  const auto& log = gw_->trace_log();
+  REQUIRE(log.size() == 4);
+  auto find = [&](uint16_t port, uint8_t last_source_byte, uint32_t spi_or_zero) -> const dp::TraceRecord* {
+    for (const auto& r : log)
+      if (r.rx_port == port && r.source[3] == last_source_byte && (spi_or_zero == 0 || r.spi == spi_or_zero)) return &r;
+    return nullptr;
+  };
+  const dp::TraceRecord* sealed = find(0, 10, to_peer_.out.spi);
+  REQUIRE(sealed != nullptr);
+  CHECK(sealed->verdict == dp::TraceVerdict::kSent);
+  CHECK(sealed->tx_port == 1);
+  CHECK(sealed->protocol == IPPROTO_UDP);
+  CHECK(sealed->destination_port == 5678);
+  const dp::TraceRecord* discarded = find(0, 99, 0);
+  REQUIRE(discarded != nullptr);
+  CHECK(discarded->verdict == dp::TraceVerdict::kDropped);
+  CHECK(discarded->reason == DropReason::kPolicyDiscard);
+  int unknown_spi = 0, opened = 0;
+  std::ostringstream seen;
+  for (const auto& r : log) {
+    seen << "port " << r.rx_port << " verdict " << int(r.verdict) << " reason " << int(r.reason) << " spi " << r.spi
+         << " tx " << r.tx_port << "; ";
+    if (r.rx_port != 1) continue;
+    CHECK(r.protocol == IPPROTO_ESP);
+    unknown_spi += r.verdict == dp::TraceVerdict::kDropped && r.reason == DropReason::kUnknownSpi;
+    opened += r.verdict == dp::TraceVerdict::kSent && r.spi == from_peer_.in.spi && r.tx_port == 0;
+  }
+  INFO(seen.str());
+  CHECK(unknown_spi == 1);
+  CHECK(opened == 1);
+  gw_->arm_trace(0);
+  CHECK(gw_->trace_log().empty());
 }
 
 TEST_CASE_METHOD(GatewayBench, "a packet for an unresolved next hop is held, ARPed for, then sent", "[dp][gateway]") {

@@ -3,7 +3,7 @@
 # (scripts/lib/topology.sh): both SA pairs rekeyed by hand make-before-break under a 50-per-second
 # ping with no ping lost; a discard policy added and removed; a route removed and put back; a
 # broken config reload refused with its file:line and nothing changed; a change only a restart
-# can make refused; keys shown only with --show-keys; two clients at once.
+# can make refused; keys shown only with --show-keys; two clients at once; a packet trace.
 # Needs root. Usage: live_changes_test.sh RAMPARTD
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -66,6 +66,17 @@ ctl gw1 show sa to-peer --show-keys | grep -q "$k12" || fail "--show-keys does n
 ctl gw1 show sa to-peer | grep -q "$k12" && fail "the key is shown without --show-keys"
 ctl gw1 show sa 0x1103 >/dev/null || fail "show sa by SPI"
 ctl gw1 show sa nothing-like-this >/dev/null 2>&1; [[ $? -eq 1 ]] || fail "show sa of a missing SA should exit 1"
+
+# Trace: the next packets through gateway 1, what each met and where it went.
+rp_ns "$RP_NS_A" ping -c 10 -i 0.1 -W 1 -q 203.0.113.10 >/dev/null 2>&1 &
+tracer_ping=$!
+ctl gw1 trace 6 >"$RP_DIR/trace.txt" || fail "trace"
+wait $tracer_ping
+grep -q "192.0.2.10 > 203.0.113.10 icmp .*0x00001103 *sent on outside" "$RP_DIR/trace.txt" ||
+  fail "the trace does not show the ping leaving through the tunnel: $(cat "$RP_DIR/trace.txt")"
+grep -q "198.51.100.2 > 198.51.100.1 esp .*0x00002203 *sent on inside" "$RP_DIR/trace.txt" ||
+  fail "the trace does not show the reply coming in through the tunnel: $(cat "$RP_DIR/trace.txt")"
+ctl gw1 trace 0 >/dev/null 2>&1; [[ $? -eq 1 ]] || fail "trace 0 should be refused"
 
 # 2. A discard policy that outranks the tunnel's, then its removal.
 ctl gw1 policy add 'name = "block-icmp"; direction = "outbound"; source = "192.0.2.0/24"; destination = "203.0.113.0/24"; protocol = "icmp"; action = "discard"; priority = 1;' >/dev/null ||
