@@ -226,7 +226,9 @@ Reply show_workers(const dp::Gateway& gw, bool json) {
 
 // The Prometheus text exposition format (version 0.0.4): one counter family per gateway counter,
 // and per-SA families labelled by SPI and direction.
-Reply metrics(const dp::Gateway& gw) {
+}  // namespace
+
+std::string metrics_text(const dp::Gateway& gw) {
   std::ostringstream out;
   for (const auto& c : gw.counters()) {
     out << "# HELP rampart_" << c.name << "_total " << c.help << "\n# TYPE rampart_" << c.name << "_total counter\n"
@@ -245,7 +247,7 @@ Reply metrics(const dp::Gateway& gw) {
     for (const auto& s : sas) {
       char spi[16];
       std::snprintf(spi, sizeof spi, "0x%08x", s.params->spi);
-      out << "rampart_" << f.name << "_total{spi=\"" << spi << "\",direction=\""
+      out << "rampart_" << f.name << "_total{spi=\"" << spi << "\",name=\"" << json_escape(s.params->name) << "\",direction=\""
           << (s.params->direction == dp::SaDirection::kOutbound ? "outbound" : "inbound") << "\"} " << s.*f.field
           << "\n";
     }
@@ -255,12 +257,16 @@ Reply metrics(const dp::Gateway& gw) {
   for (const auto& s : sas) {
     char spi[16];
     std::snprintf(spi, sizeof spi, "0x%08x", s.params->spi);
-    out << "rampart_sa_expired{spi=\"" << spi << "\",direction=\""
+    out << "rampart_sa_expired{spi=\"" << spi << "\",name=\"" << json_escape(s.params->name) << "\",direction=\""
         << (s.params->direction == dp::SaDirection::kOutbound ? "outbound" : "inbound") << "\"} " << (s.expired ? 1 : 0)
         << "\n";
   }
-  return {true, out.str()};
+  return out.str();
 }
+
+namespace {
+
+Reply metrics(const dp::Gateway& gw) { return {true, metrics_text(gw)}; }
 
 }  // namespace
 

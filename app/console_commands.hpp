@@ -19,6 +19,9 @@ struct ConsoleState {
   RunningConfig running;  // what sa/policy/route add|del and config reload change
 };
 
+// Every counter and per-SA series in the Prometheus text exposition format (0.0.4).
+std::string metrics_text(const dp::Gateway& gateway);
+
 console::Reply handle_console_command(dp::Gateway& gateway, ConsoleState& state, const std::string& request);
 
 }  // namespace rampart::app

@@ -3,6 +3,7 @@
 // memory and devices, builds the gateway, runs workers on their lcores and the control core here,
 // and on SIGINT/SIGTERM stops, prints its counters and checks every mbuf came back.
 #include <csignal>
+#include <optional>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -13,6 +14,7 @@
 #include "app/telemetry_endpoints.hpp"
 #include "common/log.hpp"
 #include "config/config.hpp"
+#include "console/metrics_http.hpp"
 #include "console/counter_format.hpp"
 #include "console/server.hpp"
 #include "dataplane/eal.hpp"
@@ -94,6 +96,17 @@ int run(int argc, char** argv) {
       dp::eal_cleanup(prefix);
       return 1;
     }
+    std::optional<console::MetricsListener> metrics;
+    if (!config->metrics_listen.empty()) {
+      auto listener = console::MetricsListener::listen(config->metrics_listen);
+      if (!listener) {
+        std::fprintf(stderr, "rampartd: %s\n", listener.message().c_str());
+        dp::eal_cleanup(prefix);
+        return 1;
+      }
+      metrics.emplace(std::move(*listener));
+      LOG_INFO("rampartd", "Prometheus metrics at http://%s/metrics", config->metrics_listen.c_str());
+    }
     g_gateway = gateway->get();
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
@@ -103,6 +116,7 @@ int run(int argc, char** argv) {
     console_state.running = {*config, config_path};
     auto serve_console = [&] {
       console->poll([&](const std::string& request) { return app::handle_console_command(gw, console_state, request); });
+      if (metrics) metrics->poll([&] { return app::metrics_text(gw); });
     };
     app::register_telemetry(&gw);
     if (auto r = gw.run(serve_console); !r) {

@@ -106,6 +106,7 @@ struct Config {
   std::string source;  // the file it came from
   LogLevel log_level = LogLevel::kInfo;
   std::string console_socket = "/run/rampart/rampartd.sock";  // where rampartctl finds the daemon
+  std::string metrics_listen;  // "ADDRESS:PORT" for Prometheus scrapes over HTTP; empty: none
   DataplaneConfig dataplane;
   std::vector<InterfaceConfig> interfaces;
   std::vector<RouteConfig> routes;

@@ -466,7 +466,15 @@ void Loader::cross_check(const Config& config) {
 void Loader::load(const Setting& root, Config& out, bool check_across) {
   check_known(root, "", {"log_level", "console", "dataplane", "interfaces", "routes", "neighbours", "sas", "policies"});
   if (const Setting* c = member(root, "", "console", Setting::TypeGroup, false)) {
-    check_known(*c, "console", {"socket"});
+    check_known(*c, "console", {"socket", "metrics"});
+    if (auto v = get_string(*c, "console", "metrics", false)) {
+      auto colon = v->rfind(':');
+      if (colon == std::string::npos || colon + 1 == v->size() ||
+          v->find_first_not_of("0123456789", colon + 1) != std::string::npos)
+        error((*c)["metrics"], "console.metrics", quoted(*v) + " is not ADDRESS:PORT (e.g. \"127.0.0.1:9464\")");
+      else
+        out.metrics_listen = *v;
+    }
     if (auto v = get_string(*c, "console", "socket", false)) {
       if (v->empty() || (*v)[0] != '/')
         error((*c)["socket"], "console.socket", quoted(*v) + " is not an absolute path");

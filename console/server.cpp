@@ -1,10 +1,10 @@
 #include "console/server.hpp"
 
+#include "console/client_io.hpp"
+
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -26,32 +26,6 @@ Result<sockaddr_un> address_of(const std::string& path) {
     return make_error(Errc::kInvalidArgument, "console socket path too long: " + path);
   std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
   return address;
-}
-
-// Reads one line of at most kMaxRequest bytes, waiting at most kClientTimeoutMs in all.
-bool read_line(int fd, std::string& line) {
-  char buffer[256];
-  while (line.size() < kMaxRequest) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, kClientTimeoutMs) <= 0) return false;
-    ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n <= 0) return !line.empty();  // a client may close instead of sending a newline
-    line.append(buffer, static_cast<size_t>(n));
-    if (auto end = line.find('\n'); end != std::string::npos) {
-      line.resize(end);
-      return true;
-    }
-  }
-  return false;
-}
-
-void write_all(int fd, const std::string& text) {
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::send(fd, text.data() + done, text.size() - done, MSG_NOSIGNAL);
-    if (n <= 0) return;  // the client went away: nothing to do
-    done += static_cast<size_t>(n);
-  }
 }
 
 }  // namespace
@@ -89,11 +63,9 @@ void Server::poll(const Handler& handler) {
   for (;;) {
     int client = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (client < 0) return;  // EAGAIN: nobody else waiting
-    // A client that stops reading must not hold the control core: a send waits 1 s at most.
-    timeval send_timeout{1, 0};
-    ::setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
+    limit_send_time(client, 1);  // a client that stops reading must not hold the control core
     std::string line;
-    if (read_line(client, line)) {
+    if (read_until(client, "\n", kMaxRequest, kClientTimeoutMs, line)) {
       Reply reply = handler(line);
       write_all(client, (reply.ok ? "ok\n" : "error\n") + reply.text);
     }

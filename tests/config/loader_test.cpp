@@ -205,3 +205,27 @@ TEST_CASE("errors from a file carry its path", "[config]") {
   REQUIRE_FALSE(r.ok());
   CHECK(r.message() == path + ":3: dataplane.burst: -1 is out of range (expected 1 to 256)");
 }
+
+TEST_CASE("console.metrics takes ADDRESS:PORT", "[config]") {
+  auto good = load("console = { metrics = \"127.0.0.1:9464\"; };");
+  REQUIRE(good.ok());
+  CHECK(good->metrics_listen == "127.0.0.1:9464");
+  CHECK(load("").value().metrics_listen.empty());
+  CHECK_THAT(errors_of("\nconsole = { metrics = \"localhost\"; };"),
+             Catch::Contains("rampart.conf:2: console.metrics: \"localhost\" is not ADDRESS:PORT"));
+}
+
+TEST_CASE("a fragment is checked alone; check_config then checks it in its config", "[config]") {
+  // A policy naming an SA that is not in the fragment: fine alone, refused in a config without it.
+  auto policy = load_config_fragment(
+      "policies = ( { name = \"p\"; direction = \"outbound\"; source = \"192.0.2.0/24\";"
+      " destination = \"203.0.113.0/24\"; action = \"protect\"; sa = \"x\"; } );",
+      "policy add");
+  REQUIRE(policy.ok());
+  auto r = check_config(*policy, "policy add");
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.message(), Catch::Contains("policy add:1: policies[0].sa: \"x\" names no SA"));
+  auto bad = load_config_fragment("sas = ( { name = \"a\"; spi = 12; } );", "sa add");
+  REQUIRE_FALSE(bad.ok());
+  CHECK_THAT(bad.message(), Catch::Contains("sa add:1: sas[0].spi"));
+}

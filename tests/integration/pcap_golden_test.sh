@@ -12,7 +12,8 @@ trap 'rm -rf "$dir"' EXIT
 sed -e "s|net_af_packet0,iface=g1in|net_pcap0,rx_pcap=$dir/inside_in.pcap,tx_pcap=$dir/inside_out.pcap|" \
     -e "s|net_af_packet1,iface=g1out|net_pcap1,rx_pcap=$dir/outside_in.pcap,tx_pcap=$dir/outside_out.pcap|" \
     "$source_dir/config/examples/site-to-site-gateway1.conf" >"$dir/gw1.conf"
-echo "console = { socket = \"$dir/console.sock\"; };" >>"$dir/gw1.conf"
+metrics_port=$((20000 + $$ % 20000))
+echo "console = { socket = \"$dir/console.sock\"; metrics = \"127.0.0.1:$metrics_port\"; };" >>"$dir/gw1.conf"
 cat >>"$dir/gw1.conf" <<'CONF'
 neighbours = (
   { address = "198.51.100.2"; mac = "02:00:00:00:00:02"; },
@@ -41,7 +42,21 @@ grep -q "198.51.100.2 *02:00:00:00:00:02" "$dir/neighbors.txt" || console_failur
 grep -q '"lcore": 1' "$dir/workers.json" || console_failures=$((console_failures + 1))
 "$rampartctl" -s "$dir/console.sock" metrics >"$dir/metrics.txt" || console_failures=$((console_failures + 1))
 grep -q '^rampart_drop_unknown_spi_total 1$' "$dir/metrics.txt" || console_failures=$((console_failures + 1))
-grep -q '^rampart_sa_packets_total{spi="0x00001001",direction="outbound"} 4$' "$dir/metrics.txt" || console_failures=$((console_failures + 1))
+grep -q '^rampart_sa_packets_total{spi="0x00001001",name="to-peer",direction="outbound"} 4$' "$dir/metrics.txt" || console_failures=$((console_failures + 1))
+# The same over HTTP, as Prometheus scrapes it; anything but GET /metrics is refused.
+/usr/bin/python3 - "$metrics_port" "$dir/metrics.txt" <<'PY' || console_failures=$((console_failures + 1))
+import sys, urllib.request, urllib.error
+url = f"http://127.0.0.1:{sys.argv[1]}"
+with urllib.request.urlopen(url + "/metrics", timeout=5) as r:
+    assert r.status == 200 and r.headers["Content-Type"].startswith("text/plain")
+    body = r.read().decode()
+assert 'rampart_sa_packets_total{spi="0x00001001",name="to-peer",direction="outbound"} 4' in body
+try:
+    urllib.request.urlopen(url + "/other", timeout=5)
+    raise SystemExit("a path other than /metrics was answered")
+except urllib.error.HTTPError as e:
+    assert e.code == 404
+PY
 # DPDK's telemetry socket, as dpdk-telemetry.py speaks to it: our two endpoints answer.
 /usr/bin/python3 - "/var/run/dpdk/rampartd_$pid/dpdk_telemetry.v2" <<'PY' || console_failures=$((console_failures + 1))
 import json, socket, sys
