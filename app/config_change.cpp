@@ -30,10 +30,10 @@ Result<std::string> apply_config(dp::Gateway& gateway, RunningConfig& running, c
   if (!now) return now.error();
   if (!want) return want.error();
   if (now->ports != want->ports || now->worker_lcores != want->worker_lcores || now->mbufs != want->mbufs ||
-      now->burst != want->burst || now->neighbours != want->neighbours)
+      now->burst != want->burst || now->max_sas != want->max_sas || now->neighbours != want->neighbours)
     return make_error(Errc::kUnsupported, next.source +
-                                              ": interfaces, workers, burst, mbufs and static neighbours change only "
-                                              "with a restart; nothing was changed");
+                                              ": interfaces, workers, burst, mbufs, max_sas and static neighbours "
+                                              "change only with a restart; nothing was changed");
   std::map<std::string, const dp::SaParams*> before;
   for (const dp::SaParams& p : now->sas) before[p.name] = &p;
   std::vector<const dp::SaParams*> install;

@@ -32,6 +32,7 @@ Result<dp::GatewaySpec> gateway_from_config(const cfg::Config& c) {
   spec.worker_lcores = c.dataplane.worker_lcores;
   spec.mbufs = c.dataplane.mbufs;
   spec.burst = std::min(c.dataplane.burst, 64u);
+  spec.max_sas = c.dataplane.max_sas;
   for (const auto& itf : c.interfaces) {
     if (itf.address.address.family != cfg::Family::kIpv4) return needs_ipv4(c, itf.line, "interfaces: " + itf.name);
     spec.ports.push_back(dp::ipv4_port(itf.name, itf.device,

@@ -20,6 +20,7 @@ struct DataplaneConfig {
   unsigned burst = 32;             // packets per rx burst, at most 256
   unsigned mbufs = 16383;          // mbufs in the packet pool (2^n - 1 is what mempools like)
   unsigned replay_window = 4096;   // default anti-replay window for inbound SAs
+  unsigned max_sas = 4096;         // SAs installed at once (console, IKE): sizes the SAD and slot arrays
   bool hugepages = false;          // false: EAL runs with --no-huge (tests, demos, CI)
   unsigned memory_mb = 512;        // EAL memory
 };

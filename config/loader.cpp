@@ -173,7 +173,7 @@ std::optional<Direction> parse_direction(const std::string& s) {
 }
 
 void Loader::load_dataplane(const Setting& s, const std::string& path, DataplaneConfig& out) {
-  check_known(s, path, {"workers", "burst", "mbufs", "replay_window", "hugepages", "memory_mb"});
+  check_known(s, path, {"workers", "burst", "mbufs", "replay_window", "hugepages", "memory_mb", "max_sas"});
   if (auto v = get_bool(s, path, "hugepages")) out.hugepages = *v;
   if (auto v = get_uint(s, path, "memory_mb", 64, 1u << 20, false)) out.memory_mb = static_cast<unsigned>(*v);
   out.workers_line = static_cast<int>(s.getSourceLine());
@@ -200,6 +200,7 @@ void Loader::load_dataplane(const Setting& s, const std::string& path, Dataplane
     if (w->getLength() == 0) error(*w, join_path(path, "workers"), "expected at least one lcore");
   }
   if (auto v = get_uint(s, path, "burst", 1, 256, false)) out.burst = static_cast<unsigned>(*v);
+  if (auto v = get_uint(s, path, "max_sas", 2, 1u << 22, false)) out.max_sas = static_cast<unsigned>(*v);
   if (auto v = get_uint(s, path, "mbufs", 1023, 1u << 22, false)) out.mbufs = static_cast<unsigned>(*v);
   if (const Setting* rw = member(s, path, "replay_window", Setting::TypeInt, false)) {
     if (auto v = get_uint(s, path, "replay_window", 32, 1u << 20, false)) {
