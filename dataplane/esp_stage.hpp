@@ -69,6 +69,8 @@ inline void check_lifetime(EspContext& ctx, SaRuntime& sa) noexcept {
   uint64_t bytes = sa.bytes.get();
   if ((packets >= sa.soft_packets || bytes >= sa.soft_bytes) && !sa.soft_reported) [[unlikely]]
     send_event(ctx, sa, SaEventKind::kSoftLifetime, sa.soft_reported);
+  if (sa.seq >= sa.seq_warning && !sa.seq_warned) [[unlikely]]
+    send_event(ctx, sa, SaEventKind::kSeqNearOverflow, sa.seq_warned);
   if ((packets >= sa.hard_packets || bytes >= sa.hard_bytes)) [[unlikely]] {
     sa.state.store(SaState::kExpired, std::memory_order_relaxed);
     send_event(ctx, sa, SaEventKind::kHardLifetime, sa.hard_reported);

@@ -198,6 +198,7 @@ const char* event_text(SaEventKind kind) {
     case SaEventKind::kSoftLifetime: return "soft lifetime reached: rekey now";
     case SaEventKind::kHardLifetime: return "hard lifetime reached: the SA has stopped";
     case SaEventKind::kSeqOverflow: return "sequence numbers used up: the SA has stopped";
+    case SaEventKind::kSeqNearOverflow: return "15/16 of the sequence numbers used: rekey now";
   }
   return "?";
 }

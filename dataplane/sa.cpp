@@ -82,6 +82,10 @@ Result<std::unique_ptr<SaRuntime>> create_sa(const crypto::MbManager& mgr, const
   sa->soft_bytes = limit_or_max(p.lifetime.soft_bytes);
   sa->hard_bytes = limit_or_max(p.lifetime.hard_bytes);
   sa->outer_length = build_template(p, sa->outer_template);
+  if (p.direction == SaDirection::kOutbound) {
+    uint64_t last = p.esn ? std::numeric_limits<uint64_t>::max() : std::numeric_limits<uint32_t>::max();
+    sa->seq_warning = last - (last >> 4);
+  }
   if (p.direction == SaDirection::kInbound) sa->window = std::make_unique<ReplayWindow>(p.replay_window, p.initial_seq);
   sa->params = p;
   return sa;

@@ -57,6 +57,8 @@ struct alignas(64) SaRuntime {
 
   // --- colder: read once per run or by the control core.
   alignas(64) uint64_t soft_packets, soft_bytes;
+  uint64_t seq_warning = UINT64_MAX;  // outbound: past this sequence number, warn (kSeqNearOverflow)
+  bool seq_warned = false;
   OwnedCounter drops[kDropReasonCount];
   crypto::GcmKey key;
   SaParams params;  // as installed, for the console and the control core

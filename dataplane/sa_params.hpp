@@ -67,7 +67,9 @@ struct SaParams {
 };
 
 // What a worker tells the control core about an SA, over the worker's event ring.
-enum class SaEventKind : uint8_t { kSoftLifetime, kHardLifetime, kSeqOverflow };
+// kSeqNearOverflow: an outbound SA has used 15/16 of its sequence numbers (2^32 without ESN):
+// time to rekey before kSeqOverflow stops it.
+enum class SaEventKind : uint8_t { kSoftLifetime, kHardLifetime, kSeqOverflow, kSeqNearOverflow };
 
 struct SaEvent {
   uint32_t spi;
