@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "bench/harness/ceiling.hpp"
+#include "bench/harness/esp_stage.hpp"
 #include "bench/harness/report.hpp"
 #include "bench/harness/rte_ipsec_baseline.hpp"
 #include "bench/harness/self_mode.hpp"
@@ -143,6 +144,7 @@ int main(int argc, char** argv) {
       config.sas = sas;
       PipelineRig rig(config, *pool);
       CryptoCeiling ceiling(config, *pool);
+      EspStageRig stage(config, *pool);
       std::unique_ptr<RteIpsecBaseline> peer;
       if (o.baseline) peer = std::make_unique<RteIpsecBaseline>(config, *pool);
       for (Direction d : directions) {
@@ -152,6 +154,8 @@ int main(int argc, char** argv) {
           Row raw = make_row("ipsec-mb", d, size, sas, ceiling.run(d == Direction::kOutbound, size));
           Row ours = make_row("rampart", d, size, sas, rig.run(d, size));
           ours.of_ceiling = ours.mpps / raw.mpps;
+          Row esp = make_row("rampart-esp", d, size, sas, stage.run(d, size));
+          esp.of_ceiling = esp.mpps / raw.mpps;
           std::fprintf(stderr, "\r%60s\r", "");
           if (ours.sent != ours.received + ours.dropped) {
             std::fprintf(stderr, "rampart-bench: %s %s: sent %llu, received %llu + dropped %llu do not add up\n",
@@ -162,13 +166,16 @@ int main(int argc, char** argv) {
             Row theirs = make_row("rte_ipsec", d, size, sas, peer->run(d, size));
             theirs.of_ceiling = theirs.mpps / raw.mpps;
             ours.vs_rte_ipsec = ours.mpps / theirs.mpps;
-            print_row(ours);
-            print_row(theirs);
-            rows.push_back(ours);
-            rows.push_back(theirs);
+            esp.vs_rte_ipsec = esp.mpps / theirs.mpps;
+            for (const Row* r : {&ours, &esp, &theirs}) {
+              print_row(*r);
+              rows.push_back(*r);
+            }
           } else {
-            print_row(ours);
-            rows.push_back(ours);
+            for (const Row* r : {&ours, &esp}) {
+              print_row(*r);
+              rows.push_back(*r);
+            }
           }
           print_row(raw);
           rows.push_back(raw);

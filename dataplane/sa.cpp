@@ -1,5 +1,7 @@
 #include "dataplane/sa.hpp"
 
+#include <rte_ip.h>
+
 #include <cstring>
 #include <limits>
 
@@ -30,6 +32,9 @@ uint8_t build_template(const SaParams& p, uint8_t* out) {
       ip.flags_fragment.set(p.df == DfPolicy::kSet ? kIpv4DontFragment : 0);
       std::memcpy(ip.source, p.tunnel_source.data(), 4);
       std::memcpy(ip.destination, p.tunnel_destination.data(), 4);
+      // The checksum of the fixed fields: per packet, the outbound stage adds the ones that vary
+      // (RFC 1624) instead of summing the whole header again.
+      ip.checksum = Be16::from_raw(static_cast<uint16_t>(~rte_raw_cksum(&ip, sizeof ip)));
       std::memcpy(out, &ip, sizeof ip);
       length = sizeof ip;
     } else {

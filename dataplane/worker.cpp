@@ -175,6 +175,7 @@ void Worker::poll_once() noexcept {
   uint64_t start = rte_rdtsc();
   apply_updates();
   tracer_.start_pass();
+  hop4_.valid = hop6_.valid = false;
   uint32_t moved = 0;
   for (uint16_t p = 0; p < gw_.ports_.size(); ++p) {
     rte_mbuf* pkts[kMaxBurst];
@@ -544,6 +545,10 @@ void Worker::send_ip(rte_mbuf* m) noexcept {
 // Routes an IPv6 packet (mbuf at the IP header), adds the Ethernet header and queues it.
 void Worker::send_ipv6(rte_mbuf* m) noexcept {
   auto* ip = rte_pktmbuf_mtod(m, rte_ipv6_hdr*);
+  if (hop6_.valid && std::memcmp(hop6_.destination, ip->dst_addr, 16) == 0) [[likely]] {
+    send_to(m, hop6_.port, hop6_.mac, RTE_ETHER_TYPE_IPV6);
+    return;
+  }
   const NextHop6* hop = tables_->routes->lookup6(ip->dst_addr);
   if (hop == nullptr) [[unlikely]] {
     drop(m, DropReason::kNoRoute);
@@ -554,12 +559,18 @@ void Worker::send_ipv6(rte_mbuf* m) noexcept {
     hold(m, hop->port);
     return;
   }
+  hop6_ = {true, hop->port, mac, {}};
+  std::memcpy(hop6_.destination, ip->dst_addr, 16);
   send_to(m, hop->port, mac, RTE_ETHER_TYPE_IPV6);
 }
 
 // Routes an IPv4 packet (mbuf at the IP header), adds the Ethernet header and queues it.
 void Worker::send_ipv4(rte_mbuf* m) noexcept {
   auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
+  if (hop4_.valid && hop4_.destination == ip->dst_addr) [[likely]] {
+    send_to(m, hop4_.port, hop4_.mac, RTE_ETHER_TYPE_IPV4);
+    return;
+  }
   uint32_t destination = rte_be_to_cpu_32(ip->dst_addr);
   const NextHop* hop = tables_->routes->lookup(destination);
   if (hop == nullptr) [[unlikely]] {
@@ -572,6 +583,7 @@ void Worker::send_ipv4(rte_mbuf* m) noexcept {
     hold(m, hop->port);
     return;
   }
+  hop4_ = {true, hop->port, mac, ip->dst_addr};
   send_to(m, hop->port, mac, RTE_ETHER_TYPE_IPV4);
 }
 

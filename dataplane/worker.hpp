@@ -69,6 +69,21 @@ class Worker {
   CounterTable::Lane& paths_;
   EspContext esp_;
   PacketTracer tracer_;
+  // The last destination routed and resolved in this pass, and where it went: the packets of one
+  // tunnel all go to one peer, so most skip the LPM and neighbour lookups. Forgotten at every
+  // pass, so route and neighbour changes take effect at the next one.
+  struct HopCache {
+    bool valid = false;
+    uint16_t port = 0;
+    rte_ether_addr mac{};
+    uint32_t destination = 0;  // IPv4, network order
+  } hop4_;
+  struct Hop6Cache {
+    bool valid = false;
+    uint16_t port = 0;
+    rte_ether_addr mac{};
+    uint8_t destination[16] = {};
+  } hop6_;
   struct TxBuffer {
     uint16_t count = 0;
     rte_mbuf* pkts[kMaxBurst];

@@ -85,7 +85,7 @@ std::string machine_summary() {
 }
 
 void print_header() {
-  std::printf("%-10s %-9s %-5s %7s %8s %8s %8s %10s %8s %9s\n", "system", "direction", "size", "SAs", "Mpps",
+  std::printf("%-11s %-9s %-5s %7s %8s %8s %8s %10s %8s %9s\n", "system", "direction", "size", "SAs", "Mpps",
               "Gbps L3", "Gbps L2", "cycles/pkt", "of raw", "vs rte_ipsec");
 }
 
@@ -93,7 +93,7 @@ void print_row(const Row& r) {
   char raw[16] = "-", peer[16] = "-";
   if (r.of_ceiling > 0) std::snprintf(raw, sizeof raw, "%.0f%%", 100 * r.of_ceiling);
   if (r.vs_rte_ipsec > 0) std::snprintf(peer, sizeof peer, "%.2fx", r.vs_rte_ipsec);
-  std::printf("%-10s %-9s %-5s %7u %8.2f %8.2f %8.2f %10.0f %8s %9s\n", r.system.c_str(), r.direction.c_str(),
+  std::printf("%-11s %-9s %-5s %7u %8.2f %8.2f %8.2f %10.0f %8s %9s\n", r.system.c_str(), r.direction.c_str(),
               r.size.c_str(), r.sas, r.mpps, r.gbps_l3, r.gbps_l2, r.cycles_per_packet, raw, peer);
   std::fflush(stdout);
 }
@@ -118,7 +118,11 @@ bool plot(const std::vector<Row>& rows, const std::string& png, const std::strin
   // One data block per (direction, line), x = mean IP size, y = Gbps at L3.
   std::map<std::pair<std::string, std::string>, std::vector<const Row*>> lines;
   for (const Row& r : rows) {
-    std::string name = r.system == "ipsec-mb" ? "ipsec-mb AES-GCM alone (ceiling)" : r.system;
+    std::string name = r.system == "ipsec-mb"      ? "ipsec-mb AES-GCM alone (ceiling)"
+                       : r.system == "rampart"     ? "rampart pipeline"
+                       : r.system == "rampart-esp" ? "rampart ESP stage"
+                       : r.system == "rte_ipsec"   ? "DPDK rte_ipsec (ESP only)"
+                                                   : r.system;
     if (r.system != "ipsec-mb") name += ", " + std::to_string(r.sas) + (r.sas == 1 ? " SA" : " SAs");
     lines[{r.direction, name}].push_back(&r);
   }
@@ -132,7 +136,7 @@ bool plot(const std::vector<Row>& rows, const std::string& png, const std::strin
     d << "\n\n";
     blocks.push_back(key);
   }
-  s << "set terminal pngcairo size 1400,600 font ',10'\nset output '" << png << "'\n"
+  s << "set terminal pngcairo noenhanced size 1400,600 font ',10'\nset output '" << png << "'\n"
     << "set multiplot layout 1,2 title '" << title << "'\n"
     << "set xlabel 'IP packet size (bytes; IMIX at its mean)'\nset ylabel 'Gbps (IP bytes)'\nset grid\n"
     << "set key top left\n";
