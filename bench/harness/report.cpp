@@ -156,11 +156,11 @@ bool plot(const std::vector<Row>& rows, const std::string& png, const std::strin
   s.close();
   d.close();
   std::string command = "gnuplot '" + script + "' 2>&1";
-  if (std::system(command.c_str()) != 0) {
-    std::fprintf(stderr, "rampart-bench: gnuplot could not draw %s (is gnuplot-nox installed?)\n", png.c_str());
-    return false;
-  }
-  return true;
+  bool drawn = std::system(command.c_str()) == 0;
+  if (!drawn) std::fprintf(stderr, "rampart-bench: gnuplot could not draw %s (is gnuplot-nox installed?)\n", png.c_str());
+  std::remove(data.c_str());
+  std::remove(script.c_str());
+  return drawn;
 }
 
 }  // namespace rampart::bench

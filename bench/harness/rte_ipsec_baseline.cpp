@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "dataplane/esp_outbound.hpp"
 
@@ -26,11 +27,10 @@ constexpr uint16_t kIvOffset = sizeof(rte_crypto_op) + sizeof(rte_crypto_sym_op)
   std::exit(1);
 }
 
-// The aesni_gcm crypto device and its session pool, once per process.
+// The aesni_gcm crypto device, once per process.
 struct CryptoDevice {
   uint8_t id = 0;
-  rte_mempool* sessions = nullptr;
-  static CryptoDevice& get(unsigned sessions_needed) {
+  static CryptoDevice& get() {
     static CryptoDevice device = [&] {
       CryptoDevice d;
       if (rte_vdev_init(kDevice, nullptr) != 0) fail("cannot create the crypto_aesni_gcm device");
@@ -45,10 +45,6 @@ struct CryptoDevice {
       qp.nb_descriptors = 2048;
       if (rte_cryptodev_queue_pair_setup(d.id, 0, &qp, SOCKET_ID_ANY) != 0) fail("no queue pair");
       if (rte_cryptodev_start(d.id) != 0) fail("cannot start the crypto device");
-      d.sessions = rte_cryptodev_sym_session_pool_create("rb_sessions", 2 * sessions_needed + 64,
-                                                         rte_cryptodev_sym_get_private_session_size(d.id), 0, 0,
-                                                         SOCKET_ID_ANY);
-      if (d.sessions == nullptr) fail("no session pool");
       return d;
     }();
     return device;
@@ -61,8 +57,10 @@ struct RteIpsecBaseline::Side {
   std::vector<rte_ipsec_sa*> sas;
   std::vector<rte_ipsec_session> sessions;
   std::vector<void*> crypto_sessions;
+  rte_mempool* session_pool = nullptr;
   ~Side() {
-    for (void* s : crypto_sessions) rte_cryptodev_sym_session_free(CryptoDevice::get(0).id, s);
+    for (void* s : crypto_sessions) rte_cryptodev_sym_session_free(CryptoDevice::get().id, s);
+    rte_mempool_free(session_pool);
     for (rte_ipsec_sa* sa : sas) {
       rte_ipsec_sa_fini(sa);
       rte_free(sa);
@@ -72,7 +70,7 @@ struct RteIpsecBaseline::Side {
 
 RteIpsecBaseline::RteIpsecBaseline(const RunConfig& config, rte_mempool* pool)
     : config_(config), flows_(config_), pool_(pool) {
-  CryptoDevice::get(config.sas);
+  CryptoDevice::get();
   outbound_ = make_side(Direction::kOutbound);
   if (config.mode == dp::SaMode::kTunnel) {
     inbound_ = make_side(Direction::kInbound);
@@ -86,7 +84,13 @@ RteIpsecBaseline::~RteIpsecBaseline() = default;
 
 std::unique_ptr<RteIpsecBaseline::Side> RteIpsecBaseline::make_side(Direction direction) {
   auto side = std::make_unique<Side>();
-  CryptoDevice& device = CryptoDevice::get(config_.sas);
+  CryptoDevice& device = CryptoDevice::get();
+  static unsigned pools = 0;
+  std::string pool_name = "rb_sessions_" + std::to_string(pools++);
+  side->session_pool = rte_cryptodev_sym_session_pool_create(pool_name.c_str(), config_.sas + 64,
+                                                             rte_cryptodev_sym_get_private_session_size(device.id),
+                                                             0, 0, SOCKET_ID_ANY);
+  if (side->session_pool == nullptr) fail("no session pool");
   bool out = direction == Direction::kOutbound;
   bool v4 = config_.family == dp::IpFamily::kIpv4;
   side->sessions.resize(config_.sas);
@@ -139,14 +143,14 @@ std::unique_ptr<RteIpsecBaseline::Side> RteIpsecBaseline::make_side(Direction di
       prm.tun.next_proto = v4 ? IPPROTO_IPIP : IPPROTO_IPV6;
     } else {
       prm.ipsec_xform.mode = RTE_SECURITY_IPSEC_SA_MODE_TRANSPORT;
-      prm.trs.proto = IPPROTO_UDP;
+      prm.trs.proto = v4 ? IPPROTO_IPIP : IPPROTO_IPV6;  // rte_ipsec reads the IP version from it
     }
     int size = rte_ipsec_sa_size(&prm);
     if (size < 0) fail("rte_ipsec_sa_size refused the SA");
     auto* sa = static_cast<rte_ipsec_sa*>(rte_zmalloc("rb_ipsec_sa", static_cast<size_t>(size), RTE_CACHE_LINE_SIZE));
     if (sa == nullptr || rte_ipsec_sa_init(sa, &prm, static_cast<uint32_t>(size)) < 0) fail("rte_ipsec_sa_init failed");
     side->sas.push_back(sa);
-    void* session = rte_cryptodev_sym_session_create(device.id, &aead, device.sessions);
+    void* session = rte_cryptodev_sym_session_create(device.id, &aead, side->session_pool);
     if (session == nullptr) fail("no crypto session");
     side->crypto_sessions.push_back(session);
     rte_ipsec_session& ss = side->sessions[i];

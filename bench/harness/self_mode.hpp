@@ -2,7 +2,8 @@
 // inbound policy check, route, tx burst) in this process, one worker stepped on this thread,
 // between a generator and a sink on ring ports. Only Worker::poll_once is timed; the generator
 // (fresh frames, freshly sealed ESP for inbound so the replay window sees new numbers) and the
-// sink (drain and free) run between passes, untimed.
+// sink (drain and free) run between passes, untimed. The public port's MTU is 9000, so nothing
+// up to 1518 bytes is fragmented.
 #pragma once
 
 #include <cstdint>

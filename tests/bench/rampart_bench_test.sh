@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# rampart-bench's self mode for a fraction of a second per row: it runs, every row's counts add
+# up (sent = received + counted drops; the bench itself exits 1 otherwise), the JSON validates
+# and describes the machine, the plot is a PNG, options change what is measured, bad usage exits 2.
+# Usage: rampart_bench_test.sh RAMPART_BENCH
+set -uo pipefail
+bench=$1
+dir=$(mktemp -d /tmp/rampart-bench-test.XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+"$bench" self --sizes 64,imix --sas 1,3 --seconds 0.02 --json "$dir/run.json" --plot "$dir/run.png" >"$dir/run.txt" 2>&1 ||
+  fail "self mode: $(cat "$dir/run.txt")"
+/usr/bin/python3 - "$dir/run.json" <<'PY' || fail "the JSON: $(head -c 2000 "$dir/run.json")"
+import json, sys
+run = json.load(open(sys.argv[1]))
+assert run["bench"] == "rampart-bench" and run["mode"] == "self"
+machine = run["machine"]
+for key in ("cpu", "flags", "cores", "ipsec_mb", "dpdk", "compiler", "kernel"):
+    assert key in machine, key
+assert machine["ipsec_mb"]["arch"] in ("sse", "avx", "avx2", "avx512", "aesni"), machine["ipsec_mb"]
+rows = run["rows"]
+systems = {r["system"] for r in rows}
+assert systems == {"rampart", "rampart-esp", "rte_ipsec", "ipsec-mb"}, systems
+assert len(rows) == 2 * 2 * 2 * 4, len(rows)  # SA counts x directions x sizes x systems
+for r in rows:
+    assert r["mpps"] > 0 and r["cycles_per_packet"] > 0, r
+    assert r["gbps_l2"] > r["gbps_l3"] > 0, r
+    if r["system"] in ("rampart", "rampart-esp"):
+        assert r["sent"] == r["received"] + r["dropped"], r
+        assert r["dropped"] == 0, r
+        assert 0 < r["of_ceiling"] and r["vs_rte_ipsec"] > 0, r
+PY
+head -c 8 "$dir/run.png" | od -An -c | grep -q "P   N   G" || fail "no PNG plot"
+grep -q "rampart-esp" "$dir/run.txt" || fail "no table on the terminal"
+
+# AES-GCM-256 over IPv6; transport mode runs outbound only.
+"$bench" self --sizes 512 --sas 2 --seconds 0.01 --cipher aes-gcm-256 --family ipv6 --no-baseline \
+  >"$dir/v6.txt" 2>&1 || fail "AES-GCM-256 IPv6: $(cat "$dir/v6.txt")"
+grep -q "AES-GCM-256 tunnel IPv6" "$dir/v6.txt" || fail "the IPv6 run does not say what it ran"
+[[ $(grep -c "rampart  *outbound\|rampart  *inbound" "$dir/v6.txt") -eq 2 ]] || fail "the IPv6 run should have an outbound and an inbound row"
+"$bench" self --sizes 64 --sas 1 --seconds 0.01 --mode transport >"$dir/transport.txt" 2>&1 ||
+  fail "transport: $(cat "$dir/transport.txt")"
+grep -q "inbound" "$dir/transport.txt" && fail "transport mode should run outbound only"
+
+"$bench" self --sizes 63 >/dev/null 2>&1; [[ $? -eq 2 ]] || fail "a size below 64 should be a usage error"
+"$bench" nonsense >/dev/null 2>&1; [[ $? -eq 2 ]] || fail "an unknown mode should be a usage error"
+
+if ((failures)); then
+  echo "rampart_bench_test: $failures failure(s)"
+  exit 1
+fi
+echo "rampart_bench_test: all checks passed"
