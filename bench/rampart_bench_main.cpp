@@ -4,12 +4,19 @@
 //   rampart-bench self [--sizes 64,512,1420,imix] [--sas 1,100000] [--burst 32]
 //                      [--cipher aes-gcm-128|aes-gcm-256] [--mode tunnel|transport]
 //                      [--family ipv4|ipv6] [--seconds S] [--no-baseline] [--json FILE] [--plot FILE.png]
+//   rampart-bench dut (--tx DEVICE --rx DEVICE [--dst-mac MAC] | --loopback PPS)
+//                     [--sizes 64,1420] [--rate PPS | --search [--max-rate PPS] [--loss F]]
+//                     [--src IP] [--dst IP] [--flows N] [--seconds S] [--json FILE]
 //
 // Self mode runs one worker core. Every row checks that its counts add up (sent = received +
-// counted drops); a row that does not makes the exit status 1.
+// counted drops); a row that does not makes the exit status 1. DUT mode drives a device under
+// test through two EAL ports (--loopback: a rate-limited stand-in, for tests).
 #include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -19,6 +26,7 @@
 #include <vector>
 
 #include "bench/harness/ceiling.hpp"
+#include "bench/harness/dut_mode.hpp"
 #include "bench/harness/esp_stage.hpp"
 #include "bench/harness/report.hpp"
 #include "bench/harness/rte_ipsec_baseline.hpp"
@@ -34,7 +42,10 @@ namespace {
 const char* kUsage =
     "usage: rampart-bench self [--sizes 64,512,1420,imix] [--sas 1,100000] [--burst N] [--cipher aes-gcm-128|aes-gcm-256]\n"
     "                          [--mode tunnel|transport] [--family ipv4|ipv6] [--seconds S] [--no-baseline]\n"
-    "                          [--json FILE] [--plot FILE.png]\n";
+    "                          [--json FILE] [--plot FILE.png]\n"
+    "       rampart-bench dut (--tx DEVICE --rx DEVICE [--dst-mac MAC] | --loopback PPS) [--sizes 64,1420]\n"
+    "                         [--rate PPS | --search [--max-rate PPS] [--loss F]] [--src IP] [--dst IP]\n"
+    "                         [--flows N] [--seconds S] [--json FILE]\n";
 
 struct Options {
   std::vector<SizeSpec> sizes = *parse_sizes("64,512,1420,imix");
@@ -113,7 +124,9 @@ Row make_row(const char* system, Direction d, const SizeSpec& size, unsigned sas
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run_dut(int argc, char** argv);
+
+int run_self(int argc, char** argv) {
   Options o;
   if (!parse(argc, argv, o)) {
     std::fprintf(stderr, "%s", kUsage);
@@ -197,4 +210,189 @@ int main(int argc, char** argv) {
   }
   dp::eal_cleanup(prefix);
   return status;
+}
+
+namespace {
+
+struct DutOptions {
+  std::string tx, rx;
+  double loopback_pps = 0;
+  std::vector<uint16_t> sizes{64};
+  double rate = 0;
+  bool search = false;
+  double max_rate = 0, loss = 0.005;
+  DutConfig config;
+  std::string json;
+};
+
+bool parse_mac(const std::string& text, std::array<uint8_t, 6>& mac) {
+  unsigned b[6];
+  if (std::sscanf(text.c_str(), "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6) return false;
+  for (int i = 0; i < 6; ++i) mac[i] = static_cast<uint8_t>(b[i]);
+  return true;
+}
+
+bool parse_ipv4(const std::string& text, uint32_t& out) {
+  unsigned a, b, c, d;
+  if (std::sscanf(text.c_str(), "%u.%u.%u.%u", &a, &b, &c, &d) != 4 || a > 255 || b > 255 || c > 255 || d > 255)
+    return false;
+  out = a << 24 | b << 16 | c << 8 | d;
+  return true;
+}
+
+bool parse_dut(int argc, char** argv, DutOptions& o) {
+  o.config.source = RTE_IPV4(192, 0, 2, 10);
+  o.config.destination = RTE_IPV4(203, 0, 113, 10);
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (a == "--tx") {
+      o.tx = value();
+    } else if (a == "--rx") {
+      o.rx = value();
+    } else if (a == "--loopback") {
+      o.loopback_pps = std::strtod(value().c_str(), nullptr);
+      if (o.loopback_pps <= 0) return false;
+    } else if (a == "--dst-mac") {
+      if (!parse_mac(value(), o.config.destination_mac)) return false;
+    } else if (a == "--src") {
+      if (!parse_ipv4(value(), o.config.source)) return false;
+    } else if (a == "--dst") {
+      if (!parse_ipv4(value(), o.config.destination)) return false;
+    } else if (a == "--sizes") {
+      auto sizes = parse_sizes(value());
+      if (!sizes) return false;
+      o.sizes.clear();
+      for (const auto& s : *sizes) {
+        if (s.lengths.size() != 1) return false;  // one size per trial: no imix here
+        o.sizes.push_back(s.lengths[0]);
+      }
+    } else if (a == "--rate") {
+      o.rate = std::strtod(value().c_str(), nullptr);
+      if (o.rate <= 0) return false;
+    } else if (a == "--search") {
+      o.search = true;
+    } else if (a == "--max-rate") {
+      o.max_rate = std::strtod(value().c_str(), nullptr);
+      if (o.max_rate <= 0) return false;
+    } else if (a == "--loss") {
+      o.loss = std::strtod(value().c_str(), nullptr);
+      if (o.loss < 0 || o.loss >= 1) return false;
+    } else if (a == "--flows") {
+      o.config.flows = static_cast<uint16_t>(std::strtoul(value().c_str(), nullptr, 10));
+      if (o.config.flows == 0) return false;
+    } else if (a == "--seconds") {
+      o.config.seconds = std::strtod(value().c_str(), nullptr);
+      if (o.config.seconds <= 0 || o.config.seconds > 600) return false;
+    } else if (a == "--json") {
+      o.json = value();
+    } else {
+      return false;
+    }
+  }
+  bool devices = !o.tx.empty() && !o.rx.empty();
+  if (devices == (o.loopback_pps > 0)) return false;  // one or the other
+  if (o.search == (o.rate > 0)) return false;
+  if (o.search && o.max_rate == 0) o.max_rate = o.loopback_pps > 0 ? o.loopback_pps * 4 : 1e6;
+  return true;
+}
+
+std::string trial_json(const char* kind, uint16_t size, const Trial& t) {
+  char text[512];
+  std::snprintf(text, sizeof text,
+                "{\"kind\": \"%s\", \"size\": %u, \"offered_pps\": %.0f, \"sent\": %llu, \"received\": %llu, "
+                "\"foreign\": %llu, \"loss\": %.6f, \"achieved_pps\": %.0f, \"latency_us\": {\"p50\": %.2f, "
+                "\"p90\": %.2f, \"p99\": %.2f, \"p999\": %.2f, \"max\": %.2f}}",
+                kind, size, t.offered_pps, static_cast<unsigned long long>(t.sent),
+                static_cast<unsigned long long>(t.received), static_cast<unsigned long long>(t.foreign), t.loss(),
+                t.achieved_pps, t.latency_us[0], t.latency_us[1], t.latency_us[2], t.latency_us[3], t.latency_us[4]);
+  return text;
+}
+
+void print_trial(const char* kind, uint16_t size, const Trial& t) {
+  std::printf("%-6s %5u %12.0f %10llu %10llu %8.3f%% %12.0f %8.2f %8.2f %8.2f %8.2f %8.2f\n", kind, size,
+              t.offered_pps, static_cast<unsigned long long>(t.sent), static_cast<unsigned long long>(t.received),
+              100 * t.loss(), t.achieved_pps, t.latency_us[0], t.latency_us[1], t.latency_us[2], t.latency_us[3],
+              t.latency_us[4]);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int run_dut(int argc, char** argv) {
+  DutOptions o;
+  if (!parse_dut(argc, argv, o)) {
+    std::fprintf(stderr, "%s", kUsage);
+    return 2;
+  }
+  std::string prefix = "rampart_bench_dut_" + std::to_string(getpid());
+  auto args = dp::eal_args_without_hugepages(prefix);
+  for (const std::string& device : {o.tx, o.rx})
+    if (!device.empty()) args.insert(args.end(), {"--vdev", device});
+  if (auto r = dp::eal_init(args); !r) {
+    std::fprintf(stderr, "rampart-bench: EAL: %s\n", r.message().c_str());
+    return 1;
+  }
+  int status = 0;
+  {
+    auto pool = dp::create_packet_pool("rbd_pool", 32767, static_cast<int>(rte_socket_id()));
+    if (!pool) return 1;
+    std::unique_ptr<RateLimitedLoopback> loopback;
+    if (o.loopback_pps > 0) {
+      loopback = std::make_unique<RateLimitedLoopback>(o.loopback_pps, *pool);
+      o.config.tx_port = loopback->generator_port();
+      o.config.rx_port = loopback->receiver_port();
+    } else {
+      for (auto [device, port] : {std::pair{&o.tx, &o.config.tx_port}, std::pair{&o.rx, &o.config.rx_port}}) {
+        std::string name = device->substr(0, device->find(','));
+        if (rte_eth_dev_get_port_by_name(name.c_str(), port) != 0 || !dp::start_port(*port, *pool, 1)) {
+          std::fprintf(stderr, "rampart-bench: device %s did not come up as a DPDK port\n", device->c_str());
+          return 1;
+        }
+      }
+    }
+    std::printf("rampart-bench dut: %s, %.2f s per trial%s\n%s\n\n",
+                loopback ? ("a loopback limited to " + std::to_string(static_cast<long>(o.loopback_pps)) + " pps").c_str()
+                         : (o.tx + " -> DUT -> " + o.rx).c_str(),
+                o.config.seconds, o.search ? (", searching for NDR and PDR (loss <= " + std::to_string(o.loss) + ")").c_str() : "",
+                machine_summary().c_str());
+    std::printf("%-6s %5s %12s %10s %10s %9s %12s %8s %8s %8s %8s %8s\n", "trial", "size", "offered pps", "sent",
+                "received", "loss", "received pps", "p50 us", "p90 us", "p99 us", "p99.9", "max us");
+    DutRig rig(o.config, *pool);
+    std::vector<std::string> rows;
+    for (uint16_t size : o.sizes) {
+      if (!o.search) {
+        Trial t = rig.run(size, o.rate);
+        print_trial("fixed", size, t);
+        rows.push_back(trial_json("fixed", size, t));
+        continue;
+      }
+      auto show = [&](const Trial& t) {
+        print_trial("try", size, t);
+        rows.push_back(trial_json("trial", size, t));
+      };
+      Trial ndr = rig.search(size, o.max_rate, 0.0, 0.01, show);
+      Trial pdr = rig.search(size, o.max_rate, o.loss, 0.01, show);
+      print_trial("NDR", size, ndr);
+      print_trial("PDR", size, pdr);
+      rows.push_back(trial_json("ndr", size, ndr));
+      rows.push_back(trial_json("pdr", size, pdr));
+    }
+    if (!o.json.empty()) {
+      std::ofstream j(o.json);
+      j << "{\"bench\": \"rampart-bench\", \"mode\": \"dut\", \"time\": " << std::time(nullptr)
+        << ",\n \"machine\": " << machine_json() << ",\n \"config\": {\"seconds_per_trial\": " << o.config.seconds
+        << ", \"loss_for_pdr\": " << o.loss << ", \"flows\": " << o.config.flows << "},\n \"rows\": [";
+      for (size_t i = 0; i < rows.size(); ++i) j << (i ? ",\n  " : "\n  ") << rows[i];
+      j << "\n]}\n";
+      if (!j) status = 1;
+    }
+  }
+  dp::eal_cleanup(prefix);
+  return status;
+}
+
+int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "dut") return run_dut(argc, argv);
+  return run_self(argc, argv);
 }

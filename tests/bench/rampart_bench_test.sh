@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# rampart-bench's self mode for a fraction of a second per row: it runs, every row's counts add
-# up (sent = received + counted drops; the bench itself exits 1 otherwise), the JSON validates
-# and describes the machine, the plot is a PNG, options change what is measured, bad usage exits 2.
+# rampart-bench for a fraction of a second per row. Self mode: it runs, every row's counts add up
+# (sent = received + counted drops; the bench itself exits 1 otherwise), the JSON validates and
+# describes the machine, the plot is a PNG, options change what is measured. DUT mode: against a
+# loopback limited to a known rate, a fixed rate below it loses nothing and the search finds the
+# limit. Bad usage exits 2.
 # Usage: rampart_bench_test.sh RAMPART_BENCH
 set -uo pipefail
 bench=$1
@@ -43,6 +45,32 @@ grep -q "AES-GCM-256 tunnel IPv6" "$dir/v6.txt" || fail "the IPv6 run does not s
 "$bench" self --sizes 64 --sas 1 --seconds 0.01 --mode transport >"$dir/transport.txt" 2>&1 ||
   fail "transport: $(cat "$dir/transport.txt")"
 grep -q "inbound" "$dir/transport.txt" && fail "transport mode should run outbound only"
+
+# DUT mode against a loopback limited to 200,000 frames/s: a fixed rate under the limit loses
+# nothing; the search's PDR lands on the limit.
+"$bench" dut --loopback 200000 --rate 100000 --seconds 0.3 --sizes 64,1420 --json "$dir/fixed.json" >"$dir/fixed.txt" 2>&1 ||
+  fail "dut at a fixed rate: $(cat "$dir/fixed.txt")"
+"$bench" dut --loopback 200000 --search --seconds 1 --sizes 64 --json "$dir/search.json" >"$dir/search.txt" 2>&1 ||
+  fail "dut search: $(cat "$dir/search.txt")"
+/usr/bin/python3 - "$dir/fixed.json" "$dir/search.json" <<'PY' || fail "DUT results: $(cat "$dir/fixed.txt" "$dir/search.txt")"
+import json, sys
+fixed = json.load(open(sys.argv[1]))
+assert fixed["mode"] == "dut" and "cpu" in fixed["machine"]
+assert [r["size"] for r in fixed["rows"]] == [64, 1420]
+for r in fixed["rows"]:
+    # A shared VM can stall the stand-in DUT's thread for milliseconds: a few frames may go.
+    assert r["sent"] >= 29990 and r["received"] <= r["sent"] and r["loss"] <= 0.002, r
+    assert 0 < r["latency_us"]["p50"] <= r["latency_us"]["p99"] <= r["latency_us"]["max"], r
+search = json.load(open(sys.argv[2]))
+pdr = [r for r in search["rows"] if r["kind"] == "pdr"][0]
+assert 190000 <= pdr["offered_pps"] <= 204000, pdr  # the limit, plus the bucket's 10 ms over 1 s
+assert pdr["loss"] <= 0.005, pdr
+ndr = [r for r in search["rows"] if r["kind"] == "ndr"][0]
+assert ndr["loss"] == 0 and ndr["offered_pps"] <= 204000, ndr
+trials = [r for r in search["rows"] if r["kind"] == "trial"]
+assert any(r["loss"] > 0.005 for r in trials), "the search never went past the limit"
+PY
+"$bench" dut --loopback 1000 >/dev/null 2>&1; [[ $? -eq 2 ]] || fail "dut without --rate or --search should be a usage error"
 
 "$bench" self --sizes 63 >/dev/null 2>&1; [[ $? -eq 2 ]] || fail "a size below 64 should be a usage error"
 "$bench" nonsense >/dev/null 2>&1; [[ $? -eq 2 ]] || fail "an unknown mode should be a usage error"
