@@ -5,9 +5,10 @@
 // by bisection the highest rate whose loss is at most a given fraction.
 #pragma once
 
+#include <algorithm>
 #include <array>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
