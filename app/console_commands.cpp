@@ -327,6 +327,27 @@ Reply show_trace(const dp::Gateway& gw, bool json) {
   return {true, json ? j.str() : table(rows)};
 }
 
+Reply show_ike(const IkeService* ike, bool json) {
+  std::vector<std::vector<std::string>> rows{{"connection", "state", "IKE SPIs (i:r)", "suite", "CHILD_SA in", "out"}};
+  std::ostringstream j;
+  j << "[";
+  bool first = true;
+  for (const auto& s : ike ? ike->status() : std::vector<IkeConnectionStatus>{}) {
+    char spis[40], in[16], out[16];
+    std::snprintf(spis, sizeof spis, "%016llx:%016llx", static_cast<unsigned long long>(s.initiator_spi),
+                  static_cast<unsigned long long>(s.responder_spi));
+    std::snprintf(in, sizeof in, "0x%08x", s.inbound_spi);
+    std::snprintf(out, sizeof out, "0x%08x", s.outbound_spi);
+    rows.push_back({s.name, s.state, spis, s.suite.empty() ? "-" : s.suite, in, out});
+    j << (first ? "" : ", ") << "{\"connection\": \"" << json_escape(s.name) << "\", \"state\": \"" << s.state
+      << "\", \"initiator_spi\": \"" << spis << "\", \"suite\": \"" << s.suite << "\", \"inbound_spi\": "
+      << s.inbound_spi << ", \"outbound_spi\": " << s.outbound_spi << "}";
+    first = false;
+  }
+  j << "]\n";
+  return {true, json ? j.str() : table(rows)};
+}
+
 // A change's outcome: its summary, or why it was refused (nothing changed, unless it says so).
 Reply change_reply(const Result<std::string>& r, bool json) {
   if (!r) return {false, r.message() + "\n"};
@@ -368,6 +389,7 @@ console::Reply handle_console_command(dp::Gateway& gateway, ConsoleState& state,
     if (words.size() <= 3 && words[1] == "sa") return show_sa(gateway, json, show_keys, words.size() == 3 ? words[2] : "");
     if (words.size() == 2 && words[1] == "interfaces") return show_interfaces(gateway, json);
     if (words.size() == 2 && words[1] == "policy") return show_policy(gateway, json);
+    if (words.size() == 2 && words[1] == "ike") return show_ike(state.ike, json);
   }
   if (words.size() == 1 && words[0] == "metrics") return metrics(gateway);
   if (words.size() == 2 && words[0] == "show" && words[1] == "trace") return show_trace(gateway, json);
@@ -397,7 +419,7 @@ console::Reply handle_console_command(dp::Gateway& gateway, ConsoleState& state,
   if (words.size() >= 2 && words.size() <= 3 && words[0] == "config" && words[1] == "reload")
     return change_reply(reload_config(gateway, state.running, words.size() == 3 ? words[2] : ""), json);
   return {false, "unknown command \"" + json_escape(raw.substr(0, 80)) + "\"; commands: show " +
-                     "counters|drops|interfaces|policy|routes|neighbors|workers, show sa [NAME|SPI] [--show-keys], " +
+                     "counters|drops|interfaces|policy|routes|neighbors|workers|ike, show sa [NAME|SPI] [--show-keys], " +
                      "counters clear, metrics, sa add SETTINGS, sa del NAME, policy add SETTINGS, policy del NAME, " +
                      "route add SETTINGS, route del PREFIX, config reload [FILE], trace N, show trace; --json after any\n"};
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "app/config_change.hpp"
+#include "app/ike_service.hpp"
 #include "console/server.hpp"
 #include "dataplane/gateway.hpp"
 
@@ -17,6 +18,7 @@ namespace rampart::app {
 struct ConsoleState {
   std::vector<CounterValue> baseline;
   RunningConfig running;  // what sa/policy/route add|del and config reload change
+  const IkeService* ike = nullptr;  // for "show ike"
 };
 
 // Every counter and per-SA series in the Prometheus text exposition format (0.0.4).

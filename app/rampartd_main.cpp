@@ -11,6 +11,7 @@
 
 #include "app/console_commands.hpp"
 #include "app/gateway_from_config.hpp"
+#include "app/ike_service.hpp"
 #include "app/telemetry_endpoints.hpp"
 #include "common/log.hpp"
 #include "config/config.hpp"
@@ -114,9 +115,18 @@ int run(int argc, char** argv) {
     dp::Gateway& gw = **gateway;
     app::ConsoleState console_state;
     console_state.running = {*config, config_path};
+    auto ike = app::IkeService::create(*config);
+    if (!ike) {
+      std::fprintf(stderr, "%s\n", ike.message().c_str());
+      g_gateway = nullptr;
+      dp::eal_cleanup(prefix);
+      return 1;
+    }
+    console_state.ike = &*ike;
     auto serve_console = [&] {
       console->poll([&](const std::string& request) { return app::handle_console_command(gw, console_state, request); });
       if (metrics) metrics->poll([&] { return app::metrics_text(gw); });
+      ike->poll(gw);
     };
     app::register_telemetry(&gw);
     if (auto r = gw.run(serve_console); !r) {

@@ -103,6 +103,20 @@ struct PolicyConfig {
   int line = 0;
 };
 
+// An IKEv2 peer (RFC 7296) with a pre-shared key: the IKE SA between local and remote, and one
+// CHILD_SA protecting local_ts <-> remote_ts. IPv4 and UDP 500 so far.
+struct ConnectionConfig {
+  std::string name;
+  IpAddress local, remote;
+  std::string local_id, remote_id;  // FQDN identities
+  std::string psk;
+  std::string ike = "aes128gcm16-prfsha256-ecp256";  // proposals in strongSwan's notation
+  std::string esp = "aes128gcm16";
+  IpPrefix local_ts, remote_ts;
+  bool initiate = false;  // start the IKE SA at start-up (else wait for the peer)
+  int line = 0;
+};
+
 struct Config {
   std::string source;  // the file it came from
   LogLevel log_level = LogLevel::kInfo;
@@ -114,6 +128,7 @@ struct Config {
   std::vector<NeighbourConfig> neighbours;
   std::vector<SaConfig> sas;
   std::vector<PolicyConfig> policies;
+  std::vector<ConnectionConfig> connections;
 };
 
 // Every problem found is reported, one per line, as "file:line: setting.path: what is wrong".

@@ -88,6 +88,7 @@ class Loader {
   void load_route(const Setting& s, const std::string& path, RouteConfig& out);
   void load_neighbour(const Setting& s, const std::string& path, NeighbourConfig& out);
   void load_policy(const Setting& s, const std::string& path, PolicyConfig& out);
+  void load_connection(const Setting& s, const std::string& path, ConnectionConfig& out);
   template <typename T, typename LoadOne>
   void load_list(const Setting& root, const char* name, std::vector<T>& out, LoadOne load_one);
 
@@ -234,6 +235,38 @@ void Loader::load_interface(const Setting& s, const std::string& path, Interface
         return std::nullopt;
       });
   if (role) out.role = *role;
+}
+
+void Loader::load_connection(const Setting& s, const std::string& path, ConnectionConfig& out) {
+  out.line = static_cast<int>(s.getSourceLine());
+  check_known(s, path, {"name", "local", "remote", "local_id", "remote_id", "psk", "ike", "esp", "local_ts", "remote_ts",
+                        "initiate"});
+  auto ipv4_address = [](const std::string& t) {
+    auto a = parse_ip_address(t);
+    return a && a->family == Family::kIpv4 ? a : std::nullopt;
+  };
+  auto ipv4_prefix = [](const std::string& t) {
+    auto p = parse_ip_prefix(t);
+    return p && p->address.family == Family::kIpv4 ? p : std::nullopt;
+  };
+  if (auto v = get_string(s, path, "name", true)) out.name = *v;
+  if (auto v = get_parsed<IpAddress>(s, path, "local", true, "an IPv4 address (IKE over IPv6 is not supported yet)", ipv4_address))
+    out.local = *v;
+  if (auto v = get_parsed<IpAddress>(s, path, "remote", true, "an IPv4 address (IKE over IPv6 is not supported yet)", ipv4_address))
+    out.remote = *v;
+  if (auto v = get_string(s, path, "local_id", true)) out.local_id = *v;
+  if (auto v = get_string(s, path, "remote_id", true)) out.remote_id = *v;
+  if (auto v = get_string(s, path, "psk", true)) {
+    if (v->size() < 16)
+      error(s["psk"], join_path(path, "psk"), "a pre-shared key needs at least 16 characters");
+    else
+      out.psk = *v;
+  }
+  if (auto v = get_string(s, path, "ike", false)) out.ike = *v;
+  if (auto v = get_string(s, path, "esp", false)) out.esp = *v;
+  if (auto v = get_parsed<IpPrefix>(s, path, "local_ts", true, "an IPv4 prefix", ipv4_prefix)) out.local_ts = *v;
+  if (auto v = get_parsed<IpPrefix>(s, path, "remote_ts", true, "an IPv4 prefix", ipv4_prefix)) out.remote_ts = *v;
+  if (auto v = get_bool(s, path, "initiate")) out.initiate = *v;
 }
 
 void Loader::load_route(const Setting& s, const std::string& path, RouteConfig& out) {
@@ -465,7 +498,8 @@ void Loader::cross_check(const Config& config) {
 }
 
 void Loader::load(const Setting& root, Config& out, bool check_across) {
-  check_known(root, "", {"log_level", "console", "dataplane", "interfaces", "routes", "neighbours", "sas", "policies"});
+  check_known(root, "", {"log_level", "console", "dataplane", "interfaces", "routes", "neighbours", "sas", "policies",
+                         "connections"});
   if (const Setting* c = member(root, "", "console", Setting::TypeGroup, false)) {
     check_known(*c, "console", {"socket", "metrics"});
     if (auto v = get_string(*c, "console", "metrics", false)) {
@@ -493,6 +527,7 @@ void Loader::load(const Setting& root, Config& out, bool check_across) {
   load_list(root, "neighbours", out.neighbours, &Loader::load_neighbour);
   load_list(root, "sas", out.sas, &Loader::load_sa);
   load_list(root, "policies", out.policies, &Loader::load_policy);
+  load_list(root, "connections", out.connections, &Loader::load_connection);
   if (!failed() && check_across) cross_check(out);
 }
 

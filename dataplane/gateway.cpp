@@ -8,6 +8,7 @@
 #include <rte_lcore.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
+#include <rte_udp.h>
 
 #include <unistd.h>
 
@@ -259,7 +260,7 @@ void Gateway::control_poll() {
     else if (type == RTE_ETHER_TYPE_IPV6 && reinterpret_cast<rte_ipv6_hdr*>(eth + 1)->proto == IPPROTO_ICMPV6)
       handle_nd(pkts[i]);
     else
-      rte_pktmbuf_free(pkts[i]);  // IKE arrives with the IKE issue; until then it is not answered
+      receive_ike(pkts[i]);
   }
   // Packets waiting for a neighbour: send the ones whose next hop is now known, ask again (at
   // most ten times a second per address) for the others, and give up after a second.
@@ -286,6 +287,73 @@ void Gateway::control_poll() {
     held_[kept++] = h;
   }
   held_.resize(kept);
+}
+
+// Workers send the control core UDP 500 and 4500 to our addresses. IKE over 4500 (NAT-T, after
+// its four-byte non-ESP marker) and IPv6 are not taken yet: dropped and counted.
+void Gateway::receive_ike(rte_mbuf* m) {
+  constexpr size_t kMaxInbox = 256;
+  uint32_t length = rte_pktmbuf_data_len(m);
+  const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
+  const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(eth + 1);
+  auto& lane = drops_->lane(drops_->lane_count() - 1);
+  if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) || length < sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + 8) {
+    lane.add(DropReason::kUnsupported);
+    rte_pktmbuf_free(m);
+    return;
+  }
+  unsigned ihl = (ip->version_ihl & 0x0f) * 4u;
+  uint32_t ip_length = rte_be_to_cpu_16(ip->total_length);
+  if (ip_length > length - sizeof(rte_ether_hdr) || ip_length < ihl + 8) {
+    lane.add(DropReason::kBadLength);
+    rte_pktmbuf_free(m);
+    return;
+  }
+  const auto* udp = reinterpret_cast<const rte_udp_hdr*>(reinterpret_cast<const uint8_t*>(ip) + ihl);
+  if (rte_be_to_cpu_16(udp->dst_port) != 500 || ike_inbox_.size() >= kMaxInbox) {
+    lane.add(ike_inbox_.size() >= kMaxInbox ? DropReason::kControlBusy : DropReason::kNotForUs);
+    rte_pktmbuf_free(m);
+    return;
+  }
+  IkeDatagram d;
+  d.source = rte_be_to_cpu_32(ip->src_addr);
+  d.destination = rte_be_to_cpu_32(ip->dst_addr);
+  d.source_port = rte_be_to_cpu_16(udp->src_port);
+  d.destination_port = 500;
+  const auto* payload = reinterpret_cast<const std::byte*>(udp + 1);
+  d.payload.assign(payload, payload + (ip_length - ihl - 8));
+  ike_inbox_.push_back(std::move(d));
+  rte_pktmbuf_free(m);
+}
+
+// An IKE datagram from this gateway: IPv4 and UDP headers in front, then out like a held packet
+// (routed, its next hop resolved if need be, sent through worker 0).
+void Gateway::send_ike(const IkeDatagram& d) {
+  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+  if (m == nullptr) return;
+  size_t length = sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) + d.payload.size();
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(length <= UINT16_MAX ? rte_pktmbuf_append(m, static_cast<uint16_t>(length)) : nullptr);
+  if (ip == nullptr) {
+    rte_pktmbuf_free(m);
+    return;
+  }
+  std::memset(ip, 0, sizeof *ip);
+  ip->version_ihl = 0x45;
+  ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(length));
+  ip->time_to_live = 64;
+  ip->next_proto_id = IPPROTO_UDP;
+  ip->src_addr = rte_cpu_to_be_32(d.source);
+  ip->dst_addr = rte_cpu_to_be_32(d.destination);
+  ip->hdr_checksum = rte_ipv4_cksum(ip);
+  auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
+  udp->src_port = rte_cpu_to_be_16(d.source_port);
+  udp->dst_port = rte_cpu_to_be_16(d.destination_port);
+  udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(length - sizeof(rte_ipv4_hdr)));
+  udp->dgram_cksum = 0;  // RFC 768: none, which IPv4 allows
+  std::memcpy(udp + 1, d.payload.data(), d.payload.size());
+  uint64_t now = rte_get_tsc_cycles();
+  HeldPacket h{m, now + rte_get_tsc_hz()};
+  if (!try_release(h, now)) held_.push_back(h);
 }
 
 bool Gateway::try_release(HeldPacket& h, uint64_t now) {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "common/counters.hpp"
@@ -71,6 +72,13 @@ struct SaSnapshot {
   uint64_t drops;
 };
 
+// An IKE datagram (UDP 500) as the control core hands it to IKE, or as IKE asks it sent. IPv4.
+struct IkeDatagram {
+  uint32_t source = 0, destination = 0;  // host order
+  uint16_t source_port = 500, destination_port = 500;
+  std::vector<std::byte> payload;
+};
+
 struct WorkerSnapshot {
   unsigned lcore;
   uint64_t busy_cycles, idle_cycles, busy_polls, rx_packets;
@@ -123,6 +131,11 @@ class Gateway {
   Result<void> set_policies(const std::vector<PolicySpec>& policies);
   // Replaces the configured routes (connected prefixes stay).
   Result<void> set_routes(const std::vector<RouteSpec>& routes);
+  // IKE datagrams the workers handed over since the last call (at most 256 wait; more are dropped
+  // and counted), and a datagram to send: routed and resolved like any packet of the control core.
+  std::vector<IkeDatagram> take_ike() { return std::exchange(ike_inbox_, {}); }
+  void send_ike(const IkeDatagram& datagram);
+
   // Follows the next `packets` packets any worker receives (console "trace N"); what they met
   // collects in trace_log() as the control core polls. Arming again starts a new log.
   void arm_trace(int32_t packets);
@@ -202,6 +215,8 @@ class Gateway {
   std::vector<rte_ring*> traces_;        // per worker: TraceRecords
   std::atomic<int32_t> trace_budget_{0};  // packets still to capture; workers take one each
   std::vector<TraceRecord> trace_log_;   // control core only
+  std::vector<IkeDatagram> ike_inbox_;   // control core only
+  void receive_ike(rte_mbuf* m);
   uint64_t next_time_check_ = 0;         // TSC: time lifetimes are checked ten times a second
   std::vector<HeldPacket> held_;         // control core only
   std::unordered_map<std::string, uint64_t> last_asked_;  // control core only: ARP/ND rate limit by address

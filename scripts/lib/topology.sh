@@ -63,8 +63,9 @@ gateways_start() {  # rampartd binary
   # The configs are the shipped examples: the demo proves them.
   local examples
   examples=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../config/examples" && pwd)
-  sed -e "${RP_CONFIG_FILTER:-}" "$examples/site-to-site-gateway1.conf" >"$RP_DIR/gw1.conf"
-  sed -e "${RP_CONFIG_FILTER:-}" "$examples/site-to-site-gateway2.conf" >"$RP_DIR/gw2.conf"
+  local example=${RP_CONFIG_EXAMPLE:-site-to-site-gateway}  # ike-gateway: keys from IKEv2
+  sed -e "${RP_CONFIG_FILTER:-}" "$examples/${example}1.conf" >"$RP_DIR/gw1.conf"
+  sed -e "${RP_CONFIG_FILTER:-}" "$examples/${example}2.conf" >"$RP_DIR/gw2.conf"
   # Each gateway's console socket in this run's directory: rampartctl -s $RP_DIR/gw1.sock ...
   echo "console = { socket = \"$RP_DIR/gw1.sock\"; };" >>"$RP_DIR/gw1.conf"
   echo "console = { socket = \"$RP_DIR/gw2.sock\"; };" >>"$RP_DIR/gw2.conf"

@@ -73,7 +73,7 @@ TEST_CASE("a syntax error gives the line libconfig stopped at", "[config]") {
 TEST_CASE("unknown settings are errors, at any depth", "[config]") {
   CHECK(errors_of("log_levle = \"info\";\n") ==
         "rampart.conf:1: log_levle: unknown setting (expected one of: log_level, console, dataplane, interfaces, "
-        "routes, neighbours, sas, policies)");
+        "routes, neighbours, sas, policies, connections)");
   CHECK_THAT(errors_of("dataplane = {\n  replay_windwo = 64;\n};\n"),
              Catch::StartsWith("rampart.conf:2: dataplane.replay_windwo: unknown setting"));
 }
