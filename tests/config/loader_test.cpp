@@ -229,3 +229,23 @@ TEST_CASE("a fragment is checked alone; check_config then checks it in its confi
   REQUIRE_FALSE(bad.ok());
   CHECK_THAT(bad.message(), Catch::Contains("sa add:1: sas[0].spi"));
 }
+
+TEST_CASE("IKE connections: addresses, identities, a long enough PSK, IPv4 selectors", "[config]") {
+  const std::string good =
+      "connections = ( { name = \"b\"; local = \"198.51.100.1\"; remote = \"198.51.100.2\";\n"
+      "  local_id = \"a.example.net\"; remote_id = \"b.example.net\"; psk = \"sixteen characters\";\n"
+      "  local_ts = \"192.0.2.0/24\"; remote_ts = \"203.0.113.0/24\"; initiate = true; } );\n";
+  auto r = load(good);
+  INFO((r.ok() ? "" : r.message()));
+  REQUIRE(r.ok());
+  REQUIRE(r->connections.size() == 1);
+  const ConnectionConfig& c = r->connections[0];
+  CHECK(c.initiate);
+  CHECK(c.ike == "aes128gcm16-prfsha256-ecp256");
+  CHECK(to_string(c.remote_ts) == "203.0.113.0/24");
+  CHECK_THAT(errors_of("connections = ( { name = \"b\"; local = \"2001:db8::1\"; remote = \"198.51.100.2\";\n"
+                       "  local_id = \"a\"; remote_id = \"b\"; psk = \"short\"; local_ts = \"192.0.2.0/24\";\n"
+                       "  remote_ts = \"203.0.113.0/24\"; } );\n"),
+             Catch::Contains("rampart.conf:1: connections[0].local") && Catch::Contains("IKE over IPv6 is not supported yet") &&
+                 Catch::Contains("rampart.conf:2: connections[0].psk: a pre-shared key needs at least 16 characters"));
+}
