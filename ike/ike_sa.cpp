@@ -141,6 +141,18 @@ Bytes IkeSa::auth_value(bool of_initiator, const IdPayload& id) const {
   return auth ? *auth : Bytes{};
 }
 
+// 2.17: KEYMAT = prf+(SK_d, Ni | Nr); the initiator-to-responder key comes first. Returned as
+// (this side's inbound key, its outbound key).
+Result<std::pair<Bytes, Bytes>> IkeSa::child_keys(const Suite& esp) const {
+  size_t key_length = encryption_key_length(SkSuite{esp.encryption, esp.key_bits, esp.integrity});
+  auto keymat = child_keymat(static_cast<Prf>(suite_.prf), keys_.sk_d, {}, ni_, nr_, 2 * key_length);
+  if (!keymat) return keymat.error();
+  Bytes i_to_r(keymat->begin(), keymat->begin() + static_cast<long>(key_length));
+  Bytes r_to_i(keymat->begin() + static_cast<long>(key_length), keymat->end());
+  if (initiator_) return std::pair{std::move(r_to_i), std::move(i_to_r)};
+  return std::pair{std::move(i_to_r), std::move(r_to_i)};
+}
+
 Result<Bytes> IkeSa::seal(ExchangeType exchange, uint32_t message_id, bool response, const std::vector<Payload>& inner) {
   SkSuite sk{suite_.encryption, suite_.key_bits, suite_.integrity};
   Header h{spi_i_, spi_r_, PayloadType::kNone, 0x20, exchange,
@@ -283,14 +295,9 @@ Result<std::optional<Bytes>> IkeSa::respond_auth(ByteView datagram) {
     return answer(payloads);
   }
   child_spi_ = static_cast<uint32_t>(random_u64() | 0x100);
-  SkSuite child_sk{chosen->first.encryption, chosen->first.key_bits, chosen->first.integrity};
-  size_t key_length = encryption_key_length(child_sk);
-  auto keymat = child_keymat(static_cast<Prf>(suite_.prf), keys_.sk_d, {}, ni_, nr_, 2 * key_length);
-  if (!keymat) return fail(keymat.message());
-  // 2.17: the initiator-to-responder keys come first.
-  Bytes i_to_r(keymat->begin(), keymat->begin() + static_cast<long>(key_length));
-  Bytes r_to_i(keymat->begin() + static_cast<long>(key_length), keymat->end());
-  child_ = ChildSa{chosen->first, child_spi_, spi32(chosen->second->spi), i_to_r, r_to_i, *local, *remote};
+  auto keys = child_keys(chosen->first);
+  if (!keys) return fail(keys.message());
+  child_ = ChildSa{chosen->first, child_spi_, spi32(chosen->second->spi), keys->first, keys->second, *local, *remote};
   payloads.push_back({PayloadType::kSa, false, SaPayload{{to_proposal(chosen->first, chosen->second->number, 3, be32(child_spi_))}}});
   payloads.push_back({PayloadType::kTsi, false, TsPayload{{*remote}}});
   payloads.push_back({PayloadType::kTsr, false, TsPayload{{*local}}});
@@ -318,13 +325,9 @@ Result<std::optional<Bytes>> IkeSa::finish_auth(ByteView datagram) {
     return std::optional<Bytes>();  // the IKE SA stands without a CHILD_SA (a notify said why)
   auto chosen = choose(*esp, config_.esp_suites, 3);
   if (!chosen || chosen->second->spi.size() != 4) return fail("the responder chose an ESP suite we did not offer");
-  SkSuite child_sk{chosen->first.encryption, chosen->first.key_bits, chosen->first.integrity};
-  size_t key_length = encryption_key_length(child_sk);
-  auto keymat = child_keymat(static_cast<Prf>(suite_.prf), keys_.sk_d, {}, ni_, nr_, 2 * key_length);
-  if (!keymat) return fail(keymat.message());
-  Bytes i_to_r(keymat->begin(), keymat->begin() + static_cast<long>(key_length));
-  Bytes r_to_i(keymat->begin() + static_cast<long>(key_length), keymat->end());
-  child_ = ChildSa{chosen->first, child_spi_, spi32(chosen->second->spi), r_to_i, i_to_r, tsi->selectors[0],
+  auto keys = child_keys(chosen->first);
+  if (!keys) return fail(keys.message());
+  child_ = ChildSa{chosen->first, child_spi_, spi32(chosen->second->spi), keys->first, keys->second, tsi->selectors[0],
                    tsr->selectors[0]};
   return std::optional<Bytes>();
 }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.hpp"
@@ -62,6 +63,7 @@ class IkeSa {
   Result<std::optional<Bytes>> finish_auth(ByteView datagram);
   Result<void> derive_keys(ByteView shared_secret);
   Bytes auth_value(bool of_initiator, const IdPayload& id) const;
+  Result<std::pair<Bytes, Bytes>> child_keys(const Suite& esp) const;
   Result<Bytes> seal(ExchangeType exchange, uint32_t message_id, bool response, const std::vector<Payload>& inner);
   Error fail(const std::string& why);
 

@@ -21,6 +21,20 @@ RP_GW_PIDS=()
 
 rp_ns() { ip netns exec "$@"; }
 
+# For tests: refuses to run without root; on exit (a timeout's signal included) stops every
+# process in the caller's pids array and removes the topology; then brings the topology up.
+rp_test_begin() {
+  if [[ $(id -u) -ne 0 ]]; then echo "FAIL: needs root for network namespaces"; exit 1; fi
+  pids=()
+  trap rp_test_end EXIT
+  trap 'exit 1' INT TERM
+  topology_up
+}
+rp_test_end() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+  topology_down
+}
+
 # A veth pair between two namespaces.
 rp_link() {  # ns1 dev1 ns2 dev2
   ip link add "$2" netns "$1" type veth peer name "$4" netns "$3"

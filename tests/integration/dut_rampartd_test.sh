@@ -12,12 +12,8 @@ bench=$2
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
-if [[ $(id -u) -ne 0 ]]; then echo "FAIL: needs root for network namespaces"; exit 1; fi
 source "$here/../../scripts/lib/topology.sh"
-cleanup() { topology_down; }
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-topology_up
+rp_test_begin  # root, namespaces up, everything removed on exit
 rp_ns "$RP_NS_B" ip link set b0 netns "$RP_NS_A"
 rp_ns "$RP_NS_A" ip link set b0 up
 rp_ns "$RP_NS_A" ip addr add 203.0.113.10/24 dev b0  # the kernel answers gateway 2's ARP for it

@@ -11,16 +11,8 @@ rampartctl=$(dirname "$rampartd")/rampartctl
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
-if [[ $(id -u) -ne 0 ]]; then echo "FAIL: needs root for network namespaces"; exit 1; fi
 source "$here/../../scripts/lib/topology.sh"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-  topology_down
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-topology_up
+rp_test_begin  # root, namespaces up, everything removed on exit
 # The captures first: gateway 1 initiates within milliseconds of starting. Each side sees what
 # arrives from the other (a gateway's own af_packet sends bypass the kernel's taps).
 ip netns exec "$RP_NS_G2" tcpdump -i g2out -n -U -w "$RP_DIR/to_g2.pcap" 2>/dev/null &

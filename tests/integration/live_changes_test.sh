@@ -12,16 +12,8 @@ rampartctl=$(dirname "$rampartd")/rampartctl
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
-if [[ $(id -u) -ne 0 ]]; then echo "FAIL: needs root for network namespaces"; exit 1; fi
 source "$here/../../scripts/lib/topology.sh"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-  topology_down
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM  # a timeout still cleans up
-topology_up
+rp_test_begin  # root, namespaces up, everything removed on exit
 gateways_start "$rampartd" || exit 1
 ctl() { local gw=$1; shift; "$rampartctl" -s "$RP_DIR/$gw.sock" "$@"; }
 ping_ab() { rp_ns "$RP_NS_A" ping -c "${1:-2}" -i 0.2 -W 1 -q 203.0.113.10 >/dev/null 2>&1; }

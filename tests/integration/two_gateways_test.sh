@@ -11,16 +11,8 @@ outer=${2:-ipv4}   # ipv6: the same topology with the tunnel between the gateway
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
-if [[ $(id -u) -ne 0 ]]; then echo "FAIL: needs root for network namespaces"; exit 1; fi
 source "$here/../../scripts/lib/topology.sh"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-  topology_down
-}
-trap cleanup EXIT
-
-topology_up
+rp_test_begin  # root, namespaces up, everything removed on exit
 if [[ $outer == ipv6 ]]; then
   # The examples' tunnels, moved to 2001:db8:ff::1 <-> 2001:db8:ff::2 (4in6 and 6in6).
   RP_CONFIG_FILTER='s/local = "198.51.100.1"; remote = "198.51.100.2"/local = "2001:db8:ff::1"; remote = "2001:db8:ff::2"/; s/local = "198.51.100.2"; remote = "198.51.100.1"/local = "2001:db8:ff::2"; remote = "2001:db8:ff::1"/'
