@@ -2,6 +2,7 @@
 
 #include <rte_cycles.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/log.hpp"
@@ -14,27 +15,17 @@ uint32_t host_order(const cfg::IpAddress& a) {
   return uint32_t{a.bytes[0]} << 24 | uint32_t{a.bytes[1]} << 16 | uint32_t{a.bytes[2]} << 8 | a.bytes[3];
 }
 
-ike::Bytes be32(uint32_t v) {
-  return {std::byte(static_cast<uint8_t>(v >> 24)), std::byte(static_cast<uint8_t>(v >> 16)),
-          std::byte(static_cast<uint8_t>(v >> 8)), std::byte(static_cast<uint8_t>(v))};
-}
-
 ike::TrafficSelector selector(const cfg::IpPrefix& p) {
   uint32_t start = host_order(p.address);
   uint32_t mask = p.length == 0 ? 0 : ~uint32_t{0} << (32 - p.length);
   start &= mask;
-  return {7, 0, 0, 65535, be32(start), be32(start | ~mask)};
-}
-
-uint32_t address(const ike::Bytes& b) {
-  return uint32_t(std::to_integer<uint8_t>(b[0])) << 24 | uint32_t(std::to_integer<uint8_t>(b[1])) << 16 |
-         uint32_t(std::to_integer<uint8_t>(b[2])) << 8 | std::to_integer<uint8_t>(b[3]);
+  return {7, 0, 0, 65535, ike::be32_bytes(start), ike::be32_bytes(start | ~mask)};
 }
 
 // The widest prefix inside a selector's range that starts at its start (exact for ranges that are
 // prefixes, which is what this side offers and narrowing keeps).
 dp::Ipv4Prefix prefix_of(const ike::TrafficSelector& ts) {
-  uint32_t start = address(ts.start), end = address(ts.end);
+  uint32_t start = ike::be32_value(ts.start), end = ike::be32_value(ts.end);
   uint8_t length = 32;
   while (length > 0) {
     uint32_t mask = (length - 1) == 0 ? 0 : ~uint32_t{0} << (32 - (length - 1));

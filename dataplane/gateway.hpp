@@ -177,6 +177,7 @@ class Gateway {
   // its slot for outbound) and frees it after the grace period.
   void retire_sa(InstalledSa sa, bool in_sad = true);
   void expire_lingering(uint64_t now);
+  InstalledSa take_sa(size_t index);
   void handle_arp(rte_mbuf* m);
   void handle_nd(rte_mbuf* m);
   void send_arp_request(uint16_t port, uint32_t target);

@@ -155,14 +155,19 @@ Result<void> Gateway::remove_sa(const std::string& name) {
   if (it == sa_by_name_.end()) return make_error(Errc::kNotFound, "no SA named \"" + name + "\"");
   size_t index = it->second;
   sa_by_name_.erase(it);
-  InstalledSa removed = std::move(sas_[index]);
-  if (index + 1 != sas_.size()) {  // the last one takes its place
+  retire_sa(take_sa(index));
+  return {};
+}
+
+// Takes sas_[index] out; the last record takes its place (and its name's index follows it).
+Gateway::InstalledSa Gateway::take_sa(size_t index) {
+  InstalledSa taken = std::move(sas_[index]);
+  if (index + 1 != sas_.size()) {
     sas_[index] = std::move(sas_.back());
     if (sas_[index].linger_until == 0) sa_by_name_[sas_[index].runtime->params.name] = index;
   }
   sas_.pop_back();
-  retire_sa(std::move(removed));
-  return {};
+  return taken;
 }
 
 void Gateway::expire_lingering(uint64_t now) {
@@ -174,13 +179,7 @@ void Gateway::expire_lingering(uint64_t now) {
       ++i;
       continue;
     }
-    InstalledSa done = std::move(sas_[i]);
-    if (i + 1 != sas_.size()) {
-      sas_[i] = std::move(sas_.back());
-      if (sas_[i].linger_until == 0) sa_by_name_[sas_[i].runtime->params.name] = i;
-    }
-    sas_.pop_back();
-    retire_sa(std::move(done));
+    retire_sa(take_sa(i));
   }
 }
 

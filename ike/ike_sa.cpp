@@ -31,17 +31,6 @@ uint64_t random_u64() {
   return v;
 }
 
-Bytes be32(uint32_t v) {
-  return {std::byte(static_cast<uint8_t>(v >> 24)), std::byte(static_cast<uint8_t>(v >> 16)),
-          std::byte(static_cast<uint8_t>(v >> 8)), std::byte(static_cast<uint8_t>(v))};
-}
-
-uint32_t spi32(const Bytes& b) {
-  if (b.size() != 4) return 0;
-  return uint32_t(std::to_integer<uint8_t>(b[0])) << 24 | uint32_t(std::to_integer<uint8_t>(b[1])) << 16 |
-         uint32_t(std::to_integer<uint8_t>(b[2])) << 8 | std::to_integer<uint8_t>(b[3]);
-}
-
 template <typename T>
 const T* find(const std::vector<Payload>& payloads, PayloadType type) {
   for (const Payload& p : payloads)
@@ -67,17 +56,15 @@ Bytes id_body(const IdPayload& id) {
   return b;
 }
 
-uint32_t address(const Bytes& b) { return b.size() == 4 ? spi32(b) : 0; }
-
 // 2.9: what both the offer and our configuration allow (IPv4 ranges, one selector each).
 std::optional<TrafficSelector> narrow(const TrafficSelector& offered, const TrafficSelector& ours) {
   if (offered.type != 7 || ours.type != 7) return std::nullopt;
-  uint32_t start = std::max(address(offered.start), address(ours.start));
-  uint32_t end = std::min(address(offered.end), address(ours.end));
+  uint32_t start = std::max(be32_value(offered.start), be32_value(ours.start));
+  uint32_t end = std::min(be32_value(offered.end), be32_value(ours.end));
   uint16_t low = std::max(offered.start_port, ours.start_port), high = std::min(offered.end_port, ours.end_port);
   if (start > end || low > high) return std::nullopt;
   if (offered.protocol != 0 && ours.protocol != 0 && offered.protocol != ours.protocol) return std::nullopt;
-  return TrafficSelector{7, offered.protocol ? offered.protocol : ours.protocol, low, high, be32(start), be32(end)};
+  return TrafficSelector{7, offered.protocol ? offered.protocol : ours.protocol, low, high, be32_bytes(start), be32_bytes(end)};
 }
 
 
@@ -240,7 +227,7 @@ Result<std::optional<Bytes>> IkeSa::initiator_auth(const Message& response, Byte
   child_spi_ = static_cast<uint32_t>(random_u64() | 0x100);
   SaPayload esp;
   for (size_t i = 0; i < config_.esp_suites.size(); ++i)
-    esp.proposals.push_back(to_proposal(config_.esp_suites[i], static_cast<uint8_t>(i + 1), 3, be32(child_spi_)));
+    esp.proposals.push_back(to_proposal(config_.esp_suites[i], static_cast<uint8_t>(i + 1), 3, be32_bytes(child_spi_)));
   IdPayload id = fqdn(config_.local_id);
   std::vector<Payload> inner = {{PayloadType::kIdi, false, id},
                                 {PayloadType::kAuth, false, AuthPayload{kAuthPsk, auth_value(true, id)}},
@@ -297,8 +284,8 @@ Result<std::optional<Bytes>> IkeSa::respond_auth(ByteView datagram) {
   child_spi_ = static_cast<uint32_t>(random_u64() | 0x100);
   auto keys = child_keys(chosen->first);
   if (!keys) return fail(keys.message());
-  child_ = ChildSa{chosen->first, child_spi_, spi32(chosen->second->spi), keys->first, keys->second, *local, *remote};
-  payloads.push_back({PayloadType::kSa, false, SaPayload{{to_proposal(chosen->first, chosen->second->number, 3, be32(child_spi_))}}});
+  child_ = ChildSa{chosen->first, child_spi_, be32_value(chosen->second->spi), keys->first, keys->second, *local, *remote};
+  payloads.push_back({PayloadType::kSa, false, SaPayload{{to_proposal(chosen->first, chosen->second->number, 3, be32_bytes(child_spi_))}}});
   payloads.push_back({PayloadType::kTsi, false, TsPayload{{*remote}}});
   payloads.push_back({PayloadType::kTsr, false, TsPayload{{*local}}});
   return answer(payloads);
@@ -327,7 +314,7 @@ Result<std::optional<Bytes>> IkeSa::finish_auth(ByteView datagram) {
   if (!chosen || chosen->second->spi.size() != 4) return fail("the responder chose an ESP suite we did not offer");
   auto keys = child_keys(chosen->first);
   if (!keys) return fail(keys.message());
-  child_ = ChildSa{chosen->first, child_spi_, spi32(chosen->second->spi), keys->first, keys->second, tsi->selectors[0],
+  child_ = ChildSa{chosen->first, child_spi_, be32_value(chosen->second->spi), keys->first, keys->second, tsi->selectors[0],
                    tsr->selectors[0]};
   return std::optional<Bytes>();
 }

@@ -177,6 +177,17 @@ bool parse_body(PayloadType type, WireReader r, Payload& out, std::string& why) 
 
 }  // namespace
 
+Bytes be32_bytes(uint32_t v) {
+  return {std::byte(static_cast<uint8_t>(v >> 24)), std::byte(static_cast<uint8_t>(v >> 16)),
+          std::byte(static_cast<uint8_t>(v >> 8)), std::byte(static_cast<uint8_t>(v))};
+}
+
+uint32_t be32_value(const Bytes& b) {
+  if (b.size() != 4) return 0;
+  return uint32_t(std::to_integer<uint8_t>(b[0])) << 24 | uint32_t(std::to_integer<uint8_t>(b[1])) << 16 |
+         uint32_t(std::to_integer<uint8_t>(b[2])) << 8 | std::to_integer<uint8_t>(b[3]);
+}
+
 std::variant<std::vector<Payload>, ParseError> parse_payloads(PayloadType first, std::span<const std::byte> data) {
   std::vector<Payload> out;
   WireReader r(data);

@@ -154,6 +154,11 @@ struct ParseError {
   uint8_t payload = 0;  // for kUnsupportedCriticalPayload: its type
 };
 
+// Four-byte fields kept as bytes (ESP SPIs, IPv4 selector addresses): to and from host order.
+// be32_value is 0 for anything but four bytes.
+Bytes be32_bytes(uint32_t value);
+uint32_t be32_value(const Bytes& bytes);
+
 // A whole datagram (without the non-ESP marker of port 4500).
 std::variant<Message, ParseError> parse_message(std::span<const std::byte> datagram);
 // A chain of payloads starting with `first` (what an SK payload decrypts to).

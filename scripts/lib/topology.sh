@@ -30,6 +30,22 @@ rp_test_begin() {
   trap 'exit 1' INT TERM
   topology_up
 }
+# For tests, after gateways_stop: each gateway stopped cleanly with every mbuf back and no
+# sanitizer report (through the caller's fail), then the verdict; exits 1 on any failure.
+rp_test_verdict() {  # test name
+  for gw in gw1 gw2; do
+    grep -q "not returned to the pool" "$RP_DIR/$gw.log" && fail "$gw leaked mbufs"
+    grep -q "rampartd: stopped" "$RP_DIR/$gw.log" || fail "$gw did not stop cleanly"
+    grep -q "Sanitizer" "$RP_DIR/$gw.log" && fail "$gw: sanitizer report"
+  done
+  if ((failures)); then
+    cat "$RP_DIR"/gw*.log
+    echo "$1: $failures failure(s)"
+    exit 1
+  fi
+  echo "$1: all checks passed"
+}
+
 rp_test_end() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
   topology_down

@@ -52,12 +52,4 @@ esp_out, esp_in = int(sys.argv[3]), int(sys.argv[4])
 assert esp_in >= received and esp_out >= esp_in, (received, esp_out, esp_in)
 print(f"NDR {ndr['offered_pps']:.0f} pps, PDR {pdr['offered_pps']:.0f} pps at 512 B through two rampartd on af_packet")
 PY
-for gw in gw1 gw2; do
-  grep -q "not returned to the pool" "$RP_DIR/$gw.log" && fail "$gw leaked mbufs"
-  grep -q "rampartd: stopped" "$RP_DIR/$gw.log" || fail "$gw did not stop cleanly"
-done
-if ((failures)); then
-  echo "dut_rampartd_test: $failures failure(s)"
-  exit 1
-fi
-echo "dut_rampartd_test: all checks passed"
+rp_test_verdict dut_rampartd_test
