@@ -2,7 +2,6 @@
 
 #include <rte_cycles.h>
 
-#include <algorithm>
 #include <cstring>
 
 #include "common/log.hpp"
@@ -11,9 +10,15 @@ namespace rampart::app {
 
 namespace {
 
+constexpr uint64_t kRestartMs = 5000;
+constexpr uint64_t kHalfOpenMs = 10000;     // a peer's IKE SA without IKE_AUTH is dropped then
+constexpr size_t kCookieThreshold = 16;     // half-open IKE SAs (all connections) before cookies
+
 uint32_t host_order(const cfg::IpAddress& a) {
   return uint32_t{a.bytes[0]} << 24 | uint32_t{a.bytes[1]} << 16 | uint32_t{a.bytes[2]} << 8 | a.bytes[3];
 }
+
+ike::Bytes network_bytes(uint32_t host) { return ike::be32_bytes(host); }
 
 ike::TrafficSelector selector(const cfg::IpPrefix& p) {
   uint32_t start = host_order(p.address);
@@ -35,6 +40,24 @@ dp::Ipv4Prefix prefix_of(const ike::TrafficSelector& ts) {
   return {start, length};
 }
 
+uint64_t now_ms() { return rte_get_tsc_cycles() / (rte_get_tsc_hz() / 1000); }
+
+const char* state_text(ike::IkeState s) {
+  switch (s) {
+    case ike::IkeState::kIdle: return "idle";
+    case ike::IkeState::kInitSent:
+    case ike::IkeState::kAuthSent: return "connecting";
+    case ike::IkeState::kEstablished: return "established";
+    case ike::IkeState::kClosed: return "closed";
+    case ike::IkeState::kFailed: return "failed";
+  }
+  return "?";
+}
+
+bool over(const std::optional<ike::IkeSa>& sa) {
+  return sa && (sa->state() == ike::IkeState::kFailed || sa->state() == ike::IkeState::kClosed);
+}
+
 }  // namespace
 
 Result<IkeService> IkeService::create(const cfg::Config& config) {
@@ -47,8 +70,9 @@ Result<IkeService> IkeService::create(const cfg::Config& config) {
     if (!ike::dh_group_supported(ike_suite->dh)) return make_error(Errc::kParse, where + ".ike: unsupported group");
     auto esp_suite = ike::parse_suite(c.esp, 3);
     if (!esp_suite) return make_error(Errc::kParse, where + ".esp: " + esp_suite.message());
-    if (esp_suite->encryption != 20 || esp_suite->dh != 0)
-      return make_error(Errc::kParse, where + ".esp: the data plane takes AES-GCM-16 without PFS so far");
+    if (esp_suite->encryption != 20) return make_error(Errc::kParse, where + ".esp: the data plane takes AES-GCM-16 only");
+    if (esp_suite->dh && !ike::dh_group_supported(esp_suite->dh))
+      return make_error(Errc::kParse, where + ".esp: unsupported group");
     Connection conn;
     conn.name = c.name;
     conn.local = host_order(c.local);
@@ -62,116 +86,243 @@ Result<IkeService> IkeService::create(const cfg::Config& config) {
     conn.peer.esp_suites = {*esp_suite};
     conn.peer.local_ts = selector(c.local_ts);
     conn.peer.remote_ts = selector(c.remote_ts);
+    conn.peer.force_encapsulation = c.force_encap;
+    conn.peer.ike_rekey_ms = uint64_t{c.ike_rekey_s} * 1000;
+    conn.peer.child_rekey_ms = uint64_t{c.child_rekey_s} * 1000;
+    conn.peer.dpd_ms = uint64_t{c.dpd_s} * 1000;
+    conn.peer.retransmit_tries = c.retransmit_tries;
     service.connections_.push_back(std::move(conn));
   }
   return service;
 }
 
+IkeService::Connection* IkeService::find(const std::string& name) {
+  for (Connection& c : connections_)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+size_t IkeService::half_open() const {
+  size_t n = 0;
+  for (const Connection& c : connections_) n += c.half_open.has_value();
+  return n;
+}
+
 void IkeService::poll(dp::Gateway& gateway) {
-  uint64_t now = rte_get_tsc_cycles();
-  for (Connection& c : connections_) {
-    bool idle = !c.sa || c.sa->state() == ike::IkeState::kFailed;
-    if (!c.initiate || !idle || now < c.retry_at) continue;
-    c.sa.emplace(ike::IkeSa::initiator(c.peer));
-    c.installed = false;
-    c.retry_at = now + 5 * rte_get_tsc_hz();
-    auto request = c.sa->start();
-    if (!request) continue;
-    LOG_INFO("ike", "%s: initiating", c.name.c_str());
-    gateway.send_ike({c.local, c.remote, 500, 500, std::move(*request)});
-  }
+  now_ms_ = now_ms();
   for (const dp::IkeDatagram& d : gateway.take_ike()) {
     Connection* match = nullptr;
     for (Connection& c : connections_)
       if (c.local == d.destination && c.remote == d.source) match = &c;
     if (match == nullptr) {
+      ++totals_.unknown_peer;
       LOG_DEBUG("ike", "a datagram from a peer no connection names: dropped");
       continue;
     }
-    handle(gateway, *match, d);
+    handle(gateway, *match, d, now_ms_);
   }
-}
-
-void IkeService::handle(dp::Gateway& gateway, Connection& c, const dp::IkeDatagram& d) {
-  // A responder takes a new IKE_SA_INIT (no responder SPI yet) as a fresh IKE SA.
-  bool fresh_init = d.payload.size() >= 28 && std::all_of(d.payload.begin() + 8, d.payload.begin() + 16,
-                                                          [](std::byte b) { return b == std::byte{0}; });
-  if (!c.initiate && fresh_init && (!c.sa || c.sa->state() != ike::IkeState::kInitSent)) {
-    c.sa.emplace(ike::IkeSa::responder(c.peer));
-    c.installed = false;
-  }
-  if (!c.sa) return;
-  auto reply = c.sa->receive(d.payload);
-  if (!reply) {
-    LOG_WARN("ike", "%s: %s", c.name.c_str(), reply.message().c_str());
-    return;
-  }
-  if (*reply) gateway.send_ike({c.local, c.remote, 500, d.source_port, std::move(**reply)});
-  if (c.sa->state() == ike::IkeState::kEstablished && c.sa->child() && !c.installed) install(gateway, c);
-}
-
-// Inbound first, so that the peer's first ESP packet finds its SA; then outbound; then the
-// policies that send traffic to it.
-void IkeService::install(dp::Gateway& gateway, Connection& c) {
-  const ike::ChildSa& child = *c.sa->child();
-  auto params = [&](bool outbound) {
-    dp::SaParams p;
-    p.name = c.name + (outbound ? "-out" : "-in");
-    p.spi = outbound ? child.outbound_spi : child.inbound_spi;
-    p.direction = outbound ? dp::SaDirection::kOutbound : dp::SaDirection::kInbound;
-    const ike::Bytes& key = outbound ? child.outbound_key : child.inbound_key;
-    p.key_length = static_cast<uint8_t>(key.size() - 4);
-    std::memcpy(p.key.data(), key.data(), p.key_length);
-    std::memcpy(p.salt.data(), key.data() + p.key_length, 4);
-    uint32_t from = outbound ? c.local : c.remote, to = outbound ? c.remote : c.local;
-    for (int i = 0; i < 4; ++i) {
-      p.tunnel_source[i] = static_cast<uint8_t>(from >> (24 - 8 * i));
-      p.tunnel_destination[i] = static_cast<uint8_t>(to >> (24 - 8 * i));
+  for (Connection& c : connections_) {
+    for (auto* sa : {&c.sa, &c.half_open})
+      if (*sa) {
+        (*sa)->tick(now_ms_);
+        drain(gateway, c, **sa);
+      }
+    if (over(c.half_open) || (c.half_open && now_ms_ >= c.half_open_since + kHalfOpenMs)) c.half_open.reset();
+    if (over(c.sa)) {
+      LOG_INFO("ike", "%s: IKE SA %s: %s", c.name.c_str(), state_text(c.sa->state()), c.sa->failure().c_str());
+      remove_child(gateway, c);
+      c.retry_at = now_ms_ + kRestartMs;
+      c.sa.reset();
     }
-    return p;
-  };
-  for (bool outbound : {false, true})
-    if (auto r = gateway.install_sa(params(outbound)); !r) {
-      LOG_WARN("ike", "%s: cannot install the CHILD_SA: %s", c.name.c_str(), r.message().c_str());
+    if (c.initiate && !c.stopped && !c.sa && !c.half_open && now_ms_ >= c.retry_at) {
+      ike::Path path{network_bytes(c.local), network_bytes(c.remote), dp::kIkePort, dp::kIkePort};
+      c.sa.emplace(ike::IkeSa::initiator(c.peer, path));
+      c.retry_at = now_ms_ + kRestartMs;
+      if (auto r = c.sa->start(now_ms_); !r) {
+        LOG_WARN("ike", "%s: %s", c.name.c_str(), r.message().c_str());
+        c.sa.reset();
+        continue;
+      }
+      LOG_INFO("ike", "%s: initiating", c.name.c_str());
+      drain(gateway, c, *c.sa);
+    }
+  }
+}
+
+void IkeService::handle(dp::Gateway& gateway, Connection& c, const dp::IkeDatagram& d, uint64_t now) {
+  ike::Path from{network_bytes(d.destination), network_bytes(d.source), d.destination_port, d.source_port};
+  ike::IkeSa* sa = nullptr;
+  if (c.sa && c.sa->owns(d.payload)) {
+    sa = &*c.sa;
+  } else if (c.half_open && c.half_open->owns(d.payload)) {
+    sa = &*c.half_open;
+  } else {
+    // A new IKE SA from the peer (its first IKE_SA_INIT, or one after it restarted). It stands
+    // beside the current one until its IKE_AUTH completes, so a forged IKE_SA_INIT cannot
+    // take a working tunnel down; with too many half open, a cookie must come first (2.6).
+    bool init_request = d.payload.size() >= ike::kHeaderLength && d.payload[18] == std::byte{34} &&
+                        (static_cast<uint8_t>(d.payload[19]) & ike::kFlagResponse) == 0;
+    if (!init_request || c.stopped) {
+      ++totals_.unknown_spi;
       return;
     }
+    // A connection has room for one half-open IKE SA: a second IKE_SA_INIT while one waits is a
+    // flood or a restart, and must prove its address before it takes the place.
+    bool cookie_required = c.half_open || half_open() >= kCookieThreshold;
+    if (auto answer = cookie_required ? cookies_.check(d.payload, from.remote, now) : std::nullopt) {
+      ++totals_.cookies_sent;
+      gateway.send_ike({c.local, c.remote, d.destination_port, d.source_port, std::move(*answer)});
+      return;
+    }
+    c.half_open.emplace(ike::IkeSa::responder(c.peer, from));
+    c.half_open_since = now;
+    sa = &*c.half_open;
+  }
+  if (auto r = sa->receive(d.payload, from, now); !r) LOG_DEBUG("ike", "%s: %s", c.name.c_str(), r.message().c_str());
+  drain(gateway, c, *sa);
+  if (c.half_open && c.half_open->state() == ike::IkeState::kIdle) c.half_open.reset();  // refused, no state kept
+  if (c.half_open && c.half_open->state() == ike::IkeState::kEstablished) {
+    // The peer's new IKE SA stands (INITIAL_CONTACT or not, the old one is of no use to it):
+    // it replaces ours, whose CHILD_SA its own has just replaced in the data plane.
+    if (c.sa) LOG_INFO("ike", "%s: the peer's new IKE SA replaces %016llx", c.name.c_str(),
+                       static_cast<unsigned long long>(c.sa->initiator_spi()));
+    c.sa = std::move(c.half_open);
+    c.half_open.reset();
+  }
+}
+
+void IkeService::drain(dp::Gateway& gateway, Connection& c, ike::IkeSa& sa) {
+  const ike::Path& p = sa.path();
+  for (ike::Bytes& datagram : sa.take_outbox())
+    gateway.send_ike({c.local, c.remote, p.local_port, p.remote_port, std::move(datagram)});
+  for (const ike::ChildEvent& e : sa.take_events()) apply(gateway, c, e, sa.udp_encapsulation(), p.remote_port);
+  if (sa.state() == ike::IkeState::kEstablished && !c.policies_installed && c.outbound_spi)
+    LOG_WARN("ike", "%s: CHILD_SA installed without its policies", c.name.c_str());
+}
+
+// Inbound first, so that the peer's first ESP packet finds its SA; outbound when IKE says so;
+// the policies with the first outbound SA. Installing under the same name replaces the SA and
+// lets the replaced inbound one linger (dp::Gateway::install_sa).
+void IkeService::apply(dp::Gateway& gateway, Connection& c, const ike::ChildEvent& event, bool nat, uint16_t remote_port) {
+  const ike::ChildSa& child = event.child;
+  if (event.kind == ike::ChildEventKind::kDown) {
+    if (child.inbound_spi == c.inbound_spi) remove_child(gateway, c);
+    return;
+  }
+  bool outbound = event.kind == ike::ChildEventKind::kOutboundUp;
+  dp::SaParams p;
+  p.name = c.name + (outbound ? "-out" : "-in");
+  p.spi = outbound ? child.outbound_spi : child.inbound_spi;
+  p.direction = outbound ? dp::SaDirection::kOutbound : dp::SaDirection::kInbound;
+  const ike::Bytes& key = outbound ? child.outbound_key : child.inbound_key;
+  p.key_length = static_cast<uint8_t>(key.size() - 4);
+  std::memcpy(p.key.data(), key.data(), p.key_length);
+  std::memcpy(p.salt.data(), key.data() + p.key_length, 4);
+  uint32_t from = outbound ? c.local : c.remote, to = outbound ? c.remote : c.local;
+  for (int i = 0; i < 4; ++i) {
+    p.tunnel_source[i] = static_cast<uint8_t>(from >> (24 - 8 * i));
+    p.tunnel_destination[i] = static_cast<uint8_t>(to >> (24 - 8 * i));
+  }
+  p.nat_t = nat;
+  p.nat_local_port = dp::kIkeNatTPort;
+  p.nat_remote_port = remote_port;
+  if (auto r = gateway.install_sa(p); !r) {
+    LOG_WARN("ike", "%s: cannot install the CHILD_SA: %s", c.name.c_str(), r.message().c_str());
+    return;
+  }
+  (outbound ? c.outbound_spi : c.inbound_spi) = p.spi;
+  if (!outbound || c.policies_installed) {
+    LOG_INFO("ike", "%s: CHILD_SA %s 0x%08x", c.name.c_str(), outbound ? "out" : "in", p.spi);
+    return;
+  }
   std::vector<dp::PolicySpec> policies;
-  for (const dp::PolicySpec& p : gateway.policies())
-    if (p.name != c.name + "-out" && p.name != c.name + "-in") policies.push_back(p);
-  for (bool outbound : {true, false}) {
-    dp::PolicySpec p;
-    p.name = c.name + (outbound ? "-out" : "-in");
-    p.direction = outbound ? dp::SaDirection::kOutbound : dp::SaDirection::kInbound;
-    p.source = prefix_of(outbound ? child.local_ts : child.remote_ts);
-    p.destination = prefix_of(outbound ? child.remote_ts : child.local_ts);
-    p.action = dp::PolicyAction::kProtect;
-    p.sa = p.name;
-    policies.push_back(p);
+  for (const dp::PolicySpec& q : gateway.policies())
+    if (q.name != c.name + "-out" && q.name != c.name + "-in") policies.push_back(q);
+  for (bool out : {true, false}) {
+    dp::PolicySpec q;
+    q.name = c.name + (out ? "-out" : "-in");
+    q.direction = out ? dp::SaDirection::kOutbound : dp::SaDirection::kInbound;
+    q.source = prefix_of(out ? child.local_ts : child.remote_ts);
+    q.destination = prefix_of(out ? child.remote_ts : child.local_ts);
+    q.action = dp::PolicyAction::kProtect;
+    q.sa = q.name;
+    policies.push_back(q);
   }
   if (auto r = gateway.set_policies(policies); !r) {
     LOG_WARN("ike", "%s: cannot install the policies: %s", c.name.c_str(), r.message().c_str());
     return;
   }
-  c.installed = true;
-  LOG_INFO("ike", "%s: IKE SA %016llx:%016llx established (%s); CHILD_SA in 0x%08x out 0x%08x", c.name.c_str(),
-           static_cast<unsigned long long>(c.sa->initiator_spi()), static_cast<unsigned long long>(c.sa->responder_spi()),
-           ike::suite_text(c.sa->suite()).c_str(), child.inbound_spi, child.outbound_spi);
+  c.policies_installed = true;
+  LOG_INFO("ike", "%s: CHILD_SA in 0x%08x out 0x%08x%s, policies in place", c.name.c_str(), c.inbound_spi, c.outbound_spi,
+           nat ? " (ESP in UDP)" : "");
+}
+
+void IkeService::remove_child(dp::Gateway& gateway, Connection& c) {
+  if (c.policies_installed) {
+    std::vector<dp::PolicySpec> policies;
+    for (const dp::PolicySpec& q : gateway.policies())
+      if (q.name != c.name + "-out" && q.name != c.name + "-in") policies.push_back(q);
+    if (auto r = gateway.set_policies(policies); !r) LOG_WARN("ike", "%s: %s", c.name.c_str(), r.message().c_str());
+  }
+  for (const char* suffix : {"-out", "-in"})
+    if ((suffix[1] == 'o' ? c.outbound_spi : c.inbound_spi) != 0) (void)gateway.remove_sa(c.name + suffix);
+  if (c.inbound_spi || c.outbound_spi) LOG_INFO("ike", "%s: CHILD_SA removed", c.name.c_str());
+  c.inbound_spi = c.outbound_spi = 0;
+  c.policies_installed = false;
+}
+
+Result<void> IkeService::initiate(const std::string& name) {
+  Connection* c = find(name);
+  if (!c) return make_error(Errc::kNotFound, "no connection named " + name);
+  if (c->sa && c->sa->state() == ike::IkeState::kEstablished) return make_error(Errc::kExists, name + " is established already");
+  c->initiate = true;
+  c->stopped = false;
+  c->retry_at = 0;
+  return {};
+}
+
+Result<void> IkeService::terminate(const std::string& name) {
+  Connection* c = find(name);
+  if (!c) return make_error(Errc::kNotFound, "no connection named " + name);
+  if (!c->sa) return make_error(Errc::kNotFound, name + " has no IKE SA");
+  c->stopped = true;
+  c->sa->close();
+  return {};
+}
+
+Result<void> IkeService::rekey(const std::string& name, bool ike_sa) {
+  Connection* c = find(name);
+  if (!c) return make_error(Errc::kNotFound, "no connection named " + name);
+  if (!c->sa || c->sa->state() != ike::IkeState::kEstablished) return make_error(Errc::kNotFound, name + " is not established");
+  if (ike_sa)
+    c->sa->rekey_ike();
+  else
+    c->sa->rekey_child();
+  return {};
 }
 
 std::vector<IkeConnectionStatus> IkeService::status() const {
   std::vector<IkeConnectionStatus> out;
   for (const Connection& c : connections_) {
-    IkeConnectionStatus s{c.name, "idle", 0, 0, 0, 0, ""};
-    if (c.sa) {
-      auto st = c.sa->state();
-      s.state = st == ike::IkeState::kEstablished ? "established" : st == ike::IkeState::kFailed ? "failed" : "connecting";
-      s.initiator_spi = c.sa->initiator_spi();
-      s.responder_spi = c.sa->responder_spi();
-      if (st == ike::IkeState::kEstablished) s.suite = ike::suite_text(c.sa->suite());
-      if (c.sa->child()) {
-        s.inbound_spi = c.sa->child()->inbound_spi;
-        s.outbound_spi = c.sa->child()->outbound_spi;
+    IkeConnectionStatus s{c.name, c.stopped ? "stopped" : "idle", "", false, 0, 0, 0, 0, "", "", false, {}};
+    const std::optional<ike::IkeSa>& sa = c.sa ? c.sa : c.half_open;
+    if (sa) {
+      s.state = state_text(sa->state());
+      s.why = sa->failure();
+      s.initiator = sa->is_initiator();
+      s.initiator_spi = sa->initiator_spi();
+      s.responder_spi = sa->responder_spi();
+      if (sa->state() == ike::IkeState::kEstablished) s.suite = ike::suite_text(sa->suite());
+      if (sa->child()) {
+        s.inbound_spi = sa->child()->inbound_spi;
+        s.outbound_spi = sa->child()->outbound_spi;
       }
+      const ike::Path& p = sa->path();
+      s.remote = std::to_string(static_cast<unsigned>(p.remote[0])) + "." + std::to_string(static_cast<unsigned>(p.remote[1])) +
+                 "." + std::to_string(static_cast<unsigned>(p.remote[2])) + "." +
+                 std::to_string(static_cast<unsigned>(p.remote[3])) + ":" + std::to_string(p.remote_port);
+      s.nat = sa->udp_encapsulation();
+      s.counters = sa->counters();
     }
     out.push_back(s);
   }

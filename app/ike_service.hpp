@@ -1,8 +1,9 @@
 // IKE on the control core: the configured connections (rampart.conf "connections"), their IKE
-// SAs, and the CHILD_SAs they agree on installed into the data plane (inbound SA first, then
-// outbound, then the policies for the agreed selectors). Datagrams come from and go to the
-// gateway's ports on UDP 500. PSK, IPv4, one CHILD_SA per connection so far; an initiator whose
-// IKE SA failed tries again after 5 s.
+// SAs, and the CHILD_SAs they agree on installed into the data plane through the gateway's live
+// update path (inbound before outbound, then the policies for the agreed selectors; on a rekey
+// the old inbound SA lingers for packets in flight). Datagrams come from and go to the gateway's
+// own ports on UDP 500, and 4500 after NAT detection. PSK, IPv4, one CHILD_SA per connection;
+// an initiating connection starts again 5 s after its IKE SA failed or was deleted.
 #pragma once
 
 #include <cstdint>
@@ -13,25 +14,43 @@
 #include "common/result.hpp"
 #include "config/config.hpp"
 #include "dataplane/gateway.hpp"
+#include "ike/cookie_guard.hpp"
 #include "ike/ike_sa.hpp"
 
 namespace rampart::app {
 
 struct IkeConnectionStatus {
   std::string name;
-  std::string state;  // "idle", "connecting", "established", "failed"
+  std::string state;  // "idle", "connecting", "established", "closed", "failed"
+  std::string why;    // for "failed" and "closed"
+  bool initiator;     // of the current IKE SA
   uint64_t initiator_spi, responder_spi;
   uint32_t inbound_spi, outbound_spi;
   std::string suite;
+  std::string remote;  // address:port IKE talks to
+  bool nat;            // ESP in UDP
+  ike::IkeCounters counters;
+};
+
+struct IkeTotals {
+  uint64_t unknown_peer = 0;   // datagrams from an address no connection names
+  uint64_t unknown_spi = 0;    // for no IKE SA of the connection
+  uint64_t cookies_sent = 0;
 };
 
 class IkeService {
  public:
   // Checks every connection's proposals; errors name the file, line and setting.
   static Result<IkeService> create(const cfg::Config& config);
-  // One pass on the control core: datagrams in, initiations and retries, replies out, CHILD_SAs in.
+  // One pass on the control core: datagrams in, timers, initiations, replies out, CHILD_SAs in.
   void poll(dp::Gateway& gateway);
   std::vector<IkeConnectionStatus> status() const;
+  const IkeTotals& totals() const noexcept { return totals_; }
+
+  // Operator commands (rampartctl ike ...). Errors name what is wrong.
+  Result<void> initiate(const std::string& connection);
+  Result<void> terminate(const std::string& connection);
+  Result<void> rekey(const std::string& connection, bool ike_sa);
 
  private:
   struct Connection {
@@ -39,13 +58,26 @@ class IkeService {
     uint32_t local = 0, remote = 0;  // host order
     bool initiate = false;
     ike::PeerConfig peer;
-    std::optional<ike::IkeSa> sa;
-    bool installed = false;
-    uint64_t retry_at = 0;  // TSC
+    std::optional<ike::IkeSa> sa;         // the current IKE SA
+    std::optional<ike::IkeSa> half_open;  // a peer's new IKE SA, until IKE_AUTH completes
+    uint64_t half_open_since = 0;          // ms
+    uint32_t inbound_spi = 0, outbound_spi = 0;  // what the data plane has installed
+    bool policies_installed = false;
+    bool stopped = false;  // terminated by the operator: no automatic restart
+    uint64_t retry_at = 0;  // ms
   };
-  void handle(dp::Gateway& gateway, Connection& c, const dp::IkeDatagram& d);
-  void install(dp::Gateway& gateway, Connection& c);
+  IkeService() = default;
+  Connection* find(const std::string& name);
+  void handle(dp::Gateway& gateway, Connection& c, const dp::IkeDatagram& d, uint64_t now);
+  void drain(dp::Gateway& gateway, Connection& c, ike::IkeSa& sa);
+  void apply(dp::Gateway& gateway, Connection& c, const ike::ChildEvent& event, bool nat, uint16_t remote_port);
+  void remove_child(dp::Gateway& gateway, Connection& c);
+  size_t half_open() const;
+
   std::vector<Connection> connections_;
+  ike::CookieGuard cookies_;
+  IkeTotals totals_;
+  uint64_t now_ms_ = 0;
 };
 
 }  // namespace rampart::app

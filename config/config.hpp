@@ -108,12 +108,16 @@ struct PolicyConfig {
 struct ConnectionConfig {
   std::string name;
   IpAddress local, remote;
-  std::string local_id, remote_id;  // FQDN identities
+  std::string local_id, remote_id;  // an IPv4 address, user@host, or an FQDN
   std::string psk;
   std::string ike = "aes128gcm16-prfsha256-ecp256";  // proposals in strongSwan's notation
-  std::string esp = "aes128gcm16";
+  std::string esp = "aes128gcm16";                   // "aes128gcm16-ecp256": PFS on rekeys
   IpPrefix local_ts, remote_ts;
-  bool initiate = false;  // start the IKE SA at start-up (else wait for the peer)
+  bool initiate = false;     // start the IKE SA at start-up, and again when it dies (else wait for the peer)
+  bool force_encap = false;  // ESP in UDP 4500 even without a NAT (RFC 3948)
+  unsigned ike_rekey_s = 14400, child_rekey_s = 3600;  // 0: never
+  unsigned dpd_s = 30;                                  // liveness check after this long idle; 0: none
+  unsigned retransmit_tries = 5;                        // after 0.5, 1, 2, 4, 8 s: the peer is dead
   int line = 0;
 };
 

@@ -12,6 +12,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include <unordered_map>
@@ -289,8 +290,8 @@ void Gateway::control_poll() {
   held_.resize(kept);
 }
 
-// Workers send the control core UDP 500 and 4500 to our addresses. IKE over 4500 (NAT-T, after
-// its four-byte non-ESP marker) and IPv6 are not taken yet: dropped and counted.
+// Workers send the control core UDP 500 and 4500 to our addresses: IKE on 500, and on 4500 after
+// its four-byte non-ESP marker (NAT-T). IKE over IPv6 is not taken yet: dropped and counted.
 void Gateway::receive_ike(rte_mbuf* m) {
   constexpr size_t kMaxInbox = 256;
   uint32_t length = rte_pktmbuf_data_len(m);
@@ -310,18 +311,27 @@ void Gateway::receive_ike(rte_mbuf* m) {
     return;
   }
   const auto* udp = reinterpret_cast<const rte_udp_hdr*>(reinterpret_cast<const uint8_t*>(ip) + ihl);
-  if (rte_be_to_cpu_16(udp->dst_port) != 500 || ike_inbox_.size() >= kMaxInbox) {
+  const auto* payload = reinterpret_cast<const std::byte*>(udp + 1);
+  size_t payload_length = ip_length - ihl - 8;
+  uint16_t port = rte_be_to_cpu_16(udp->dst_port);
+  // On 4500 IKE follows a four-byte non-ESP marker (RFC 3948 2.2).
+  bool marked = port == kIkeNatTPort && payload_length >= 4 &&
+                std::all_of(payload, payload + 4, [](std::byte b) { return b == std::byte{0}; });
+  if ((port != kIkePort && !marked) || ike_inbox_.size() >= kMaxInbox) {
     lane.add(ike_inbox_.size() >= kMaxInbox ? DropReason::kControlBusy : DropReason::kNotForUs);
     rte_pktmbuf_free(m);
     return;
+  }
+  if (marked) {
+    payload += 4;
+    payload_length -= 4;
   }
   IkeDatagram d;
   d.source = rte_be_to_cpu_32(ip->src_addr);
   d.destination = rte_be_to_cpu_32(ip->dst_addr);
   d.source_port = rte_be_to_cpu_16(udp->src_port);
-  d.destination_port = 500;
-  const auto* payload = reinterpret_cast<const std::byte*>(udp + 1);
-  d.payload.assign(payload, payload + (ip_length - ihl - 8));
+  d.destination_port = port;
+  d.payload.assign(payload, payload + payload_length);
   ike_inbox_.push_back(std::move(d));
   rte_pktmbuf_free(m);
 }
@@ -331,7 +341,8 @@ void Gateway::receive_ike(rte_mbuf* m) {
 void Gateway::send_ike(const IkeDatagram& d) {
   rte_mbuf* m = rte_pktmbuf_alloc(pool_);
   if (m == nullptr) return;
-  size_t length = sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) + d.payload.size();
+  size_t marker = d.source_port == kIkeNatTPort ? 4 : 0;  // the non-ESP marker on 4500
+  size_t length = sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) + marker + d.payload.size();
   auto* ip = reinterpret_cast<rte_ipv4_hdr*>(length <= UINT16_MAX ? rte_pktmbuf_append(m, static_cast<uint16_t>(length)) : nullptr);
   if (ip == nullptr) {
     rte_pktmbuf_free(m);
@@ -350,7 +361,9 @@ void Gateway::send_ike(const IkeDatagram& d) {
   udp->dst_port = rte_cpu_to_be_16(d.destination_port);
   udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(length - sizeof(rte_ipv4_hdr)));
   udp->dgram_cksum = 0;  // RFC 768: none, which IPv4 allows
-  std::memcpy(udp + 1, d.payload.data(), d.payload.size());
+  auto* body = reinterpret_cast<uint8_t*>(udp + 1);
+  std::memset(body, 0, marker);
+  std::memcpy(body + marker, d.payload.data(), d.payload.size());
   uint64_t now = rte_get_tsc_cycles();
   HeldPacket h{m, now + rte_get_tsc_hz()};
   if (!try_release(h, now)) held_.push_back(h);

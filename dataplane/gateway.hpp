@@ -72,7 +72,12 @@ struct SaSnapshot {
   uint64_t drops;
 };
 
-// An IKE datagram (UDP 500) as the control core hands it to IKE, or as IKE asks it sent. IPv4.
+// IKE's ports (RFC 7296 2.23): 500, and 4500 once NAT traversal moves it there.
+inline constexpr uint16_t kIkePort = 500;
+inline constexpr uint16_t kIkeNatTPort = 4500;
+
+// An IKE datagram as the control core hands it to IKE, or as IKE asks it sent (IPv4): the
+// message without its UDP header, nor the non-ESP marker on 4500, which send_ike adds.
 struct IkeDatagram {
   uint32_t source = 0, destination = 0;  // host order
   uint16_t source_port = 500, destination_port = 500;

@@ -25,8 +25,6 @@ namespace rampart::dp {
 
 namespace {
 
-constexpr uint16_t kIkePort = 500;
-constexpr uint16_t kNatTPort = 4500;
 constexpr unsigned kEthernetLength = sizeof(rte_ether_hdr);
 
 // RFC 1624 incremental update for a TTL decrement: the checksum rises by 0x0100.
@@ -234,12 +232,12 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
     if (l4_length < 8) return false;
     uint16_t dport = rte_be_to_cpu_16(reinterpret_cast<const rte_udp_hdr*>(l4)->dst_port);
     bool ike_marker = l4_length >= 12 && l4[8] == 0 && l4[9] == 0 && l4[10] == 0 && l4[11] == 0;
-    if (is_public && dport == kNatTPort && !ike_marker) {
+    if (is_public && dport == kIkeNatTPort && !ike_marker) {
       spi_at[esp_in_count] = static_cast<uint16_t>(l4_at + 8);
       esp_in[esp_in_count++] = m;
       return true;
     }
-    if (dport == kIkePort || dport == kNatTPort) {
+    if (dport == kIkePort || dport == kIkeNatTPort) {
       to_control[control_count++] = m;
       return true;
     }

@@ -1,322 +1,315 @@
 #include "ike/ike_sa.hpp"
 
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
-
 #include <algorithm>
-#include <cstring>
 
+#include "ike/exchange_support.hpp"
 #include "ike/sk_crypto.hpp"
 
 namespace rampart::ike {
 
 namespace {
 
-constexpr uint8_t kIdFqdn = 2;
-constexpr uint8_t kAuthPsk = 2;
-constexpr uint16_t kNotifyAuthenticationFailed = 24;
-constexpr uint16_t kNotifyNoProposalChosen = 14;
-constexpr uint16_t kNotifyTsUnacceptable = 38;
-constexpr size_t kNonceLength = 32;
+SkSuite sk_suite(const Suite& s) { return {s.encryption, s.key_bits, s.integrity}; }
 
-Bytes random_bytes(size_t n) {
-  Bytes b(n);
-  RAND_bytes(reinterpret_cast<unsigned char*>(b.data()), static_cast<int>(n));
-  return b;
-}
-
-uint64_t random_u64() {
+uint64_t read_be64(ByteView b, size_t at) {
   uint64_t v = 0;
-  while (v == 0) RAND_bytes(reinterpret_cast<unsigned char*>(&v), sizeof v);
+  for (size_t i = 0; i < 8; ++i) v = v << 8 | static_cast<uint8_t>(b[at + i]);
   return v;
 }
 
-template <typename T>
-const T* find(const std::vector<Payload>& payloads, PayloadType type) {
-  for (const Payload& p : payloads)
-    if (p.type == type)
-      if (const auto* body = std::get_if<T>(&p.body)) return body;
-  return nullptr;
-}
-
-const NotifyPayload* find_notify(const std::vector<Payload>& payloads, uint16_t type) {
-  for (const Payload& p : payloads)
-    if (const auto* n = std::get_if<NotifyPayload>(&p.body); n && n->type == type) return n;
-  return nullptr;
-}
-
-IdPayload fqdn(const std::string& id) {
-  return {kIdFqdn, Bytes(reinterpret_cast<const std::byte*>(id.data()), reinterpret_cast<const std::byte*>(id.data()) + id.size())};
-}
-
-// The ID payload's body as 2.15 MACs it: type, three reserved bytes, data.
-Bytes id_body(const IdPayload& id) {
-  Bytes b{std::byte{id.type}, std::byte{0}, std::byte{0}, std::byte{0}};
-  b.insert(b.end(), id.data.begin(), id.data.end());
-  return b;
-}
-
-// 2.9: what both the offer and our configuration allow (IPv4 ranges, one selector each).
-std::optional<TrafficSelector> narrow(const TrafficSelector& offered, const TrafficSelector& ours) {
-  if (offered.type != 7 || ours.type != 7) return std::nullopt;
-  uint32_t start = std::max(be32_value(offered.start), be32_value(ours.start));
-  uint32_t end = std::min(be32_value(offered.end), be32_value(ours.end));
-  uint16_t low = std::max(offered.start_port, ours.start_port), high = std::min(offered.end_port, ours.end_port);
-  if (start > end || low > high) return std::nullopt;
-  if (offered.protocol != 0 && ours.protocol != 0 && offered.protocol != ours.protocol) return std::nullopt;
-  return TrafficSelector{7, offered.protocol ? offered.protocol : ours.protocol, low, high, be32_bytes(start), be32_bytes(end)};
-}
-
+// Up to 10% off, so that two peers with the same lifetimes do not rekey at once.
+uint64_t jittered(uint64_t ms) { return ms - (ms ? random_u64() % (ms / 10 + 1) : 0); }
 
 }  // namespace
 
-IkeSa::IkeSa(PeerConfig config, bool initiator) : config_(std::move(config)), initiator_(initiator) {}
-IkeSa IkeSa::initiator(PeerConfig config) { return IkeSa(std::move(config), true); }
-IkeSa IkeSa::responder(PeerConfig config) { return IkeSa(std::move(config), false); }
+IkeSa::IkeSa(PeerConfig config, Path path, bool initiator) : config_(std::move(config)), path_(std::move(path)) {
+  gen_.initiator = initiator;
+}
+IkeSa IkeSa::initiator(PeerConfig config, Path path) { return IkeSa(std::move(config), std::move(path), true); }
+IkeSa IkeSa::responder(PeerConfig config, Path path) { return IkeSa(std::move(config), std::move(path), false); }
 
 Error IkeSa::fail(const std::string& why) {
   state_ = IkeState::kFailed;
+  failure_ = why;
+  gen_.pending.reset();
+  gen_.queued.clear();
+  children_down();
   return make_error(Errc::kCrypto, "IKE SA: " + why);
 }
 
-Result<Bytes> IkeSa::start() {
-  if (!initiator_ || state_ != IkeState::kIdle || config_.ike_suites.empty())
-    return make_error(Errc::kInvalidArgument, "IKE SA: start() is the idle initiator's");
-  spi_i_ = random_u64();
-  auto dh = KeyExchange::generate(static_cast<DhGroup>(config_.ike_suites.front().dh));
-  if (!dh) return fail(dh.message());
-  dh_.emplace(std::move(*dh));
-  ni_ = random_bytes(kNonceLength);
-  SaPayload sa;
-  for (size_t i = 0; i < config_.ike_suites.size(); ++i)
-    sa.proposals.push_back(to_proposal(config_.ike_suites[i], static_cast<uint8_t>(i + 1), 1, {}));
-  Message m;
-  m.header = {spi_i_, 0, PayloadType::kNone, 0x20, ExchangeType::kIkeSaInit, kFlagInitiator, 0, 0};
-  m.payloads = {{PayloadType::kSa, false, sa},
-                {PayloadType::kKe, false, KePayload{static_cast<uint16_t>(dh_->group()), dh_->public_value()}},
-                {PayloadType::kNonce, false, RawPayload{ni_}}};
-  init_request_ = serialize_message(m);
-  state_ = IkeState::kInitSent;
-  return init_request_;
+void IkeSa::children_down() {
+  if (child_) events_.push_back({ChildEventKind::kDown, *child_});
+  child_.reset();
+  replaced_.clear();
+  outbound_waiting_.reset();
+  collision_.reset();
 }
 
-Result<void> IkeSa::derive_keys(ByteView shared_secret) {
-  Prf prf = static_cast<Prf>(suite_.prf);
-  auto seed = skeyseed(prf, ni_, nr_, shared_secret);
-  if (!seed) return seed.error();
-  SkSuite sk{suite_.encryption, suite_.key_bits, suite_.integrity};
-  auto keys = derive_ike_keys(prf, *seed, ni_, nr_, spi_i_, spi_r_, integrity_key_length(sk), encryption_key_length(sk));
-  if (!keys) return keys.error();
-  keys_ = std::move(*keys);
-  return {};
+void IkeSa::established(uint64_t now_ms) {
+  state_ = IkeState::kEstablished;
+  last_heard_ms_ = now_ms;
+  child_rekey_at_ = config_.child_rekey_ms ? now_ms + jittered(config_.child_rekey_ms) : 0;
+  ike_rekey_at_ = config_.ike_rekey_ms ? now_ms + jittered(config_.ike_rekey_ms) : 0;
 }
 
-// 2.15: AUTH = prf(prf(Shared Secret, "Key Pad for IKEv2"), <SignedOctets>), where the signed
-// octets are the sender's IKE_SA_INIT message, the peer's nonce and prf(SK_px, ID body).
-Bytes IkeSa::auth_value(bool of_initiator, const IdPayload& id) const {
-  Prf prf = static_cast<Prf>(suite_.prf);
-  static const char kPad[] = "Key Pad for IKEv2";
-  Bytes signed_octets = of_initiator ? init_request_ : init_response_;
-  const Bytes& nonce = of_initiator ? nr_ : ni_;
-  signed_octets.insert(signed_octets.end(), nonce.begin(), nonce.end());
-  auto maced_id = ike::prf(prf, of_initiator ? keys_.sk_pi : keys_.sk_pr, id_body(id));
-  if (!maced_id) return {};
-  signed_octets.insert(signed_octets.end(), maced_id->begin(), maced_id->end());
-  auto key = ike::prf(prf, config_.psk, ByteView(reinterpret_cast<const std::byte*>(kPad), sizeof kPad - 1));
-  if (!key) return {};
-  auto auth = ike::prf(prf, *key, signed_octets);
-  return auth ? *auth : Bytes{};
+bool IkeSa::owns(ByteView datagram) const {
+  if (datagram.size() < kHeaderLength) return false;
+  uint64_t spi_i = read_be64(datagram, 0), spi_r = read_be64(datagram, 8);
+  if (spi_i == gen_.spi_i && (spi_r == gen_.spi_r || gen_.spi_r == 0 || spi_r == 0)) return true;
+  return retiring_ && spi_i == retiring_->spi_i && spi_r == retiring_->spi_r;
 }
 
-// 2.17: KEYMAT = prf+(SK_d, Ni | Nr); the initiator-to-responder key comes first. Returned as
-// (this side's inbound key, its outbound key).
-Result<std::pair<Bytes, Bytes>> IkeSa::child_keys(const Suite& esp) const {
-  size_t key_length = encryption_key_length(SkSuite{esp.encryption, esp.key_bits, esp.integrity});
-  auto keymat = child_keymat(static_cast<Prf>(suite_.prf), keys_.sk_d, {}, ni_, nr_, 2 * key_length);
-  if (!keymat) return keymat.error();
-  Bytes i_to_r(keymat->begin(), keymat->begin() + static_cast<long>(key_length));
-  Bytes r_to_i(keymat->begin() + static_cast<long>(key_length), keymat->end());
-  if (initiator_) return std::pair{std::move(r_to_i), std::move(i_to_r)};
-  return std::pair{std::move(i_to_r), std::move(r_to_i)};
+Result<Bytes> IkeSa::seal(const Generation& gen, ExchangeType exchange, uint32_t message_id, bool response,
+                          const std::vector<Payload>& inner) {
+  Header h{gen.spi_i, gen.spi_r, PayloadType::kNone, 0x20, exchange,
+           static_cast<uint8_t>((gen.initiator ? kFlagInitiator : 0) | (response ? kFlagResponse : 0)), message_id, 0};
+  return seal_message(sk_suite(gen.suite), gen.initiator ? gen.keys.sk_ei : gen.keys.sk_er,
+                      gen.initiator ? gen.keys.sk_ai : gen.keys.sk_ar, h, inner, random_iv_source());
 }
 
-Result<Bytes> IkeSa::seal(ExchangeType exchange, uint32_t message_id, bool response, const std::vector<Payload>& inner) {
-  SkSuite sk{suite_.encryption, suite_.key_bits, suite_.integrity};
-  Header h{spi_i_, spi_r_, PayloadType::kNone, 0x20, exchange,
-           static_cast<uint8_t>((initiator_ ? kFlagInitiator : 0) | (response ? kFlagResponse : 0)), message_id, 0};
-  return seal_message(sk, initiator_ ? keys_.sk_ei : keys_.sk_er, initiator_ ? keys_.sk_ai : keys_.sk_ar, h, inner,
-                      random_iv_source());
+std::variant<std::vector<Payload>, Error> IkeSa::open(const Generation& gen, ByteView datagram, bool from_initiator) {
+  auto opened = open_message(sk_suite(gen.suite), from_initiator ? gen.keys.sk_ei : gen.keys.sk_er,
+                             from_initiator ? gen.keys.sk_ai : gen.keys.sk_ar, datagram);
+  if (auto* f = std::get_if<SkFailure>(&opened)) return make_error(Errc::kCrypto, "IKE SA: dropped: " + f->what);
+  return std::get<std::vector<Payload>>(std::move(opened));
 }
 
-Result<std::optional<Bytes>> IkeSa::receive(ByteView datagram) {
+// 2.1: a request is sent again, unchanged, after 0.5, 1, 2, 4... s until the response comes or
+// the tries run out; the ID is the next of ours (2.2).
+void IkeSa::send_request(Generation& gen, Task task, Request request, ExchangeType exchange,
+                         const std::vector<Payload>& inner) {
+  request.task = task;
+  request.id = gen.next_id;
+  auto sealed = seal(gen, exchange, request.id, false, inner);
+  if (!sealed) {
+    fail(sealed.message());
+    return;
+  }
+  ++gen.next_id;
+  request.datagram = std::move(*sealed);
+  request.sent = 1;
+  request.resend_at = now_ms_ + config_.retransmit_timeout_ms;
+  outbox_.push_back(request.datagram);
+  ++counters_.requests_sent;
+  gen.pending = std::move(request);
+}
+
+// The response is kept: a retransmitted request gets it again, never a second answer (2.1).
+void IkeSa::send_response(Generation& gen, const Message& request, const std::vector<Payload>& inner) {
+  auto sealed = seal(gen, request.header.exchange, request.header.message_id, true, inner);
+  if (!sealed) {
+    fail(sealed.message());
+    return;
+  }
+  gen.last_response = std::move(*sealed);
+  gen.last_response_id = request.header.message_id;
+  gen.peer_next_id = request.header.message_id + 1;
+  outbox_.push_back(gen.last_response);
+}
+
+void IkeSa::queue(Generation& gen, Task task, uint32_t spi) {
+  for (const Request& r : gen.queued)
+    if (r.task == task && r.rekeyed_spi == spi) return;
+  if (gen.pending && gen.pending->task == task && gen.pending->rekeyed_spi == spi) return;
+  Request r;
+  r.task = task;
+  r.rekeyed_spi = spi;
+  gen.queued.push_back(std::move(r));
+}
+
+void IkeSa::rekey_child() {
+  if (child_) queue(gen_, Task::kRekeyChild, child_->inbound_spi);
+  start_next(gen_, now_ms_);
+}
+void IkeSa::rekey_ike() {
+  queue(gen_, Task::kRekeyIke);
+  start_next(gen_, now_ms_);
+}
+void IkeSa::close() {
+  queue(gen_, Task::kDeleteIke);
+  start_next(gen_, now_ms_);
+}
+
+// Our window holds one request (no SET_WINDOW_SIZE is sent, 2.3): the next waits for the response.
+void IkeSa::start_next(Generation& gen, uint64_t now_ms) {
+  now_ms_ = std::max(now_ms_, now_ms);
+  bool retiring = &gen != &gen_;
+  while (!gen.pending && !gen.queued.empty() && (state_ == IkeState::kEstablished || retiring)) {
+    Request next = std::move(gen.queued.front());
+    gen.queued.pop_front();
+    std::vector<Payload> inner;
+    switch (next.task) {
+      case Task::kRekeyChild: {
+        if (!child_ || child_->inbound_spi != next.rekeyed_spi) break;  // gone or rekeyed meanwhile
+        auto r = child_rekey_request(inner);
+        if (r) send_request(gen, Task::kRekeyChild, std::move(*r), ExchangeType::kCreateChildSa, inner);
+        break;
+      }
+      case Task::kRekeyIke: {
+        if (retiring_) {  // the last rekey's Delete is still under way: later
+          ike_rekey_at_ = now_ms_ + 1000;
+          break;
+        }
+        auto r = ike_rekey_request(inner);
+        if (r) send_request(gen, Task::kRekeyIke, std::move(*r), ExchangeType::kCreateChildSa, inner);
+        break;
+      }
+      case Task::kDeleteChild: {
+        DeletePayload d{3, 4, {be32_bytes(next.rekeyed_spi)}};
+        inner.push_back({PayloadType::kDelete, false, d});
+        send_request(gen, Task::kDeleteChild, std::move(next), ExchangeType::kInformational, inner);
+        break;
+      }
+      case Task::kDeleteIke:
+        inner.push_back({PayloadType::kDelete, false, DeletePayload{1, 0, {}}});
+        send_request(gen, Task::kDeleteIke, std::move(next), ExchangeType::kInformational, inner);
+        break;
+      case Task::kDpd:
+        ++counters_.dpd_checks;
+        send_request(gen, Task::kDpd, std::move(next), ExchangeType::kInformational, inner);
+        break;
+      case Task::kInit:
+      case Task::kAuth:
+        break;
+    }
+  }
+}
+
+void IkeSa::tick(uint64_t now_ms) {
+  now_ms_ = std::max(now_ms_, now_ms);
+  auto retransmit = [&](Generation& gen) {
+    if (!gen.pending || now_ms_ < gen.pending->resend_at) return true;
+    Request& r = *gen.pending;
+    if (r.sent >= config_.retransmit_tries) return false;
+    outbox_.push_back(r.datagram);
+    ++counters_.retransmits;
+    r.resend_at = now_ms_ + (config_.retransmit_timeout_ms << std::min(r.sent, 16u));
+    ++r.sent;
+    return true;
+  };
+  if (retiring_ && (!retransmit(*retiring_) || now_ms_ >= retiring_->retire_by)) retiring_.reset();
+  if (state_ != IkeState::kInitSent && state_ != IkeState::kAuthSent && state_ != IkeState::kEstablished) return;
+  if (!retransmit(gen_)) {
+    fail(state_ == IkeState::kEstablished ? "the peer stopped answering (dead peer)" : "the peer did not answer");
+    return;
+  }
+  if (state_ != IkeState::kEstablished) return;
+  // A responder's rekeyed CHILD_SA goes outbound when the old one's Delete comes; if none comes,
+  // after a second anyway.
+  if (outbound_waiting_ && now_ms_ >= outbound_waiting_since_ + 1000) {
+    events_.push_back({ChildEventKind::kOutboundUp, *outbound_waiting_});
+    outbound_waiting_.reset();
+  }
+  if (child_rekey_at_ && now_ms_ >= child_rekey_at_) {
+    child_rekey_at_ = 0;
+    if (child_) queue(gen_, Task::kRekeyChild, child_->inbound_spi);
+  }
+  if (ike_rekey_at_ && now_ms_ >= ike_rekey_at_) {
+    ike_rekey_at_ = 0;
+    queue(gen_, Task::kRekeyIke);
+  }
+  if (config_.dpd_ms && !gen_.pending && gen_.queued.empty() && now_ms_ >= last_heard_ms_ + config_.dpd_ms)
+    queue(gen_, Task::kDpd);
+  start_next(gen_, now_ms_);
+}
+
+Result<void> IkeSa::receive(ByteView datagram, const Path& from, uint64_t now_ms) {
+  now_ms_ = std::max(now_ms_, now_ms);
   auto parsed = parse_message(datagram);
-  if (auto* e = std::get_if<ParseError>(&parsed)) return make_error(Errc::kParse, "IKE SA: dropped: " + e->what);
+  if (auto* e = std::get_if<ParseError>(&parsed)) {
+    ++counters_.dropped;
+    return make_error(Errc::kParse, "IKE SA: dropped: " + e->what);
+  }
   const Message& m = std::get<Message>(parsed);
+  Generation* gen = nullptr;
+  if (retiring_ && m.header.initiator_spi == retiring_->spi_i && m.header.responder_spi == retiring_->spi_r)
+    gen = &*retiring_;
+  else if (m.header.exchange == ExchangeType::kIkeSaInit ? (m.header.initiator_spi == gen_.spi_i || state_ == IkeState::kIdle)
+                                                         : (m.header.initiator_spi == gen_.spi_i && m.header.responder_spi == gen_.spi_r))
+    gen = &gen_;
+  if (gen == nullptr) {
+    ++counters_.dropped;
+    return make_error(Errc::kNotFound, "IKE SA: dropped: not this IKE SA's SPIs");
+  }
+  Path before = path_;
+  // NAT detection hashes what the packet came from, so the path is the datagram's from here on;
+  // a message that turns out not authentic puts it back.
+  path_ = from;
+  auto r = dispatch(*gen, m, datagram);
+  if (!r) {
+    path_ = before;
+    ++counters_.dropped;
+  } else {
+    last_heard_ms_ = now_ms_;
+  }
+  return r;
+}
+
+Result<void> IkeSa::dispatch(Generation& gen, const Message& m, ByteView datagram) {
   bool response = (m.header.flags & kFlagResponse) != 0;
-  if (initiator_ == response) {
-    if (!initiator_ && state_ == IkeState::kIdle && m.header.exchange == ExchangeType::kIkeSaInit && m.header.message_id == 0)
-      return respond_init(m, datagram);
-    if (!initiator_ && state_ == IkeState::kInitSent && m.header.exchange == ExchangeType::kIkeAuth &&
-        m.header.message_id == 1 && m.header.initiator_spi == spi_i_ && m.header.responder_spi == spi_r_)
-      return respond_auth(datagram);
-    if (initiator_ && state_ == IkeState::kInitSent && m.header.exchange == ExchangeType::kIkeSaInit &&
-        m.header.message_id == 0 && m.header.initiator_spi == spi_i_)
-      return initiator_auth(m, datagram);
-    if (initiator_ && state_ == IkeState::kAuthSent && m.header.exchange == ExchangeType::kIkeAuth &&
-        m.header.message_id == 1 && m.header.initiator_spi == spi_i_ && m.header.responder_spi == spi_r_)
-      return finish_auth(datagram);
+  bool retiring = &gen != &gen_;
+  if (response) {
+    if (!gen.pending || m.header.message_id != gen.pending->id)
+      return make_error(Errc::kInvalidArgument, "IKE SA: dropped: a response to no request of ours");
+    if (gen.pending->task == Task::kInit) {
+      if (m.header.exchange != ExchangeType::kIkeSaInit)
+        return make_error(Errc::kInvalidArgument, "IKE SA: dropped: not an IKE_SA_INIT response");
+      gen.pending.reset();
+      return finish_init(m, datagram);
+    }
+    auto opened = open(gen, datagram, !gen.initiator);
+    if (auto* e = std::get_if<Error>(&opened)) return *e;
+    const auto& inner = std::get<std::vector<Payload>>(opened);
+    Request request = std::move(*gen.pending);
+    gen.pending.reset();
+    Result<void> r;
+    switch (request.task) {
+      case Task::kAuth: r = finish_auth(inner); break;
+      case Task::kRekeyChild: r = finish_child_rekey(gen, request, inner); break;
+      case Task::kRekeyIke: r = finish_ike_rekey(request, inner); break;
+      default: finish_informational(gen, request, inner); break;  // may end `gen` (a retiring one)
+    }
+    start_next(gen_, now_ms_);
+    if (retiring_ && !retiring) start_next(*retiring_, now_ms_);
+    return r;
   }
-  return make_error(Errc::kInvalidArgument, "IKE SA: dropped: not the message this side waits for");
-}
 
-// Responder, IKE_SA_INIT: choose a suite, agree on g^ir, derive the keys, answer.
-Result<std::optional<Bytes>> IkeSa::respond_init(const Message& request, ByteView datagram) {
-  const auto* sa = find<SaPayload>(request.payloads, PayloadType::kSa);
-  const auto* ke = find<KePayload>(request.payloads, PayloadType::kKe);
-  const auto* nonce = find<RawPayload>(request.payloads, PayloadType::kNonce);
-  if (!sa || !ke || !nonce) return make_error(Errc::kParse, "IKE SA: dropped: IKE_SA_INIT without SA, KE or Ni");
-  spi_i_ = request.header.initiator_spi;
-  auto chosen = choose(*sa, config_.ike_suites, 1);
-  auto refuse = [&](uint16_t notify) -> Result<std::optional<Bytes>> {
-    Message m;
-    m.header = {spi_i_, 0, PayloadType::kNone, 0x20, ExchangeType::kIkeSaInit, kFlagResponse, 0, 0};
-    m.payloads = {{PayloadType::kNotify, false, NotifyPayload{0, {}, notify, {}}}};
-    state_ = IkeState::kFailed;
-    return std::optional<Bytes>(serialize_message(m));
-  };
-  if (!chosen || chosen->first.dh != ke->group) return refuse(kNotifyNoProposalChosen);  // (INVALID_KE_PAYLOAD to come)
-  suite_ = chosen->first;
-  auto dh = KeyExchange::generate(static_cast<DhGroup>(suite_.dh));
-  if (!dh) return fail(dh.message());
-  dh_.emplace(std::move(*dh));
-  auto shared = dh_->shared_secret(ke->data);
-  if (!shared) return fail(shared.message());
-  ni_ = nonce->data;
-  nr_ = random_bytes(kNonceLength);
-  spi_r_ = random_u64();
-  init_request_.assign(datagram.begin(), datagram.end());
-  if (auto r = derive_keys(*shared); !r) return fail(r.message());
-  Message m;
-  m.header = {spi_i_, spi_r_, PayloadType::kNone, 0x20, ExchangeType::kIkeSaInit, kFlagResponse, 0, 0};
-  Proposal accepted = to_proposal(suite_, chosen->second->number, 1, {});
-  m.payloads = {{PayloadType::kSa, false, SaPayload{{accepted}}},
-                {PayloadType::kKe, false, KePayload{suite_.dh, dh_->public_value()}},
-                {PayloadType::kNonce, false, RawPayload{nr_}}};
-  init_response_ = serialize_message(m);
-  state_ = IkeState::kInitSent;
-  return std::optional<Bytes>(init_response_);
-}
-
-// Initiator, after IKE_SA_INIT: keys, then IKE_AUTH with the first CHILD_SA's proposal.
-Result<std::optional<Bytes>> IkeSa::initiator_auth(const Message& response, ByteView datagram) {
-  if (find_notify(response.payloads, kNotifyNoProposalChosen)) return fail("the responder chose no proposal");
-  const auto* sa = find<SaPayload>(response.payloads, PayloadType::kSa);
-  const auto* ke = find<KePayload>(response.payloads, PayloadType::kKe);
-  const auto* nonce = find<RawPayload>(response.payloads, PayloadType::kNonce);
-  if (!sa || !ke || !nonce || sa->proposals.size() != 1) return fail("IKE_SA_INIT response without SA, KE or Nr");
-  auto chosen = choose(*sa, config_.ike_suites, 1);
-  if (!chosen || chosen->first.dh != static_cast<uint16_t>(dh_->group()) || ke->group != chosen->first.dh)
-    return fail("the responder chose what was not offered");
-  suite_ = chosen->first;
-  auto shared = dh_->shared_secret(ke->data);
-  if (!shared) return fail(shared.message());
-  spi_r_ = response.header.responder_spi;
-  nr_ = nonce->data;
-  init_response_.assign(datagram.begin(), datagram.end());
-  if (auto r = derive_keys(*shared); !r) return fail(r.message());
-  child_spi_ = static_cast<uint32_t>(random_u64() | 0x100);
-  SaPayload esp;
-  for (size_t i = 0; i < config_.esp_suites.size(); ++i)
-    esp.proposals.push_back(to_proposal(config_.esp_suites[i], static_cast<uint8_t>(i + 1), 3, be32_bytes(child_spi_)));
-  IdPayload id = fqdn(config_.local_id);
-  std::vector<Payload> inner = {{PayloadType::kIdi, false, id},
-                                {PayloadType::kAuth, false, AuthPayload{kAuthPsk, auth_value(true, id)}},
-                                {PayloadType::kSa, false, esp},
-                                {PayloadType::kTsi, false, TsPayload{{config_.local_ts}}},
-                                {PayloadType::kTsr, false, TsPayload{{config_.remote_ts}}}};
-  auto request = seal(ExchangeType::kIkeAuth, 1, false, inner);
-  if (!request) return fail(request.message());
-  state_ = IkeState::kAuthSent;
-  return std::optional<Bytes>(std::move(*request));
-}
-
-// Responder, IKE_AUTH: the initiator proves the PSK, then the CHILD_SA is agreed.
-Result<std::optional<Bytes>> IkeSa::respond_auth(ByteView datagram) {
-  SkSuite sk{suite_.encryption, suite_.key_bits, suite_.integrity};
-  auto opened = open_message(sk, keys_.sk_ei, keys_.sk_ai, datagram);
-  if (auto* f = std::get_if<SkFailure>(&opened)) return make_error(Errc::kCrypto, "IKE SA: dropped: " + f->what);
+  // A request. The one we answered last, again: the same answer (2.1).
+  if (gen.last_response_id && m.header.message_id == *gen.last_response_id) {
+    outbox_.push_back(gen.last_response);
+    ++counters_.responses_resent;
+    return {};
+  }
+  if (m.header.exchange == ExchangeType::kIkeSaInit) {
+    if (gen.initiator || state_ != IkeState::kIdle || m.header.message_id != 0)
+      return make_error(Errc::kInvalidArgument, "IKE SA: dropped: an IKE_SA_INIT request this side cannot take");
+    return respond_init(m, datagram);
+  }
+  if (m.header.message_id != gen.peer_next_id)
+    return make_error(Errc::kInvalidArgument, "IKE SA: dropped: message ID " + std::to_string(m.header.message_id) +
+                                                  " outside the window (expected " + std::to_string(gen.peer_next_id) + ")");
+  auto opened = open(gen, datagram, !gen.initiator);
+  if (auto* e = std::get_if<Error>(&opened)) return *e;
   const auto& inner = std::get<std::vector<Payload>>(opened);
-  const auto* id = find<IdPayload>(inner, PayloadType::kIdi);
-  const auto* auth = find<AuthPayload>(inner, PayloadType::kAuth);
-  const auto* esp = find<SaPayload>(inner, PayloadType::kSa);
-  const auto* tsi = find<TsPayload>(inner, PayloadType::kTsi);
-  const auto* tsr = find<TsPayload>(inner, PayloadType::kTsr);
-  auto answer = [&](std::vector<Payload> payloads) -> Result<std::optional<Bytes>> {
-    auto response = seal(ExchangeType::kIkeAuth, 1, true, payloads);
-    if (!response) return fail(response.message());
-    return std::optional<Bytes>(std::move(*response));
-  };
-  Bytes expected = id ? auth_value(true, *id) : Bytes{};
-  bool authentic = id && auth && auth->method == kAuthPsk && id->data == fqdn(config_.remote_id).data &&
-                   auth->data.size() == expected.size() && !expected.empty() &&
-                   CRYPTO_memcmp(auth->data.data(), expected.data(), expected.size()) == 0;
-  if (!authentic) {
-    auto sent = answer({{PayloadType::kNotify, false, NotifyPayload{0, {}, kNotifyAuthenticationFailed, {}}}});
-    state_ = IkeState::kFailed;
-    return sent;
+  Result<void> r;
+  switch (m.header.exchange) {
+    case ExchangeType::kIkeAuth:
+      if (gen.initiator || state_ != IkeState::kInitSent || retiring)
+        return make_error(Errc::kInvalidArgument, "IKE SA: dropped: IKE_AUTH out of turn");
+      r = respond_auth(m, inner);
+      break;
+    case ExchangeType::kCreateChildSa:
+      if (state_ != IkeState::kEstablished) return make_error(Errc::kInvalidArgument, "IKE SA: dropped: not established");
+      r = respond_create_child(gen, m, inner);
+      break;
+    case ExchangeType::kInformational:
+      r = respond_informational(gen, m, inner);  // may end `gen` (a retiring one)
+      break;
+    default:
+      return make_error(Errc::kInvalidArgument, "IKE SA: dropped: unknown exchange type");
   }
-  // From here the IKE SA stands; a CHILD_SA problem is answered with a notify (2.21.2).
-  IdPayload our_id = fqdn(config_.local_id);
-  std::vector<Payload> payloads = {{PayloadType::kIdr, false, our_id},
-                                   {PayloadType::kAuth, false, AuthPayload{kAuthPsk, auth_value(false, our_id)}}};
-  state_ = IkeState::kEstablished;
-  auto chosen = esp ? choose(*esp, config_.esp_suites, 3) : std::nullopt;
-  if (!chosen || chosen->second->spi.size() != 4) {
-    payloads.push_back({PayloadType::kNotify, false, NotifyPayload{0, {}, kNotifyNoProposalChosen, {}}});
-    return answer(payloads);
-  }
-  auto local = (tsr && !tsr->selectors.empty()) ? narrow(tsr->selectors[0], config_.local_ts) : std::nullopt;
-  auto remote = (tsi && !tsi->selectors.empty()) ? narrow(tsi->selectors[0], config_.remote_ts) : std::nullopt;
-  if (!local || !remote) {
-    payloads.push_back({PayloadType::kNotify, false, NotifyPayload{0, {}, kNotifyTsUnacceptable, {}}});
-    return answer(payloads);
-  }
-  child_spi_ = static_cast<uint32_t>(random_u64() | 0x100);
-  auto keys = child_keys(chosen->first);
-  if (!keys) return fail(keys.message());
-  child_ = ChildSa{chosen->first, child_spi_, be32_value(chosen->second->spi), keys->first, keys->second, *local, *remote};
-  payloads.push_back({PayloadType::kSa, false, SaPayload{{to_proposal(chosen->first, chosen->second->number, 3, be32_bytes(child_spi_))}}});
-  payloads.push_back({PayloadType::kTsi, false, TsPayload{{*remote}}});
-  payloads.push_back({PayloadType::kTsr, false, TsPayload{{*local}}});
-  return answer(payloads);
-}
-
-// Initiator, IKE_AUTH response: the responder proves the PSK; the CHILD_SA is what it accepted.
-Result<std::optional<Bytes>> IkeSa::finish_auth(ByteView datagram) {
-  SkSuite sk{suite_.encryption, suite_.key_bits, suite_.integrity};
-  auto opened = open_message(sk, keys_.sk_er, keys_.sk_ar, datagram);
-  if (auto* f = std::get_if<SkFailure>(&opened)) return make_error(Errc::kCrypto, "IKE SA: dropped: " + f->what);
-  const auto& inner = std::get<std::vector<Payload>>(opened);
-  if (find_notify(inner, kNotifyAuthenticationFailed)) return fail("the responder refused our authentication");
-  const auto* id = find<IdPayload>(inner, PayloadType::kIdr);
-  const auto* auth = find<AuthPayload>(inner, PayloadType::kAuth);
-  Bytes expected = id ? auth_value(false, *id) : Bytes{};
-  if (!id || !auth || id->data != fqdn(config_.remote_id).data || auth->data.size() != expected.size() ||
-      expected.empty() || CRYPTO_memcmp(auth->data.data(), expected.data(), expected.size()) != 0)
-    return fail("the responder's AUTH does not verify");
-  state_ = IkeState::kEstablished;
-  const auto* esp = find<SaPayload>(inner, PayloadType::kSa);
-  const auto* tsi = find<TsPayload>(inner, PayloadType::kTsi);
-  const auto* tsr = find<TsPayload>(inner, PayloadType::kTsr);
-  if (!esp || esp->proposals.size() != 1 || !tsi || !tsr || tsi->selectors.empty() || tsr->selectors.empty())
-    return std::optional<Bytes>();  // the IKE SA stands without a CHILD_SA (a notify said why)
-  auto chosen = choose(*esp, config_.esp_suites, 3);
-  if (!chosen || chosen->second->spi.size() != 4) return fail("the responder chose an ESP suite we did not offer");
-  auto keys = child_keys(chosen->first);
-  if (!keys) return fail(keys.message());
-  child_ = ChildSa{chosen->first, child_spi_, be32_value(chosen->second->spi), keys->first, keys->second, tsi->selectors[0],
-                   tsr->selectors[0]};
-  return std::optional<Bytes>();
+  start_next(gen_, now_ms_);
+  return r;
 }
 
 }  // namespace rampart::ike

@@ -1,14 +1,23 @@
-// One IKE SA and its first CHILD_SA, from either side: IKE_SA_INIT (RFC 7296 1.2: SA, KE, nonces;
-// the keys of 2.14) and IKE_AUTH with pre-shared keys (2.15: AUTH over the first message, the
-// peer's nonce and the MAC of the identity) carrying the first CHILD_SA's proposal and traffic
-// selectors (2.9 narrowing), whose keys come from 2.17. Everything after IKE_SA_INIT travels in
-// the SK payload. Messages go in and out as datagrams; the caller moves them.
+// One IKE SA (RFC 7296) from either side, through its whole life: IKE_SA_INIT (with NAT
+// detection, cookies and INVALID_KE_PAYLOAD), IKE_AUTH with pre-shared keys and the first
+// CHILD_SA, then CREATE_CHILD_SA (CHILD_SA rekeys with or without PFS, IKE SA rekeys) and
+// INFORMATIONAL (deletes, liveness checks). Each exchange lives in its own file
+// (exchange_*.cpp); this one keeps what they share: message IDs and the one-request window of
+// each direction (2.3), retransmissions with backoff (2.1, initiator of a request only), the
+// cached response for a retransmitted request, the timers (rekeys, DPD), and the events that tell
+// the caller which CHILD_SA to install or remove.
+//
+// The caller moves datagrams and time: receive() and tick() queue what must be sent in the
+// outbox (take_outbox), and what happened to CHILD_SAs in the events (take_events). Time is in
+// milliseconds on any monotonic clock. Nothing here blocks or touches the network.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "common/result.hpp"
@@ -20,14 +29,29 @@
 namespace rampart::ike {
 
 struct PeerConfig {
-  std::string local_id, remote_id;  // FQDN identities (ID type 2)
+  // Identities: an IPv4 address is sent as ID_IPV4_ADDR, "user@host" as ID_RFC822_ADDR, anything
+  // else as ID_FQDN.
+  std::string local_id, remote_id;
   Bytes psk;
-  std::vector<Suite> ike_suites;    // the initiator's KE uses the first one's group
-  std::vector<Suite> esp_suites;
+  std::vector<Suite> ike_suites;  // the initiator's KE uses the first one's group
+  std::vector<Suite> esp_suites;  // a group here means PFS on CHILD_SA rekeys
   TrafficSelector local_ts, remote_ts;  // what this side protects, and what it talks to
+  // Claim to be behind a NAT, so that ESP goes in UDP even when no NAT is found (RFC 3948).
+  bool force_encapsulation = false;
+  // 0: never. Rekey times get up to 10% taken off at random, so two peers do not collide.
+  uint64_t ike_rekey_ms = 0, child_rekey_ms = 0;
+  uint64_t dpd_ms = 0;  // an INFORMATIONAL liveness check after this long without a message
+  uint64_t retransmit_timeout_ms = 500;  // doubled after each try
+  unsigned retransmit_tries = 5;         // then the peer is declared dead
 };
 
-// The negotiated CHILD_SA as one side sees it: what it receives on (inbound) and sends with.
+// Where the IKE SA's datagrams go: addresses in network order (4 or 16 bytes).
+struct Path {
+  Bytes local, remote;
+  uint16_t local_port = 500, remote_port = 500;
+};
+
+// A CHILD_SA as one side sees it: what it receives on (inbound) and sends with.
 struct ChildSa {
   Suite suite;
   uint32_t inbound_spi = 0, outbound_spi = 0;
@@ -35,49 +59,163 @@ struct ChildSa {
   TrafficSelector local_ts, remote_ts;
 };
 
-enum class IkeState { kIdle, kInitSent, kAuthSent, kEstablished, kFailed };
+// What the caller must do to the data plane. A rekey's new CHILD_SA comes up inbound first
+// (kInboundUp) and outbound when the old one may stop (kOutboundUp); the old one then lingers
+// for packets in flight. kDown: the CHILD_SA is gone (deleted, not replaced).
+enum class ChildEventKind { kInboundUp, kOutboundUp, kDown };
+struct ChildEvent {
+  ChildEventKind kind;
+  ChildSa child;
+};
+
+enum class IkeState { kIdle, kInitSent, kAuthSent, kEstablished, kClosed, kFailed };
+
+// Counted per IKE SA; the caller sums them.
+struct IkeCounters {
+  uint64_t requests_sent = 0, retransmits = 0, responses_resent = 0;
+  uint64_t dropped = 0;  // malformed, unauthentic, or out of the window
+  uint64_t child_rekeys = 0, ike_rekeys = 0, dpd_checks = 0;
+};
 
 class IkeSa {
  public:
-  static IkeSa initiator(PeerConfig config);
-  static IkeSa responder(PeerConfig config);
+  static IkeSa initiator(PeerConfig config, Path path);
+  static IkeSa responder(PeerConfig config, Path path);
 
-  // Initiator: the IKE_SA_INIT request.
-  Result<Bytes> start();
-  // A datagram for this SA. Returns what to send back (a response, or the initiator's next
-  // request), nothing when the exchange is over, or an error (the SA has failed or the datagram
-  // was dropped: failure() says which).
-  Result<std::optional<Bytes>> receive(ByteView datagram);
+  // Initiator: sends IKE_SA_INIT.
+  Result<void> start(uint64_t now_ms);
+  // A datagram for this SA from `from` (its source: where replies go). An error says why it was
+  // dropped, or why the SA failed (state() then says kFailed).
+  Result<void> receive(ByteView datagram, const Path& from, uint64_t now_ms);
+  // Retransmissions, rekeys and liveness checks that are due.
+  void tick(uint64_t now_ms);
+
+  // Operator and lifetime actions, queued behind any exchange in flight.
+  void rekey_child();
+  void rekey_ike();
+  void close();  // INFORMATIONAL Delete of the IKE SA (and so of its CHILD_SA)
+
+  std::vector<Bytes> take_outbox() { return std::exchange(outbox_, {}); }
+  std::vector<ChildEvent> take_events() { return std::exchange(events_, {}); }
 
   IkeState state() const noexcept { return state_; }
+  const std::string& failure() const noexcept { return failure_; }
   const std::optional<ChildSa>& child() const noexcept { return child_; }
-  uint64_t initiator_spi() const noexcept { return spi_i_; }
-  uint64_t responder_spi() const noexcept { return spi_r_; }
-  const Suite& suite() const noexcept { return suite_; }
+  uint64_t initiator_spi() const noexcept { return gen_.spi_i; }
+  uint64_t responder_spi() const noexcept { return gen_.spi_r; }
+  bool is_initiator() const noexcept { return gen_.initiator; }
+  const Suite& suite() const noexcept { return gen_.suite; }
+  const Path& path() const noexcept { return path_; }
+  // NAT found on either side, or forced: IKE has moved to 4500 and ESP goes in UDP.
+  bool udp_encapsulation() const noexcept { return nat_local_ || nat_remote_ || config_.force_encapsulation; }
+  bool nat_local() const noexcept { return nat_local_; }
+  bool nat_remote() const noexcept { return nat_remote_; }
+  const IkeCounters& counters() const noexcept { return counters_; }
+  // Does this datagram belong to this SA (its SPIs, the current or the retiring generation)?
+  bool owns(ByteView datagram) const;
 
  private:
-  IkeSa(PeerConfig config, bool initiator);
-  Result<std::optional<Bytes>> respond_init(const Message& request, ByteView datagram);
-  Result<std::optional<Bytes>> initiator_auth(const Message& response, ByteView datagram);
-  Result<std::optional<Bytes>> respond_auth(ByteView datagram);
-  Result<std::optional<Bytes>> finish_auth(ByteView datagram);
-  Result<void> derive_keys(ByteView shared_secret);
-  Bytes auth_value(bool of_initiator, const IdPayload& id) const;
-  Result<std::pair<Bytes, Bytes>> child_keys(const Suite& esp) const;
-  Result<Bytes> seal(ExchangeType exchange, uint32_t message_id, bool response, const std::vector<Payload>& inner);
+  enum class Task : uint8_t { kInit, kAuth, kRekeyChild, kRekeyIke, kDeleteChild, kDeleteIke, kDpd };
+  // A request in flight and what its response needs.
+  struct Request {
+    Task task;
+    uint32_t id = 0;
+    Bytes datagram;
+    unsigned sent = 1;
+    uint64_t resend_at = 0;
+    Bytes nonce;                     // CREATE_CHILD_SA: our Ni
+    std::optional<KeyExchange> dh;   // with PFS, and IKE rekeys
+    uint32_t new_spi = 0;            // CHILD_SA rekey: our new inbound SPI
+    uint64_t new_ike_spi = 0;        // IKE rekey: our new SPI
+    uint32_t rekeyed_spi = 0;        // the CHILD_SA being rekeyed or deleted (our inbound SPI)
+    Suite esp;                       // the suite we propose
+  };
+  // One IKE SA's keys and message counters. A rekey makes a new generation; the old one lives on
+  // only to carry its Delete.
+  struct Generation {
+    uint64_t spi_i = 0, spi_r = 0;
+    bool initiator = false;  // of this generation (after an IKE rekey: whoever started it)
+    Suite suite;
+    IkeKeys keys;
+    uint32_t next_id = 0;       // our next request
+    uint32_t peer_next_id = 0;  // the peer's next request
+    std::optional<uint32_t> last_response_id;
+    Bytes last_response;
+    std::optional<Request> pending;
+    std::deque<Request> queued;  // task and rekeyed_spi filled in
+    uint64_t retire_by = 0;  // a retiring generation is dropped then, Delete or not
+  };
+  // A CHILD_SA rekey of ours that collided with the peer's (2.8.1), waiting to be resolved.
+  struct PeerRekey {
+    uint32_t rekeyed_spi;  // our inbound SPI of the CHILD_SA both rekeyed
+    ChildSa child;
+    Bytes ni, nr;
+  };
+
+  IkeSa(PeerConfig config, Path path, bool initiator);
+
+  // ike_sa.cpp: the window, sending, dispatch.
+  Result<void> dispatch(Generation& gen, const Message& m, ByteView datagram);
+  void send_request(Generation& gen, Task task, Request request, ExchangeType exchange, const std::vector<Payload>& inner);
+  void send_response(Generation& gen, const Message& request, const std::vector<Payload>& inner);
+  void send_plain(Bytes datagram) { outbox_.push_back(std::move(datagram)); }
+  void start_next(Generation& gen, uint64_t now_ms);
+  Result<Bytes> seal(const Generation& gen, ExchangeType exchange, uint32_t message_id, bool response,
+                     const std::vector<Payload>& inner);
+  std::variant<std::vector<Payload>, Error> open(const Generation& gen, ByteView datagram, bool from_initiator);
   Error fail(const std::string& why);
+  void established(uint64_t now_ms);
+  void children_down();
+
+  // exchange_init.cpp: IKE_SA_INIT.
+  Bytes init_request() const;
+  Result<void> respond_init(const Message& request, ByteView datagram);
+  Result<void> finish_init(const Message& response, ByteView datagram);
+  std::vector<Payload> nat_detection(uint64_t spi_r) const;
+  void check_nat(const std::vector<Payload>& payloads, uint64_t spi_r);
+  // exchange_auth.cpp: IKE_AUTH.
+  Result<void> send_auth();
+  Result<void> respond_auth(const Message& request, const std::vector<Payload>& inner);
+  Result<void> finish_auth(const std::vector<Payload>& inner);
+  Bytes auth_value(bool of_initiator, const IdPayload& id) const;
+  // exchange_child.cpp: CREATE_CHILD_SA.
+  Result<Request> child_rekey_request(std::vector<Payload>& inner);
+  Result<Request> ike_rekey_request(std::vector<Payload>& inner);
+  Result<void> respond_create_child(Generation& gen, const Message& request, const std::vector<Payload>& inner);
+  Result<void> respond_ike_rekey(Generation& gen, const Message& request, const std::vector<Payload>& inner);
+  Result<void> finish_child_rekey(Generation& gen, const Request& request, const std::vector<Payload>& inner);
+  Result<void> finish_ike_rekey(const Request& request, const std::vector<Payload>& inner);
+  Result<std::pair<Bytes, Bytes>> child_keys(const Generation& gen, const Suite& esp, ByteView shared, ByteView ni,
+                                             ByteView nr, bool we_initiated) const;
+  void make_current(ChildSa child, Bytes min_nonce);
+  void queue(Generation& gen, Task task, uint32_t spi = 0);
+  // exchange_info.cpp: INFORMATIONAL.
+  Result<void> respond_informational(Generation& gen, const Message& request, const std::vector<Payload>& inner);
+  void finish_informational(Generation& gen, const Request& request, const std::vector<Payload>& inner);
 
   PeerConfig config_;
-  bool initiator_;
+  Path path_;
   IkeState state_ = IkeState::kIdle;
-  uint64_t spi_i_ = 0, spi_r_ = 0;
-  Suite suite_;
+  std::string failure_;
+  Generation gen_;
+  std::optional<Generation> retiring_;
+  // IKE_SA_INIT and IKE_AUTH: the nonces, the DH, both first messages as sent (AUTH signs them).
   std::optional<KeyExchange> dh_;
   Bytes ni_, nr_;
-  Bytes init_request_, init_response_;  // as sent, for AUTH (2.15)
-  IkeKeys keys_;
-  uint32_t child_spi_ = 0;  // our inbound ESP SPI
-  std::optional<ChildSa> child_;
+  Bytes init_request_, init_response_;
+  Bytes peer_cookie_;  // an initiator sends IKE_SA_INIT again with it (2.6)
+  bool nat_local_ = false, nat_remote_ = false;
+  uint32_t first_child_spi_ = 0;
+  std::optional<ChildSa> child_;            // the current CHILD_SA
+  Bytes child_min_nonce_;                   // the lowest nonce of the exchange that made it (2.8.1)
+  std::vector<ChildSa> replaced_;           // rekeyed away; their Deletes still to come
+  std::optional<ChildSa> outbound_waiting_;  // a responder's rekey: outbound after the old one's Delete
+  uint64_t outbound_waiting_since_ = 0;
+  std::optional<PeerRekey> collision_;
+  uint64_t last_heard_ms_ = 0, child_rekey_at_ = 0, ike_rekey_at_ = 0, now_ms_ = 0;
+  std::vector<Bytes> outbox_;
+  std::vector<ChildEvent> events_;
+  IkeCounters counters_;
 };
 
 }  // namespace rampart::ike

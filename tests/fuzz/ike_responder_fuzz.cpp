@@ -28,8 +28,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto* bytes = reinterpret_cast<const std::byte*>(data);
   // The first two bytes say where the first message ends.
   size_t split = size >= 2 ? (size_t(data[0]) << 8 | data[1]) % (size + 1) : size;
-  IkeSa responder = IkeSa::responder(kConfig);
-  auto first = responder.receive({bytes + std::min<size_t>(2, size), split > 2 ? split - 2 : 0});
-  if (first.ok() && *first) (void)responder.receive({bytes + split, size - split});
+  Path path{Bytes{std::byte{198}, std::byte{51}, std::byte{100}, std::byte{2}},
+            Bytes{std::byte{198}, std::byte{51}, std::byte{100}, std::byte{1}}, 500, 500};
+  IkeSa responder = IkeSa::responder(kConfig, path);
+  auto first = responder.receive({bytes + std::min<size_t>(2, size), split > 2 ? split - 2 : 0}, path, 0);
+  if (first.ok() && !responder.take_outbox().empty()) {
+    (void)responder.receive({bytes + split, size - split}, path, 1);
+    responder.tick(100000);
+  }
   return 0;
 }

@@ -6,6 +6,7 @@
 
 #include "ike/ike_sa.hpp"
 #include "tests/dataplane/esp_harness.hpp"
+#include "tests/ike/ike_link.hpp"
 
 using namespace rampart;
 using namespace rampart::ike;
@@ -30,23 +31,16 @@ PeerConfig site(bool a, const char* ike, const char* esp, const char* psk = "cor
   return c;
 }
 
-// Moves the messages until neither side has anything to say. Returns the number moved.
-int run(IkeSa& initiator, IkeSa& responder) {
-  int moved = 0;
-  auto request = initiator.start();
-  REQUIRE(request.ok());
-  std::optional<Bytes> to_responder = *request;
-  while (to_responder) {
-    ++moved;
-    auto answer = responder.receive(*to_responder);
-    REQUIRE(answer.ok());
-    if (!*answer) break;
-    ++moved;
-    auto next = initiator.receive(**answer);
-    if (!next) break;
-    to_responder = *next;
-  }
-  return moved;
+Path path(uint8_t local, uint8_t remote) { return {ipv4(198, 51, 100, local), ipv4(198, 51, 100, remote), 500, 500}; }
+IkeSa initiator(PeerConfig c) { return IkeSa::initiator(std::move(c), path(1, 2)); }
+IkeSa responder(PeerConfig c) { return IkeSa::responder(std::move(c), path(2, 1)); }
+
+// Starts the initiator and moves messages over a clean link until nothing is left to say.
+// Returns the number of datagrams moved.
+size_t run(test::IkeLink& link) {
+  REQUIRE(link.a().start(link.now()).ok());
+  link.run_for(500);
+  return link.datagrams();
 }
 
 }  // namespace
@@ -72,9 +66,9 @@ TEST_CASE("IKE_SA_INIT and IKE_AUTH with a PSK establish an IKE SA and a CHILD_S
                  Case{"aes128gcm16-prfsha256-modp2048", "aes128gcm16"}, Case{"aes128-sha256-ecp384", "aes256gcm16"},
                  Case{"aes256-sha512-ecp521", "aes128gcm16"}}) {
     INFO(c.ike << " / " << c.esp);
-    IkeSa a = IkeSa::initiator(site(true, c.ike, c.esp));
-    IkeSa b = IkeSa::responder(site(false, c.ike, c.esp));
-    CHECK(run(a, b) == 4);  // IKE_SA_INIT and IKE_AUTH, request and response each
+    test::IkeLink link(initiator(site(true, c.ike, c.esp)), responder(site(false, c.ike, c.esp)));
+    CHECK(run(link) == 4);  // IKE_SA_INIT and IKE_AUTH, request and response each
+    IkeSa &a = link.a(), &b = link.b();
     REQUIRE(a.state() == IkeState::kEstablished);
     REQUIRE(b.state() == IkeState::kEstablished);
     CHECK(a.initiator_spi() == b.initiator_spi());
@@ -90,67 +84,78 @@ TEST_CASE("IKE_SA_INIT and IKE_AUTH with a PSK establish an IKE SA and a CHILD_S
     CHECK(ca.outbound_key.size() == (c.esp == std::string("aes128gcm16") ? 20u : 36u));
     CHECK(ca.local_ts == cb.remote_ts);
     CHECK(ca.remote_ts == cb.local_ts);
+    CHECK(link.mirrored());  // both installed it, in and out
+    CHECK_FALSE(a.udp_encapsulation());  // no NAT between them
   }
 }
 
 TEST_CASE("the responder narrows the traffic selectors to its own (2.9)", "[ike][exchange]") {
-  IkeSa a = IkeSa::initiator(site(true, "aes128gcm16-prfsha256-ecp256", "aes128gcm16"));
   PeerConfig narrower = site(false, "aes128gcm16-prfsha256-ecp256", "aes128gcm16");
   narrower.local_ts = range(ipv4(203, 0, 113, 0), ipv4(203, 0, 113, 127));
-  IkeSa b = IkeSa::responder(narrower);
-  run(a, b);
+  test::IkeLink link(initiator(site(true, "aes128gcm16-prfsha256-ecp256", "aes128gcm16")), responder(narrower));
+  run(link);
+  IkeSa &a = link.a(), &b = link.b();
   REQUIRE(a.child());
   CHECK(a.child()->remote_ts.end == ipv4(203, 0, 113, 127));
   CHECK(b.child()->local_ts.end == ipv4(203, 0, 113, 127));
 }
 
 TEST_CASE("a wrong PSK gets AUTHENTICATION_FAILED; nothing in common gets NO_PROPOSAL_CHOSEN", "[ike][exchange]") {
-  IkeSa a = IkeSa::initiator(site(true, "aes128gcm16-prfsha256-ecp256", "aes128gcm16", "one secret"));
-  IkeSa b = IkeSa::responder(site(false, "aes128gcm16-prfsha256-ecp256", "aes128gcm16", "another secret"));
-  auto init = a.start();
-  auto init_response = b.receive(*init);
-  auto auth = a.receive(**init_response);
-  REQUIRE(auth.ok());
-  auto refusal = b.receive(**auth);
-  REQUIRE(refusal.ok());
-  CHECK(b.state() == IkeState::kFailed);
-  CHECK_FALSE(a.receive(**refusal).ok());
-  CHECK(a.state() == IkeState::kFailed);
-  CHECK_FALSE(a.child());
-
-  IkeSa c = IkeSa::initiator(site(true, "aes128gcm16-prfsha256-ecp256", "aes128gcm16"));
-  IkeSa d = IkeSa::responder(site(false, "aes256gcm16-prfsha384-x25519", "aes128gcm16"));
-  auto offer = c.start();
-  auto no = d.receive(*offer);
-  REQUIRE(no.ok());
-  REQUIRE(*no);
-  CHECK_FALSE(c.receive(**no).ok());
-  CHECK(c.state() == IkeState::kFailed);
+  {
+    test::IkeLink link(initiator(site(true, "aes128gcm16-prfsha256-ecp256", "aes128gcm16", "one secret")),
+                       responder(site(false, "aes128gcm16-prfsha256-ecp256", "aes128gcm16", "another secret")));
+    run(link);
+    CHECK(link.b().state() == IkeState::kFailed);
+    CHECK(link.a().state() == IkeState::kFailed);
+    CHECK(link.a().failure() == "the responder refused our authentication");
+    CHECK_FALSE(link.a().child());
+    CHECK(link.plane_a().inbound == 0);
+  }
+  {
+    test::IkeLink link(initiator(site(true, "aes128gcm16-prfsha256-ecp256", "aes128gcm16")),
+                       responder(site(false, "aes256gcm16-prfsha384-x25519", "aes128gcm16")));
+    run(link);
+    CHECK(link.a().state() == IkeState::kFailed);
+    CHECK(link.a().failure() == "the responder chose no proposal");
+  }
 }
 
-TEST_CASE("garbage, replays and messages out of turn are dropped without harm", "[ike][exchange]") {
-  IkeSa a = IkeSa::initiator(site(true, "aes128gcm16-prfsha256-ecp256", "aes128gcm16"));
-  IkeSa b = IkeSa::responder(site(false, "aes128gcm16-prfsha256-ecp256", "aes128gcm16"));
-  auto init = a.start();
-  CHECK_FALSE(b.receive(Bytes(10, std::byte{0})).ok());
-  auto init_response = b.receive(*init);
-  REQUIRE(init_response.ok());
-  CHECK_FALSE(b.receive(*init).ok());  // the same IKE_SA_INIT again: not for this SA's state
-  auto auth = a.receive(**init_response);
-  Bytes tampered = **auth;
+TEST_CASE("garbage, tampering and messages out of turn are dropped; a retransmitted request gets the same answer",
+          "[ike][exchange]") {
+  IkeSa a = initiator(site(true, "aes128gcm16-prfsha256-ecp256", "aes128gcm16"));
+  IkeSa b = responder(site(false, "aes128gcm16-prfsha256-ecp256", "aes128gcm16"));
+  Path ab = path(2, 1), ba = path(1, 2);
+  REQUIRE(a.start(0).ok());
+  Bytes init = a.take_outbox().at(0);
+  CHECK_FALSE(b.receive(Bytes(10, std::byte{0}), ab, 0).ok());
+  REQUIRE(b.receive(init, ab, 0).ok());
+  Bytes init_response = b.take_outbox().at(0);
+  REQUIRE(b.receive(init, ab, 1).ok());  // IKE_SA_INIT again: the same response, no new state
+  CHECK(b.take_outbox().at(0) == init_response);
+  CHECK(b.counters().responses_resent == 1);
+  REQUIRE(a.receive(init_response, ba, 2).ok());
+  Bytes auth = a.take_outbox().at(0);
+  Bytes tampered = auth;
   tampered[tampered.size() - 1] ^= std::byte{1};
-  CHECK_FALSE(b.receive(tampered).ok());  // ICV: dropped, the SA waits on
+  CHECK_FALSE(b.receive(tampered, ab, 3).ok());  // ICV: dropped, the SA waits on
   CHECK(b.state() == IkeState::kInitSent);
-  auto auth_response = b.receive(**auth);
-  REQUIRE(auth_response.ok());
-  CHECK(a.receive(**auth_response).ok());
+  CHECK(b.take_outbox().empty());
+  REQUIRE(b.receive(auth, ab, 4).ok());
+  Bytes auth_response = b.take_outbox().at(0);
+  REQUIRE(b.receive(auth, ab, 5).ok());  // IKE_AUTH again: answered from the cache
+  CHECK(b.take_outbox().at(0) == auth_response);
+  CHECK_FALSE(a.receive(init_response, ba, 6).ok());  // a response to nothing in flight
+  REQUIRE(a.receive(auth_response, ba, 7).ok());
   CHECK(a.state() == IkeState::kEstablished);
+  CHECK_FALSE(a.receive(auth_response, ba, 8).ok());  // the same response again: nothing waits for it
+  CHECK(a.counters().dropped == 2);
 }
 
 TEST_CASE("the CHILD_SA's keys carry a packet through the data plane's ESP stages", "[ike][exchange][dp]") {
-  IkeSa a = IkeSa::initiator(site(true, "aes128gcm16-prfsha256-x25519", "aes128gcm16"));
-  IkeSa b = IkeSa::responder(site(false, "aes128gcm16-prfsha256-x25519", "aes128gcm16"));
-  run(a, b);
+  test::IkeLink link(initiator(site(true, "aes128gcm16-prfsha256-x25519", "aes128gcm16")),
+                     responder(site(false, "aes128gcm16-prfsha256-x25519", "aes128gcm16")));
+  run(link);
+  IkeSa &a = link.a(), &b = link.b();
   REQUIRE(a.child());
   REQUIRE(b.child());
   auto sa = [](const ChildSa& c, bool outbound, std::array<uint8_t, 16> from, std::array<uint8_t, 16> to) {
