@@ -327,8 +327,9 @@ Reply show_trace(const dp::Gateway& gw, bool json) {
   return {true, json ? j.str() : table(rows)};
 }
 
-Reply show_ike(const IkeService* ike, bool json) {
-  std::vector<std::vector<std::string>> rows{{"connection", "state", "IKE SPIs (i:r)", "suite", "CHILD_SA in", "out"}};
+Reply show_ike(const IkeService* ike, bool json, bool show_keys) {
+  std::vector<std::vector<std::string>> rows{
+      {"connection", "state", "role", "peer", "IKE SPIs (i:r)", "suite", "CHILD_SA in", "out", "rekeys (child/IKE)", "note"}};
   std::ostringstream j;
   j << "[";
   bool first = true;
@@ -338,14 +339,40 @@ Reply show_ike(const IkeService* ike, bool json) {
                   static_cast<unsigned long long>(s.responder_spi));
     std::snprintf(in, sizeof in, "0x%08x", s.inbound_spi);
     std::snprintf(out, sizeof out, "0x%08x", s.outbound_spi);
-    rows.push_back({s.name, s.state, spis, s.suite.empty() ? "-" : s.suite, in, out});
+    std::string note = s.why.empty() ? (s.nat ? "ESP in UDP" : "") : s.why;
+    rows.push_back({s.name, s.state, s.initiator ? "initiator" : "responder", s.remote.empty() ? "-" : s.remote, spis,
+                    s.suite.empty() ? "-" : s.suite, in, out,
+                    std::to_string(s.counters.child_rekeys) + "/" + std::to_string(s.counters.ike_rekeys), note});
+    const ike::IkeCounters& c = s.counters;
     j << (first ? "" : ", ") << "{\"connection\": \"" << json_escape(s.name) << "\", \"state\": \"" << s.state
-      << "\", \"initiator_spi\": \"" << spis << "\", \"suite\": \"" << s.suite << "\", \"inbound_spi\": "
-      << s.inbound_spi << ", \"outbound_spi\": " << s.outbound_spi << "}";
+      << "\", \"why\": \"" << json_escape(s.why) << "\", \"initiator\": " << (s.initiator ? "true" : "false")
+      << ", \"peer\": \"" << s.remote << "\", \"initiator_spi\": \"" << spis << "\", \"suite\": \"" << s.suite
+      << "\", \"inbound_spi\": " << s.inbound_spi << ", \"outbound_spi\": " << s.outbound_spi
+      << ", \"udp_encapsulation\": " << (s.nat ? "true" : "false") << ", \"requests_sent\": " << c.requests_sent
+      << ", \"retransmits\": " << c.retransmits << ", \"responses_resent\": " << c.responses_resent
+      << ", \"dropped\": " << c.dropped << ", \"child_rekeys\": " << c.child_rekeys << ", \"ike_rekeys\": " << c.ike_rekeys
+      << ", \"dpd_checks\": " << c.dpd_checks;
+    if (show_keys)
+      j << ", \"sk_ei\": \"" << to_hex(s.keys.sk_ei) << "\", \"sk_er\": \"" << to_hex(s.keys.sk_er) << "\", \"sk_ai\": \""
+        << to_hex(s.keys.sk_ai) << "\", \"sk_ar\": \"" << to_hex(s.keys.sk_ar) << "\"";
+    j << "}";
     first = false;
   }
   j << "]\n";
   return {true, json ? j.str() : table(rows)};
+}
+
+// "ike initiate|terminate|rekey-child|rekey-ike CONNECTION".
+Reply ike_command(IkeService* ike, const std::string& verb, const std::string& connection, bool json) {
+  if (ike == nullptr) return {false, "ike: this gateway has no IKE\n"};
+  Result<void> r = verb == "initiate"      ? ike->initiate(connection)
+                   : verb == "terminate"   ? ike->terminate(connection)
+                   : verb == "rekey"       ? ike->rekey(connection, false)
+                   : verb == "rekey-child" ? ike->rekey(connection, false)
+                   : verb == "rekey-ike"   ? ike->rekey(connection, true)
+                                           : Result<void>(make_error(Errc::kInvalidArgument, "unknown: ike " + verb));
+  if (!r) return {false, "ike " + verb + ": " + r.message() + "\n"};
+  return {true, json ? "{}\n" : "ike " + verb + " " + connection + ": under way (show ike)\n"};
 }
 
 // A change's outcome: its summary, or why it was refused (nothing changed, unless it says so).
@@ -380,6 +407,7 @@ console::Reply handle_console_command(dp::Gateway& gateway, ConsoleState& state,
   std::vector<std::string> words;
   for (std::string w; in >> w;) words.push_back(w);
   bool show_keys = std::erase(words, std::string("--show-keys")) > 0;
+  json = std::erase(words, std::string("--json")) > 0 || json;
   if (words.size() >= 2 && words[0] == "show") {
     if (words.size() == 2 && words[1] == "counters") return show_counters(gateway, state, json, false);
     if (words.size() == 2 && words[1] == "drops") return show_counters(gateway, state, json, true);
@@ -389,9 +417,10 @@ console::Reply handle_console_command(dp::Gateway& gateway, ConsoleState& state,
     if (words.size() <= 3 && words[1] == "sa") return show_sa(gateway, json, show_keys, words.size() == 3 ? words[2] : "");
     if (words.size() == 2 && words[1] == "interfaces") return show_interfaces(gateway, json);
     if (words.size() == 2 && words[1] == "policy") return show_policy(gateway, json);
-    if (words.size() == 2 && words[1] == "ike") return show_ike(state.ike, json);
+    if (words.size() == 2 && words[1] == "ike") return show_ike(state.ike, json, show_keys);
   }
   if (words.size() == 1 && words[0] == "metrics") return metrics(gateway);
+  if (words.size() == 3 && words[0] == "ike") return ike_command(state.ike, words[1], words[2], json);
   if (words.size() == 2 && words[0] == "show" && words[1] == "trace") return show_trace(gateway, json);
   if (words.size() == 2 && words[0] == "trace") {
     char* end = nullptr;
@@ -421,7 +450,8 @@ console::Reply handle_console_command(dp::Gateway& gateway, ConsoleState& state,
   return {false, "unknown command \"" + json_escape(raw.substr(0, 80)) + "\"; commands: show " +
                      "counters|drops|interfaces|policy|routes|neighbors|workers|ike, show sa [NAME|SPI] [--show-keys], " +
                      "counters clear, metrics, sa add SETTINGS, sa del NAME, policy add SETTINGS, policy del NAME, " +
-                     "route add SETTINGS, route del PREFIX, config reload [FILE], trace N, show trace; --json after any\n"};
+                     "route add SETTINGS, route del PREFIX, config reload [FILE], trace N, show trace, " +
+                     "ike initiate|terminate|rekey-child|rekey-ike CONNECTION; --json after any\n"};
 }
 
 }  // namespace rampart::app

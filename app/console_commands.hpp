@@ -18,7 +18,7 @@ namespace rampart::app {
 struct ConsoleState {
   std::vector<CounterValue> baseline;
   RunningConfig running;  // what sa/policy/route add|del and config reload change
-  const IkeService* ike = nullptr;  // for "show ike"
+  IkeService* ike = nullptr;  // for "show ike" and "ike initiate|terminate|rekey"
 };
 
 // Every counter and per-SA series in the Prometheus text exposition format (0.0.4).

@@ -304,7 +304,7 @@ Result<void> IkeService::rekey(const std::string& name, bool ike_sa) {
 std::vector<IkeConnectionStatus> IkeService::status() const {
   std::vector<IkeConnectionStatus> out;
   for (const Connection& c : connections_) {
-    IkeConnectionStatus s{c.name, c.stopped ? "stopped" : "idle", "", false, 0, 0, 0, 0, "", "", false, {}};
+    IkeConnectionStatus s{c.name, c.stopped ? "stopped" : "idle", "", false, 0, 0, 0, 0, "", "", false, {}, {}};
     const std::optional<ike::IkeSa>& sa = c.sa ? c.sa : c.half_open;
     if (sa) {
       s.state = state_text(sa->state());
@@ -323,6 +323,7 @@ std::vector<IkeConnectionStatus> IkeService::status() const {
                  std::to_string(static_cast<unsigned>(p.remote[3])) + ":" + std::to_string(p.remote_port);
       s.nat = sa->udp_encapsulation();
       s.counters = sa->counters();
+      s.keys = sa->keys();
     }
     out.push_back(s);
   }

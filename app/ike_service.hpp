@@ -30,6 +30,7 @@ struct IkeConnectionStatus {
   std::string remote;  // address:port IKE talks to
   bool nat;            // ESP in UDP
   ike::IkeCounters counters;
+  ike::IkeKeys keys;  // for "show ike --show-keys" only
 };
 
 struct IkeTotals {

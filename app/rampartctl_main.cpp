@@ -2,6 +2,7 @@
 //   rampartctl [-s SOCKET] [--watch] show counters|drops|sa|interfaces|policy|routes|neighbors|workers [--json]
 //   rampartctl [-s SOCKET] counters clear | metrics | config reload [FILE]
 //   rampartctl [-s SOCKET] sa|policy|route add SETTINGS | sa del NAME | policy del NAME | route del PREFIX
+//   rampartctl [-s SOCKET] ike initiate|terminate|rekey-child|rekey-ike CONNECTION
 //   rampartctl [-s SOCKET] trace N [--json]
 // Talks to the daemon's console socket (console/PROTOCOL.md). Exit status: 0 when the daemon
 // answered the command, 1 when it refused it, 2 when it could not be reached or on bad usage.
@@ -21,6 +22,8 @@ int main(int argc, char** argv) {
   const char* usage =
       "usage: rampartctl [-s SOCKET] [--watch] show counters|drops|interfaces|policy|routes|neighbors|workers [--json]\n"
       "       rampartctl [-s SOCKET] show sa [NAME|SPI] [--show-keys] [--json]\n"
+      "       rampartctl [-s SOCKET] show ike [--show-keys] [--json]\n"
+      "       rampartctl [-s SOCKET] ike initiate|terminate|rekey-child|rekey-ike CONNECTION\n"
       "       rampartctl [-s SOCKET] counters clear | metrics | config reload [FILE]\n"
       "       rampartctl [-s SOCKET] sa add SETTINGS | sa del NAME | policy add SETTINGS | policy del NAME\n"
       "       rampartctl [-s SOCKET] route add SETTINGS | route del PREFIX\n"

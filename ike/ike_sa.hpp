@@ -105,6 +105,8 @@ class IkeSa {
   uint64_t responder_spi() const noexcept { return gen_.spi_r; }
   bool is_initiator() const noexcept { return gen_.initiator; }
   const Suite& suite() const noexcept { return gen_.suite; }
+  // The current generation's keys, for an operator who asks (Wireshark's IKEv2 decryption table).
+  const IkeKeys& keys() const noexcept { return gen_.keys; }
   const Path& path() const noexcept { return path_; }
   // NAT found on either side, or forced: IKE has moved to 4500 and ESP goes in UDP.
   bool udp_encapsulation() const noexcept { return nat_local_ || nat_remote_ || config_.force_encapsulation; }

@@ -33,7 +33,7 @@ rp_test_begin() {
 # For tests, after gateways_stop: each gateway stopped cleanly with every mbuf back and no
 # sanitizer report (through the caller's fail), then the verdict; exits 1 on any failure.
 rp_test_verdict() {  # test name
-  for gw in gw1 gw2; do
+  for gw in ${RP_GATEWAYS:-gw1 gw2}; do
     grep -q "not returned to the pool" "$RP_DIR/$gw.log" && fail "$gw leaked mbufs"
     grep -q "rampartd: stopped" "$RP_DIR/$gw.log" || fail "$gw did not stop cleanly"
     grep -q "Sanitizer" "$RP_DIR/$gw.log" && fail "$gw: sanitizer report"
@@ -49,6 +49,21 @@ rp_test_verdict() {  # test name
 rp_test_end() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
   topology_down
+}
+
+# 1 MB over TCP from one namespace to an address in another; fails, saying what each side saw,
+# unless the digests match.
+rp_transfer() {  # from_ns to_ns to_address
+  local lib
+  lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+  rp_ns "$2" /usr/bin/python3 "$lib/transfer.py" serve tcp "$3" 5001 10 >"$RP_DIR/serve.out" &
+  local server=$!
+  sleep 0.5
+  local sent received
+  sent=$(rp_ns "$1" /usr/bin/python3 "$lib/transfer.py" send tcp "$3" 5001 1000000)
+  wait $server
+  received=$(cat "$RP_DIR/serve.out")
+  [[ -n ${sent#sent } && ${sent#sent } == "${received#received }" ]] || { echo "TCP to $3: $sent / $received"; return 1; }
 }
 
 # A veth pair between two namespaces.
@@ -100,16 +115,22 @@ gateways_start() {  # rampartd binary
   echo "console = { socket = \"$RP_DIR/gw1.sock\"; };" >>"$RP_DIR/gw1.conf"
   echo "console = { socket = \"$RP_DIR/gw2.sock\"; };" >>"$RP_DIR/gw2.conf"
   # Not through rp_ns: a shell function would run in a subshell, and $! would be its PID, not
-  # rampartd's (ip netns exec execs the command in its own process).
-  ip netns exec "$RP_NS_G1" "$rampartd" -c "$RP_DIR/gw1.conf" >"$RP_DIR/gw1.log" 2>&1 &
-  RP_GW_PIDS+=($!)
-  ip netns exec "$RP_NS_G2" "$rampartd" -c "$RP_DIR/gw2.conf" >"$RP_DIR/gw2.log" 2>&1 &
-  RP_GW_PIDS+=($!)
-  # Ready when both have logged that their workers run (EAL and ports take a moment).
+  # rampartd's (ip netns exec execs the command in its own process). RP_GATEWAYS="gw1" starts
+  # only gateway 1 (another peer plays gateway 2).
+  local gw ns ready
+  for gw in ${RP_GATEWAYS:-gw1 gw2}; do
+    ns=$RP_NS_G1
+    [[ $gw == gw2 ]] && ns=$RP_NS_G2
+    ip netns exec "$ns" "$rampartd" -c "$RP_DIR/$gw.conf" >"$RP_DIR/$gw.log" 2>&1 &
+    RP_GW_PIDS+=($!)
+  done
+  # Ready when each has logged that its workers run (EAL and ports take a moment).
   for _ in $(seq 100); do
-    if grep -q "worker(s) running" "$RP_DIR/gw1.log" 2>/dev/null && grep -q "worker(s) running" "$RP_DIR/gw2.log" 2>/dev/null; then
-      return 0
-    fi
+    ready=1
+    for gw in ${RP_GATEWAYS:-gw1 gw2}; do
+      grep -q "worker(s) running" "$RP_DIR/$gw.log" 2>/dev/null || ready=0
+    done
+    ((ready)) && return 0
     for pid in "${RP_GW_PIDS[@]}"; do
       kill -0 "$pid" 2>/dev/null || { echo "a gateway exited during start-up:"; cat "$RP_DIR"/gw*.log; return 1; }
     done

@@ -243,6 +243,20 @@ TEST_CASE("IKE connections: addresses, identities, a long enough PSK, IPv4 selec
   CHECK(c.initiate);
   CHECK(c.ike == "aes128gcm16-prfsha256-ecp256");
   CHECK(to_string(c.remote_ts) == "203.0.113.0/24");
+  CHECK(c.child_rekey_s == 3600);
+  CHECK(c.dpd_s == 30);
+  CHECK_FALSE(c.force_encap);
+  auto timed = load(good.substr(0, good.size() - 6) + " child_rekey = 60; ike_rekey = 0; dpd = 5; retransmit_tries = 3;\n"
+                    "  force_encap = true; } );\n");
+  INFO((timed.ok() ? "" : timed.message()));
+  REQUIRE(timed.ok());
+  CHECK(timed->connections[0].child_rekey_s == 60);
+  CHECK(timed->connections[0].ike_rekey_s == 0);
+  CHECK(timed->connections[0].dpd_s == 5);
+  CHECK(timed->connections[0].retransmit_tries == 3);
+  CHECK(timed->connections[0].force_encap);
+  CHECK_THAT(errors_of(good.substr(0, good.size() - 6) + " retransmit_tries = 0; } );\n"),
+             Catch::Contains("rampart.conf:3: connections[0].retransmit_tries"));
   CHECK_THAT(errors_of("connections = ( { name = \"b\"; local = \"2001:db8::1\"; remote = \"198.51.100.2\";\n"
                        "  local_id = \"a\"; remote_id = \"b\"; psk = \"short\"; local_ts = \"192.0.2.0/24\";\n"
                        "  remote_ts = \"203.0.113.0/24\"; } );\n"),

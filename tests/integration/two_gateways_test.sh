@@ -31,17 +31,7 @@ rp_ns "$RP_NS_A" ping -6 -c 3 -i 0.2 -W 2 -q 2001:db8:2::10 >/dev/null || fail "
 rp_ns "$RP_NS_B" ping -6 -c 3 -i 0.2 -W 2 -q 2001:db8:1::10 >/dev/null || fail "ping IPv6 B -> A (6in4)"
 rp_ns "$RP_NS_A" ping -6 -c 1 -W 2 -q 2001:db8:1::1 >/dev/null || fail "ping gateway 1's inside IPv6 address"
 
-transfer() {  # from_ns to_ns to_address
-  rp_ns "$2" /usr/bin/python3 "$here/../../scripts/lib/transfer.py" serve tcp "$3" 5001 10 >"$RP_DIR/serve.out" &
-  local server=$!
-  sleep 0.5
-  local sent
-  sent=$(rp_ns "$1" /usr/bin/python3 "$here/../../scripts/lib/transfer.py" send tcp "$3" 5001 1000000)
-  wait $server
-  local received
-  received=$(cat "$RP_DIR/serve.out")
-  [[ ${sent#sent } == "${received#received }" ]] || fail "TCP to $3: $sent / $received"
-}
+transfer() { local why; why=$(rp_transfer "$@") || fail "$why"; }
 transfer "$RP_NS_A" "$RP_NS_B" 203.0.113.10
 transfer "$RP_NS_B" "$RP_NS_A" 192.0.2.10
 # IPv6 with 1500-byte host MTUs: path MTU discovery through ICMPv6 "packet too big" from gateway 1.

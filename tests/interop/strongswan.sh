@@ -1,0 +1,139 @@
+# strongSwan as gateway 2 of the test topology (scripts/lib/topology.sh): Debian's charon in the
+# gateway-2 namespace, ESP done in userspace by its kernel-libipsec plugin (decrypted traffic
+# leaves through the TUN device ipsec0 and is forwarded to host B). Source it after topology.sh;
+# swan_configure, swan_start, then swanctl through swan_ctl; swan_stop stops charon by PID.
+#
+# Facts this relies on (strongSwan 5.9.8 as Debian 12 ships it):
+# - kernel-libipsec must come before kernel-netlink in the plugin list: the first kernel IPsec
+#   backend to register wins, and the kernel's own ESP is not what is tested.
+# - libipsec always encapsulates ESP in UDP 4500: charon claims a NAT, so the peer must do NAT-T.
+#   It has no transport mode and no ESN, and its replay window is fixed at 128.
+# - charon writes /var/run/charon.pid whatever it is told: each instance runs in its own mount
+#   namespace with a directory of its own bind-mounted over /run.
+# - charon installs the route to the remote selectors only when it has an address inside the
+#   local ones (203.0.113.1 on the inside interface here).
+
+SWAN_DIR=$RP_DIR/swan
+SWAN_PID=
+SWAN_CHARON=/usr/lib/ipsec/charon
+
+swan_ctl() { STRONGSWAN_CONF="$SWAN_DIR/strongswan.conf" swanctl "$@" --uri "unix://$SWAN_DIR/charon.vici"; }
+
+# Gateway 2's kernel side: addresses on both veths and forwarding between the inside and ipsec0.
+swan_network() {
+  rp_ns "$RP_NS_G2" ip addr add 198.51.100.2/24 dev g2out
+  rp_ns "$RP_NS_G2" ip addr add 203.0.113.1/24 dev g2in
+  rp_ns "$RP_NS_G2" sysctl -qw net.ipv4.ip_forward=1
+}
+
+# swan_configure KEY=VALUE...: ike, esp (proposals), initiate (yes/no), child_rekey, ike_rekey
+# (seconds, 0 for never), dpd (seconds). A CHILD_SA's hard lifetime is twice its rekey time:
+# libipsec counts whole seconds, and strongSwan's default (rekey time + 10%) can fall in the
+# same second as the rekey, which then never happens.
+swan_configure() {
+  local ike=aes128gcm16-prfsha256-ecp256 esp=aes128gcm16 initiate=no child_rekey=0 ike_rekey=0 dpd=0 kv
+  for kv in "$@"; do local "$kv"; done
+  mkdir -p "$SWAN_DIR/run"
+  cat >"$SWAN_DIR/strongswan.conf" <<EOF
+charon {
+  load_modular = no
+  load = random nonce openssl aes sha1 sha2 hmac gcm curve25519 gmp kdf kernel-libipsec kernel-netlink socket-default vici
+  port = 500
+  port_nat_t = 4500
+  install_routes = yes
+  install_virtual_ip = no
+  retransmit_tries = 3
+  retransmit_timeout = 1
+  filelog {
+    main {
+      path = $SWAN_DIR/charon.log
+      time_format = %H:%M:%S
+      time_add_ms = yes
+      default = 1
+      ike = 2
+      chd = 4
+    }
+  }
+  plugins {
+    vici { socket = unix://$SWAN_DIR/charon.vici }
+    kernel-libipsec { load = yes }
+  }
+}
+swanctl {
+  socket = unix://$SWAN_DIR/charon.vici
+  load = random
+}
+EOF
+  local start_action=none
+  [[ $initiate == yes ]] && start_action=start
+  cat >"$SWAN_DIR/swanctl.conf" <<EOF
+connections {
+  rampart {
+    version = 2
+    local_addrs = 198.51.100.2
+    remote_addrs = 198.51.100.1
+    proposals = $ike
+    mobike = no
+    dpd_delay = ${dpd}s
+    rekey_time = ${ike_rekey}s
+    over_time = $((ike_rekey / 2 + 1))s
+    reauth_time = 0
+    rand_time = 0
+    local { auth = psk
+            id = gw2.example.net }
+    remote { auth = psk
+             id = gw1.example.net }
+    children {
+      site {
+        mode = tunnel
+        local_ts = 203.0.113.0/24
+        remote_ts = 192.0.2.0/24
+        esp_proposals = $esp
+        rekey_time = ${child_rekey}s
+        life_time = $((child_rekey * 2))s
+        rand_time = 0
+        start_action = $start_action
+        dpd_action = clear
+      }
+    }
+  }
+}
+secrets {
+  ike-rampart {
+    id-1 = gw1.example.net
+    id-2 = gw2.example.net
+    secret = "a documentation-only pre-shared key, never for real use"
+  }
+}
+EOF
+}
+
+swan_start() {
+  rm -f "$SWAN_DIR/charon.vici" "$SWAN_DIR/charon.log"
+  # ip netns exec execs sh, which execs charon: $! is charon's PID.
+  STRONGSWAN_CONF="$SWAN_DIR/strongswan.conf" ip netns exec "$RP_NS_G2" sh -c 'mount --bind "$1" /run && exec "$2"' \
+    sh "$SWAN_DIR/run" "$SWAN_CHARON" </dev/null >"$SWAN_DIR/charon.out" 2>&1 &
+  SWAN_PID=$!
+  for _ in $(seq 100); do
+    [[ -S $SWAN_DIR/charon.vici ]] && break
+    kill -0 "$SWAN_PID" 2>/dev/null || { cat "$SWAN_DIR/charon.out"; return 1; }
+    sleep 0.1
+  done
+  swan_ctl --load-all --file "$SWAN_DIR/swanctl.conf" >"$SWAN_DIR/load.out" 2>&1 || { cat "$SWAN_DIR/load.out"; return 1; }
+}
+
+swan_stop() {
+  [[ -n $SWAN_PID ]] || return 0
+  kill -TERM "$SWAN_PID" 2>/dev/null
+  wait "$SWAN_PID" 2>/dev/null
+  SWAN_PID=
+}
+
+# The established CHILD_SA's SPIs as strongSwan sees them: "IN OUT" in hex, or nothing.
+swan_child_spis() {
+  swan_ctl --list-sas --raw 2>/dev/null | python3 -c '
+import re, sys
+text = sys.stdin.read()
+m = re.search(r"state=INSTALLED[^}]*?spi-in=([0-9a-f]+) spi-out=([0-9a-f]+)", text)
+print(m.group(1), m.group(2)) if m else None'
+}
