@@ -98,7 +98,7 @@ Result<void> IkeSa::start(uint64_t now_ms) {
   gen_.spi_i = random_u64();
   auto dh = KeyExchange::generate(static_cast<DhGroup>(config_.ike_suites.front().dh));
   if (!dh) return fail(dh.message());
-  dh_.emplace(std::move(*dh));
+  dh_ = std::make_shared<const KeyExchange>(std::move(*dh));
   ni_ = random_bytes(kNonceLength);
   init_request_ = init_request();
   Request r;
@@ -141,9 +141,15 @@ Result<void> IkeSa::respond_init(const Message& request, ByteView datagram) {
     return {};
   }
   gen_.suite = chosen->first;
-  auto dh = KeyExchange::generate(static_cast<DhGroup>(gen_.suite.dh));
-  if (!dh) return fail(dh.message());
-  dh_.emplace(std::move(*dh));
+  if (config_.dh_reuse_ms) {
+    auto dh = KeyExchange::reused(static_cast<DhGroup>(gen_.suite.dh), now_ms_, config_.dh_reuse_ms);
+    if (!dh) return fail(dh.message());
+    dh_ = std::move(*dh);
+  } else {
+    auto dh = KeyExchange::generate(static_cast<DhGroup>(gen_.suite.dh));
+    if (!dh) return fail(dh.message());
+    dh_ = std::make_shared<const KeyExchange>(std::move(*dh));
+  }
   auto shared = dh_->shared_secret(ke->data);
   if (!shared) return make_error(Errc::kCrypto, "IKE SA: dropped: " + shared.message());
   check_nat(request.payloads, 0);
@@ -198,7 +204,7 @@ Result<void> IkeSa::finish_init(const Message& response, ByteView datagram) {
     if (!ours || group == static_cast<uint16_t>(dh_->group())) return fail("the responder wants a group we do not offer");
     auto dh = KeyExchange::generate(static_cast<DhGroup>(group));
     if (!dh) return fail(dh.message());
-    dh_.emplace(std::move(*dh));
+    dh_ = std::make_shared<const KeyExchange>(std::move(*dh));
     return again();
   }
   if (find_notify(response.payloads, notify::kNoProposalChosen)) return fail("the responder chose no proposal");

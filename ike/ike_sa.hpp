@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -42,6 +43,9 @@ struct PeerConfig {
   uint64_t ike_rekey_ms = 0, child_rekey_ms = 0;
   uint64_t dpd_ms = 0;  // an INFORMATIONAL liveness check after this long without a message
   uint64_t retransmit_timeout_ms = 500;  // doubled after each try
+  // A responder may answer IKE_SA_INIT with a key pair it used for other IKE SAs in the last
+  // dh_reuse_ms (RFC 7296 2.12; KeyExchange::reused). 0: a fresh one each time.
+  uint64_t dh_reuse_ms = 0;
   unsigned retransmit_tries = 5;         // then the peer is declared dead
 };
 
@@ -202,7 +206,7 @@ class IkeSa {
   Generation gen_;
   std::optional<Generation> retiring_;
   // IKE_SA_INIT and IKE_AUTH: the nonces, the DH, both first messages as sent (AUTH signs them).
-  std::optional<KeyExchange> dh_;
+  std::shared_ptr<const KeyExchange> dh_;
   Bytes ni_, nr_;
   Bytes init_request_, init_response_;
   Bytes peer_cookie_;  // an initiator sends IKE_SA_INIT again with it (2.6)

@@ -7,6 +7,7 @@
 #include <openssl/param_build.h>
 
 #include <algorithm>
+#include <array>
 
 namespace rampart::ike {
 
@@ -93,18 +94,43 @@ size_t public_value_length(DhGroup group) noexcept {
   return 0;
 }
 
-Result<KeyExchange> KeyExchange::generate(DhGroup group) {
-  EVP_PKEY* key = nullptr;
-  if (kind_of(group) == Kind::kX25519) {
-    key = EVP_PKEY_Q_keygen(nullptr, nullptr, "X25519");
-  } else {
-    PkeyCtx ctx = ctx_from_name(kind_of(group) == Kind::kModp ? "DH" : "EC");
+// 0 to 5 for the supported groups, 6 for anything else.
+size_t group_index(DhGroup group) {
+  size_t index = 0;
+  for (DhGroup g : {DhGroup::kModp2048, DhGroup::kModp3072, DhGroup::kEcp256, DhGroup::kEcp384, DhGroup::kEcp521,
+                    DhGroup::kCurve25519}) {
+    if (g == group) break;
+    ++index;
+  }
+  return index;
+}
+
+// One key-generation context per group and thread, set up once: a context from a name costs an
+// algorithm lookup each time (OpenSSL 3), as much as an X25519 key pair itself.
+EVP_PKEY_CTX* keygen_context(DhGroup group) {
+  thread_local std::array<PkeyCtx, 6> contexts{PkeyCtx(nullptr, EVP_PKEY_CTX_free), PkeyCtx(nullptr, EVP_PKEY_CTX_free),
+                                               PkeyCtx(nullptr, EVP_PKEY_CTX_free), PkeyCtx(nullptr, EVP_PKEY_CTX_free),
+                                               PkeyCtx(nullptr, EVP_PKEY_CTX_free), PkeyCtx(nullptr, EVP_PKEY_CTX_free)};
+  size_t index = group_index(group);
+  if (index >= contexts.size()) return nullptr;
+  PkeyCtx& ctx = contexts[index];
+  if (ctx) return ctx.get();
+  Kind kind = kind_of(group);
+  PkeyCtx fresh = ctx_from_name(kind == Kind::kX25519 ? "X25519" : kind == Kind::kModp ? "DH" : "EC");
+  if (!fresh || EVP_PKEY_keygen_init(fresh.get()) != 1) return nullptr;
+  if (kind != Kind::kX25519) {
     OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(group_name(group)), 0),
                            OSSL_PARAM_construct_end()};
-    if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_params(ctx.get(), params) != 1 ||
-        EVP_PKEY_generate(ctx.get(), &key) != 1)
-      key = nullptr;
+    if (EVP_PKEY_CTX_set_params(fresh.get(), params) != 1) return nullptr;
   }
+  ctx = std::move(fresh);
+  return ctx.get();
+}
+
+Result<KeyExchange> KeyExchange::generate(DhGroup group) {
+  EVP_PKEY* key = nullptr;
+  EVP_PKEY_CTX* ctx = keygen_context(group);
+  if (ctx == nullptr || EVP_PKEY_generate(ctx, &key) != 1) key = nullptr;
   if (key == nullptr) return crypto_error(std::string("cannot generate a key for ") + group_name(group));
   size_t length = public_value_length(group);
   Bytes value(length);
@@ -130,6 +156,24 @@ Result<KeyExchange> KeyExchange::generate(DhGroup group) {
     return crypto_error("cannot read the public value");
   }
   return KeyExchange(group, key, std::move(value));
+}
+
+Result<std::shared_ptr<const KeyExchange>> KeyExchange::reused(DhGroup group, uint64_t now_ms, uint64_t max_age_ms) {
+  struct Kept {
+    std::shared_ptr<const KeyExchange> key;
+    uint64_t until = 0;
+  };
+  thread_local std::array<Kept, 6> kept;
+  size_t index = group_index(group);
+  if (index >= kept.size()) return crypto_error("unknown group");
+  Kept& k = kept[index];
+  if (!k.key || now_ms >= k.until || now_ms + max_age_ms < k.until) {
+    auto fresh = generate(group);
+    if (!fresh) return fresh.error();
+    k.key = std::make_shared<const KeyExchange>(std::move(*fresh));
+    k.until = now_ms + max_age_ms;
+  }
+  return k.key;
 }
 
 Result<KeyExchange> KeyExchange::from_x25519_private(std::span<const std::byte> private_key) {

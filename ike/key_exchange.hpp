@@ -28,6 +28,10 @@ class KeyExchange {
   static Result<KeyExchange> generate(DhGroup group);
   // Curve25519 from a given private key (RFC 7748 known-answer tests).
   static Result<KeyExchange> from_x25519_private(std::span<const std::byte> private_key);
+  // A key pair this thread shares between the IKE SAs it answers for up to max_age_ms, as RFC
+  // 7296 2.12 allows to save a key generation per setup (half a responder's work with X25519).
+  // Forward secrecy then covers the window, not each IKE SA.
+  static Result<std::shared_ptr<const KeyExchange>> reused(DhGroup group, uint64_t now_ms, uint64_t max_age_ms);
 
   DhGroup group() const noexcept { return group_; }
   const Bytes& public_value() const noexcept { return public_; }

@@ -10,11 +10,29 @@ namespace rampart::ike {
 
 namespace {
 
-const char* digest_name(Prf prf) {
-  switch (prf) {
-    case Prf::kHmacSha256: return "SHA256";
-    case Prf::kHmacSha384: return "SHA384";
-    case Prf::kHmacSha512: return "SHA512";
+// One HMAC context per digest, set up once and copied for each use: OpenSSL 3 looks the MAC and
+// the digest up by name (locks, string compares) whenever a context is made or given a digest
+// by name, which cost IKE setups more than the hashing.
+const EVP_MAC_CTX* hmac_template(Prf which) {
+  auto make = [](const char* digest) -> EVP_MAC_CTX* {
+    EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    EVP_MAC_CTX* ctx = mac ? EVP_MAC_CTX_new(mac) : nullptr;
+    EVP_MAC_free(mac);  // the context keeps its own reference
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(digest), 0),
+                           OSSL_PARAM_construct_end()};
+    if (ctx && EVP_MAC_CTX_set_params(ctx, params) != 1) {
+      EVP_MAC_CTX_free(ctx);
+      ctx = nullptr;
+    }
+    return ctx;
+  };
+  static EVP_MAC_CTX* const sha256 = make("SHA256");
+  static EVP_MAC_CTX* const sha384 = make("SHA384");
+  static EVP_MAC_CTX* const sha512 = make("SHA512");
+  switch (which) {
+    case Prf::kHmacSha256: return sha256;
+    case Prf::kHmacSha384: return sha384;
+    case Prf::kHmacSha512: return sha512;
   }
   return nullptr;
 }
@@ -43,19 +61,15 @@ size_t prf_length(Prf prf) noexcept {
 }
 
 Result<Bytes> prf(Prf which, ByteView key, ByteView data) {
-  const char* digest = digest_name(which);
-  if (digest == nullptr) return make_error(Errc::kUnsupported, "unknown PRF");
-  std::unique_ptr<EVP_MAC, decltype(&EVP_MAC_free)> mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr), EVP_MAC_free);
-  if (!mac) return make_error(Errc::kCrypto, "OpenSSL has no HMAC");
-  std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_new(mac.get()), EVP_MAC_CTX_free);
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(digest), 0),
-                         OSSL_PARAM_construct_end()};
+  const EVP_MAC_CTX* hmac = hmac_template(which);
+  if (hmac == nullptr) return make_error(Errc::kUnsupported, "unknown PRF, or OpenSSL has no HMAC");
+  std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_dup(hmac), EVP_MAC_CTX_free);
   // HMAC takes keys of any length, including empty ones (a zero-length key is legal in prf+).
   static const unsigned char kEmpty = 0;
   const auto* key_bytes = key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
   Bytes out(prf_length(which));
   size_t written = 0;
-  if (!ctx || EVP_MAC_init(ctx.get(), key_bytes, key.size(), params) != 1 ||
+  if (!ctx || EVP_MAC_init(ctx.get(), key_bytes, key.size(), nullptr) != 1 ||
       EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
       EVP_MAC_final(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &written, out.size()) != 1 ||
       written != out.size())

@@ -14,9 +14,14 @@ namespace {
 
 constexpr size_t kGcmIv = 8, kGcmSalt = 4, kGcmIcv = 16, kCbcIv = 16, kCbcBlock = 16, kSkHeader = 4;
 
+// Fetched once (EVP_aes_128_gcm() and the like fetch again at every init in OpenSSL 3).
 const EVP_CIPHER* cipher_of(const SkSuite& s) {
-  if (s.aead()) return s.key_bits == 128 ? EVP_aes_128_gcm() : s.key_bits == 256 ? EVP_aes_256_gcm() : nullptr;
-  return s.key_bits == 128 ? EVP_aes_128_cbc() : s.key_bits == 256 ? EVP_aes_256_cbc() : nullptr;
+  static EVP_CIPHER* const gcm128 = EVP_CIPHER_fetch(nullptr, "AES-128-GCM", nullptr);
+  static EVP_CIPHER* const gcm256 = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  static EVP_CIPHER* const cbc128 = EVP_CIPHER_fetch(nullptr, "AES-128-CBC", nullptr);
+  static EVP_CIPHER* const cbc256 = EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr);
+  if (s.aead()) return s.key_bits == 128 ? gcm128 : s.key_bits == 256 ? gcm256 : nullptr;
+  return s.key_bits == 128 ? cbc128 : s.key_bits == 256 ? cbc256 : nullptr;
 }
 
 const char* hmac_digest(uint16_t integrity) {

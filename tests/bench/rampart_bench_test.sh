@@ -75,6 +75,15 @@ PY
 "$bench" self --sizes 63 >/dev/null 2>&1; [[ $? -eq 2 ]] || fail "a size below 64 should be a usage error"
 "$bench" nonsense >/dev/null 2>&1; [[ $? -eq 2 ]] || fail "an unknown mode should be a usage error"
 
+# ike-bench: every suite set up at least once, both ways of keying the responder, valid JSON.
+"$(dirname "$bench")/ike-bench" --seconds 0.05 --json >"$dir/ike.json" || fail "ike-bench failed"
+/usr/bin/python3 - "$dir/ike.json" <<'PY' || fail "ike-bench JSON: $(cat "$dir/ike.json")"
+import json, sys
+rows = json.load(open(sys.argv[1]))["rows"]
+assert len(rows) == 6 and {r["dh_reuse_ms"] for r in rows} == {0, 1000}
+assert all(r["setups"] >= 1 and r["responder_setups_per_s"] > 0 for r in rows)
+PY
+
 if ((failures)); then
   echo "rampart_bench_test: $failures failure(s)"
   exit 1

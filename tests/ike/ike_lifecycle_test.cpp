@@ -244,3 +244,12 @@ TEST_CASE("NAT detection: a translated address moves IKE to 4500 and ESP into UD
   CHECK(link.b().udp_encapsulation());
   CHECK(link.b().nat_remote());
 }
+
+TEST_CASE("a responder that reuses its key pair still sets up distinct IKE SAs", "[ike][dh]") {
+  PeerConfig b = site(false);
+  b.dh_reuse_ms = 60000;
+  auto one = established(site(true), b);
+  auto two = established(site(true), b);
+  CHECK(one.a().child()->outbound_key != two.a().child()->outbound_key);  // the nonces differ
+  CHECK(one.b().responder_spi() != two.b().responder_spi());
+}

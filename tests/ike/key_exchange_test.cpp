@@ -68,3 +68,18 @@ TEST_CASE("hostile peer values are refused", "[ike][dh]") {
   CHECK_FALSE(x.shared_secret(Bytes(32, std::byte{0})).ok());  // low order: an all-zero result
   CHECK_FALSE(x.shared_secret(Bytes(31, std::byte{9})).ok());
 }
+
+TEST_CASE("a reused key pair is shared for its window, then replaced (RFC 7296 2.12)", "[ike][dh]") {
+  auto first = KeyExchange::reused(DhGroup::kCurve25519, 1000, 500);
+  REQUIRE(first.ok());
+  auto again = KeyExchange::reused(DhGroup::kCurve25519, 1499, 500);
+  REQUIRE(again.ok());
+  CHECK(first->get() == again->get());
+  auto later = KeyExchange::reused(DhGroup::kCurve25519, 1500, 500);
+  REQUIRE(later.ok());
+  CHECK(later->get() != first->get());
+  CHECK((*later)->public_value() != (*first)->public_value());
+  auto other = KeyExchange::reused(DhGroup::kEcp256, 1500, 500);
+  REQUIRE(other.ok());
+  CHECK((*other)->group() == DhGroup::kEcp256);
+}
