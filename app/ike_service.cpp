@@ -91,6 +91,14 @@ Result<IkeService> IkeService::create(const cfg::Config& config) {
     conn.peer.child_rekey_ms = uint64_t{c.child_rekey_s} * 1000;
     conn.peer.dpd_ms = uint64_t{c.dpd_s} * 1000;
     conn.peer.retransmit_tries = c.retransmit_tries;
+    // Soft: IKE rekeys (time is IKE's own timer; bytes and packets come from the workers). Hard:
+    // the data plane stops the SA if no rekey replaced it in time.
+    auto hard = [](uint64_t soft) { return soft ? soft + soft / 10 + 1 : 0; };
+    conn.lifetime.soft_bytes = c.child_rekey_bytes;
+    conn.lifetime.hard_bytes = hard(c.child_rekey_bytes);
+    conn.lifetime.soft_packets = c.child_rekey_packets;
+    conn.lifetime.hard_packets = hard(c.child_rekey_packets);
+    conn.lifetime.hard_seconds = c.child_rekey_s ? hard(c.child_rekey_s) + 5 : 0;
     service.connections_.push_back(std::move(conn));
   }
   return service;
@@ -110,6 +118,13 @@ size_t IkeService::half_open() const {
 
 void IkeService::poll(dp::Gateway& gateway) {
   now_ms_ = now_ms();
+  // An SA of ours that reached a soft limit (or worse) gets its CHILD_SA rekeyed.
+  for (const dp::SaEvent& e : gateway.take_sa_events())
+    for (Connection& c : connections_)
+      if (c.sa && c.sa->state() == ike::IkeState::kEstablished && (e.spi == c.inbound_spi || e.spi == c.outbound_spi)) {
+        LOG_INFO("ike", "%s: CHILD_SA 0x%08x reached its lifetime: rekeying", c.name.c_str(), e.spi);
+        c.sa->rekey_child();
+      }
   for (const dp::IkeDatagram& d : gateway.take_ike()) {
     Connection* match = nullptr;
     for (Connection& c : connections_)
@@ -223,6 +238,7 @@ void IkeService::apply(dp::Gateway& gateway, Connection& c, const ike::ChildEven
     p.tunnel_source[i] = static_cast<uint8_t>(from >> (24 - 8 * i));
     p.tunnel_destination[i] = static_cast<uint8_t>(to >> (24 - 8 * i));
   }
+  p.lifetime = c.lifetime;
   p.nat_t = nat;
   p.nat_local_port = dp::kIkeNatTPort;
   p.nat_remote_port = remote_port;

@@ -59,6 +59,7 @@ class IkeService {
     uint32_t local = 0, remote = 0;  // host order
     bool initiate = false;
     ike::PeerConfig peer;
+    dp::SaLifetime lifetime;  // of each CHILD_SA in the data plane
     std::optional<ike::IkeSa> sa;         // the current IKE SA
     std::optional<ike::IkeSa> half_open;  // a peer's new IKE SA, until IKE_AUTH completes
     uint64_t half_open_since = 0;          // ms

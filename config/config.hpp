@@ -116,6 +116,9 @@ struct ConnectionConfig {
   bool initiate = false;     // start the IKE SA at start-up, and again when it dies (else wait for the peer)
   bool force_encap = false;  // ESP in UDP 4500 even without a NAT (RFC 3948)
   unsigned ike_rekey_s = 14400, child_rekey_s = 3600;  // 0: never
+  // CHILD_SA rekeys also after this much traffic in either direction (0: no limit); the data plane
+  // stops an SA at 110% of it, or of child_rekey_s, if no rekey has replaced it by then.
+  uint64_t child_rekey_bytes = 0, child_rekey_packets = 0;
   unsigned dpd_s = 30;                                  // liveness check after this long idle; 0: none
   unsigned retransmit_tries = 5;                        // after 0.5, 1, 2, 4, 8 s: the peer is dead
   int line = 0;

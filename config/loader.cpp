@@ -240,7 +240,8 @@ void Loader::load_interface(const Setting& s, const std::string& path, Interface
 void Loader::load_connection(const Setting& s, const std::string& path, ConnectionConfig& out) {
   out.line = static_cast<int>(s.getSourceLine());
   check_known(s, path, {"name", "local", "remote", "local_id", "remote_id", "psk", "ike", "esp", "local_ts", "remote_ts",
-                        "initiate", "force_encap", "ike_rekey", "child_rekey", "dpd", "retransmit_tries"});
+                        "initiate", "force_encap", "ike_rekey", "child_rekey", "child_rekey_bytes", "child_rekey_packets", "dpd",
+                        "retransmit_tries"});
   auto ipv4_address = [](const std::string& t) {
     auto a = parse_ip_address(t);
     return a && a->family == Family::kIpv4 ? a : std::nullopt;
@@ -270,6 +271,8 @@ void Loader::load_connection(const Setting& s, const std::string& path, Connecti
   if (auto v = get_bool(s, path, "force_encap")) out.force_encap = *v;
   if (auto v = get_uint(s, path, "ike_rekey", 0, 86400 * 7, false)) out.ike_rekey_s = static_cast<unsigned>(*v);
   if (auto v = get_uint(s, path, "child_rekey", 0, 86400 * 7, false)) out.child_rekey_s = static_cast<unsigned>(*v);
+  if (auto v = get_uint(s, path, "child_rekey_bytes", 0, uint64_t{1} << 50, false)) out.child_rekey_bytes = *v;
+  if (auto v = get_uint(s, path, "child_rekey_packets", 0, uint64_t{1} << 40, false)) out.child_rekey_packets = *v;
   if (auto v = get_uint(s, path, "dpd", 0, 86400, false)) out.dpd_s = static_cast<unsigned>(*v);
   if (auto v = get_uint(s, path, "retransmit_tries", 1, 20, false)) out.retransmit_tries = static_cast<unsigned>(*v);
 }

@@ -209,11 +209,14 @@ const char* event_text(SaEventKind kind) {
 // Workers report byte and packet lifetimes and sequence overflow; seconds are counted here, and
 // an SA past its hard time is stopped (workers see its state at their next run of it).
 void Gateway::poll_lifetimes() {
+  constexpr size_t kMaxEvents = 1024;
   SaEvent event;
   for (rte_ring* ring : events_)
-    while (rte_ring_dequeue_elem(ring, &event, sizeof event) == 0)
+    while (rte_ring_dequeue_elem(ring, &event, sizeof event) == 0) {
       LOG_WARN("gateway", "SA 0x%08x %s: %s", event.spi,
                event.direction == SaDirection::kOutbound ? "outbound" : "inbound", event_text(event.kind));
+      if (sa_events_.size() < kMaxEvents) sa_events_.push_back(event);
+    }
   uint64_t now = rte_get_tsc_cycles();
   if (now < next_time_check_) return;
   next_time_check_ = now + rte_get_tsc_hz() / 10;
@@ -227,12 +230,14 @@ void Gateway::poll_lifetimes() {
       installed.time_state = 1;
       LOG_WARN("gateway", "SA 0x%08x %s: soft time lifetime (%llu s) reached: rekey now", sa.params.spi, direction,
                static_cast<unsigned long long>(life.soft_seconds));
+      if (sa_events_.size() < kMaxEvents) sa_events_.push_back({sa.params.spi, sa.direction, SaEventKind::kSoftLifetime});
     }
     if (life.hard_seconds && seconds >= life.hard_seconds && installed.time_state < 2) {
       installed.time_state = 2;
       sa.state.store(SaState::kExpired, std::memory_order_relaxed);
       LOG_WARN("gateway", "SA 0x%08x %s: hard time lifetime (%llu s) reached: the SA has stopped", sa.params.spi,
                direction, static_cast<unsigned long long>(life.hard_seconds));
+      if (sa_events_.size() < kMaxEvents) sa_events_.push_back({sa.params.spi, sa.direction, SaEventKind::kHardLifetime});
     }
   }
 }

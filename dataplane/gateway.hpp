@@ -139,6 +139,10 @@ class Gateway {
   // IKE datagrams the workers handed over since the last call (at most 256 wait; more are dropped
   // and counted), and a datagram to send: routed and resolved like any packet of the control core.
   std::vector<IkeDatagram> take_ike() { return std::exchange(ike_inbox_, {}); }
+  // Soft lifetimes (bytes and packets from the workers, seconds from the control core), sequence
+  // numbers near their end, and hard stops since the last call: what IKE rekeys on (at most
+  // 1024 wait; more are logged only).
+  std::vector<SaEvent> take_sa_events() { return std::exchange(sa_events_, {}); }
   void send_ike(const IkeDatagram& datagram);
 
   // Follows the next `packets` packets any worker receives (console "trace N"); what they met
@@ -222,6 +226,7 @@ class Gateway {
   std::atomic<int32_t> trace_budget_{0};  // packets still to capture; workers take one each
   std::vector<TraceRecord> trace_log_;   // control core only
   std::vector<IkeDatagram> ike_inbox_;   // control core only
+  std::vector<SaEvent> sa_events_;       // control core only
   void receive_ike(rte_mbuf* m);
   uint64_t next_time_check_ = 0;         // TSC: time lifetimes are checked ten times a second
   std::vector<HeldPacket> held_;         // control core only

@@ -247,7 +247,7 @@ TEST_CASE("IKE connections: addresses, identities, a long enough PSK, IPv4 selec
   CHECK(c.dpd_s == 30);
   CHECK_FALSE(c.force_encap);
   auto timed = load(good.substr(0, good.size() - 6) + " child_rekey = 60; ike_rekey = 0; dpd = 5; retransmit_tries = 3;\n"
-                    "  force_encap = true; } );\n");
+                    "  force_encap = true; child_rekey_bytes = 1000000000; child_rekey_packets = 5000000; } );\n");
   INFO((timed.ok() ? "" : timed.message()));
   REQUIRE(timed.ok());
   CHECK(timed->connections[0].child_rekey_s == 60);
@@ -255,6 +255,8 @@ TEST_CASE("IKE connections: addresses, identities, a long enough PSK, IPv4 selec
   CHECK(timed->connections[0].dpd_s == 5);
   CHECK(timed->connections[0].retransmit_tries == 3);
   CHECK(timed->connections[0].force_encap);
+  CHECK(timed->connections[0].child_rekey_bytes == 1000000000);
+  CHECK(timed->connections[0].child_rekey_packets == 5000000);
   CHECK_THAT(errors_of(good.substr(0, good.size() - 6) + " retransmit_tries = 0; } );\n"),
              Catch::Contains("rampart.conf:3: connections[0].retransmit_tries"));
   CHECK_THAT(errors_of("connections = ( { name = \"b\"; local = \"2001:db8::1\"; remote = \"198.51.100.2\";\n"

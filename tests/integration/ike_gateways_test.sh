@@ -2,7 +2,8 @@
 # Two rampartd gateways whose tunnel comes from IKEv2 with a pre-shared key, not manual keys
 # (config/examples/ike-gateway{1,2}.conf): gateway 1 initiates IKE_SA_INIT and IKE_AUTH over UDP
 # 500 through its own ports, both install the CHILD_SA and its policies, and pings cross the
-# tunnel both ways; only IKE and ESP cross the internet segment. Needs root.
+# tunnel both ways; then CHILD_SAs are rekeyed on byte lifetimes under traffic without a loss;
+# only IKE and ESP cross the internet segment. Needs root.
 # Usage: ike_gateways_test.sh RAMPARTD
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,7 +21,9 @@ pids+=($!)
 ip netns exec "$RP_NS_G1" tcpdump -i g1out -n -U -w "$RP_DIR/to_g1.pcap" 2>/dev/null &
 pids+=($!)
 sleep 0.5
-RP_CONFIG_EXAMPLE=ike-gateway gateways_start "$rampartd" || exit 1
+# Both rekey their CHILD_SA every 20 kB (soft byte lifetime from the workers).
+RP_CONFIG_EXAMPLE=ike-gateway RP_CONFIG_FILTER='s/initiate = /child_rekey_bytes = 20000; initiate = /' \
+  gateways_start "$rampartd" || exit 1
 ctl() { local gw=$1; shift; "$rampartctl" -s "$RP_DIR/$gw.sock" "$@"; }
 
 # Gateway 1 initiates as soon as it runs; it needs an ARP answer first, then four messages.
@@ -47,6 +50,14 @@ assert one["site-out"]["packets"] >= 3 and two["site-in"]["packets"] >= 3
 PY
 grep -q "aes128gcm16-prfsha256-ecp256" "$RP_DIR/ike1.txt" || fail "show ike does not name the suite: $(cat "$RP_DIR/ike1.txt")"
 
+# 60 pings of 1 kB each way: about 150 kB through each SA, so several rekeys on byte lifetimes,
+# from both sides, with nothing lost.
+received=$(rp_ns "$RP_NS_A" ping -c 60 -i 0.05 -s 1000 -W 1 -q 203.0.113.10 | grep -o '[0-9]* received')
+[[ $received == "60 received" ]] || fail "pings lost across byte-lifetime rekeys: $received of 60"
+rekeys=$(ctl gw1 show ike --json | /usr/bin/python3 -c 'import json,sys; s=json.load(sys.stdin)[0]; print(s["child_rekeys"])')
+((rekeys >= 3)) || fail "expected several CHILD_SA rekeys on byte lifetimes, saw $rekeys"
+grep -q "reached its lifetime: rekeying" "$RP_DIR/gw1.log" "$RP_DIR/gw2.log" || fail "no rekey on a lifetime event"
+
 for pid in "${pids[@]}"; do kill "$pid"; wait "$pid" 2>/dev/null; done
 pids=()
 for pcap in to_g1 to_g2; do
@@ -54,6 +65,6 @@ for pcap in to_g1 to_g2; do
   [[ -z $other ]] || fail "not only IKE and ESP crossed the internet segment ($pcap): $other"
 done
 ike=$(cat <(tcpdump -r "$RP_DIR/to_g2.pcap" -n 'udp port 500' 2>/dev/null) <(tcpdump -r "$RP_DIR/to_g1.pcap" -n 'udp port 500' 2>/dev/null) | wc -l)
-[[ $ike -eq 4 ]] || fail "expected the four IKE messages of IKE_SA_INIT and IKE_AUTH, saw $ike"
+((ike >= 4 + 2 * rekeys)) || fail "expected IKE_SA_INIT, IKE_AUTH and a CREATE_CHILD_SA per rekey, saw $ike messages"
 gateways_stop
 rp_test_verdict ike_gateways_test
