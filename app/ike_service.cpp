@@ -3,6 +3,7 @@
 #include <rte_cycles.h>
 
 #include <cstring>
+#include <filesystem>
 
 #include "common/log.hpp"
 
@@ -82,6 +83,13 @@ Result<IkeService> IkeService::create(const cfg::Config& config) {
     conn.peer.remote_id = c.remote_id;
     conn.peer.psk.assign(reinterpret_cast<const std::byte*>(c.psk.data()),
                          reinterpret_cast<const std::byte*>(c.psk.data()) + c.psk.size());
+    if (c.auth == "pubkey") {
+      std::filesystem::path folder = std::filesystem::path(config.source).parent_path();
+      auto file = [&](const std::string& f) { return std::filesystem::path(f).is_absolute() ? f : (folder / f).string(); };
+      auto credentials = ike::Credentials::load(file(c.ca), file(c.cert), file(c.key));
+      if (!credentials) return make_error(Errc::kParse, where + ": " + credentials.message());
+      conn.peer.credentials = std::move(*credentials);
+    }
     conn.peer.ike_suites = {*ike_suite};
     conn.peer.esp_suites = {*esp_suite};
     conn.peer.local_ts = selector(c.local_ts);

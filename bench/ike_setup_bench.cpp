@@ -6,7 +6,8 @@
 // Each suite twice: a fresh responder key pair per setup, and one reused for up to a second (RFC
 // 7296 2.12, PeerConfig::dh_reuse_ms).
 //   ike-bench [--seconds S] [--json]
-// Suites: PSK with x25519, ecp256 and modp2048 (IKE: AES-GCM-128, PRF HMAC-SHA2-256).
+// Suites: PSK with x25519, ecp256 and modp2048, and ECDSA P-256 certificates (RFC 7427, the
+// example PKI in config/examples/certs) with x25519 (IKE: AES-GCM-128, PRF HMAC-SHA2-256).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -29,10 +30,23 @@ Bytes bytes(std::initializer_list<uint8_t> b) {
   return out;
 }
 
-PeerConfig peer(bool initiator, const char* ike) {
+// ECDSA P-256 certificates from config/examples/certs: gw1 initiates, gw2 answers.
+std::shared_ptr<const Credentials> certificate(bool initiator) {
+  std::string dir = RAMPART_CERTS;
+  std::string who = initiator ? "gw1" : "gw2-ecdsa";
+  auto c = Credentials::load(dir + "/ca.pem", dir + "/" + who + ".pem", dir + "/" + who + ".key");
+  if (!c) {
+    std::fprintf(stderr, "ike-bench: %s\n", c.message().c_str());
+    std::exit(1);
+  }
+  return *c;
+}
+
+PeerConfig peer(bool initiator, const char* ike, bool certificates) {
   PeerConfig c;
-  c.local_id = initiator ? "client.example.net" : "gw.example.net";
-  c.remote_id = initiator ? "gw.example.net" : "client.example.net";
+  c.local_id = initiator ? "gw1.example.net" : "gw2.example.net";
+  c.remote_id = initiator ? "gw2.example.net" : "gw1.example.net";
+  if (certificates) c.credentials = certificate(initiator);
   const char* psk = "a documentation-only pre-shared key";
   c.psk.assign(reinterpret_cast<const std::byte*>(psk), reinterpret_cast<const std::byte*>(psk) + std::strlen(psk));
   c.ike_suites = {parse_suite(ike, 1).value()};
@@ -46,16 +60,17 @@ PeerConfig peer(bool initiator, const char* ike) {
 
 struct Row {
   std::string suite;
+  bool certificates = false;
   bool reuse = false;
   unsigned setups = 0;
   double responder_s = 0, initiator_s = 0;
 };
 
-Row measure(const char* ike, bool reuse, double seconds) {
-  Row row{ike, reuse};
+Row measure(const char* ike, bool certificates, bool reuse, double seconds) {
+  Row row{ike, certificates, reuse};
   Path to_gw{bytes({203, 0, 113, 10}), bytes({198, 51, 100, 1}), 500, 500};
   Path at_gw{bytes({198, 51, 100, 1}), bytes({203, 0, 113, 10}), 500, 500};
-  PeerConfig client = peer(true, ike), gateway = peer(false, ike);
+  PeerConfig client = peer(true, ike, certificates), gateway = peer(false, ike, certificates);
   gateway.dh_reuse_ms = reuse ? 1000 : 0;
   uint64_t now_ms = 0;
   auto end = Clock::now() + std::chrono::duration<double>(seconds);
@@ -106,24 +121,27 @@ int main(int argc, char** argv) {
     }
   }
   std::vector<Row> rows;
-  for (bool reuse : {false, true})
+  for (bool reuse : {false, true}) {
     for (const char* suite : {"aes128gcm16-prfsha256-x25519", "aes128gcm16-prfsha256-ecp256", "aes128gcm16-prfsha256-modp2048"})
-      rows.push_back(measure(suite, reuse, seconds));
+      rows.push_back(measure(suite, false, reuse, seconds));
+    rows.push_back(measure("aes128gcm16-prfsha256-x25519", true, reuse, seconds));
+  }
   if (json) {
     std::printf("{\"openssl\": \"%s\", \"rows\": [", OPENSSL_VERSION_TEXT);
     for (size_t i = 0; i < rows.size(); ++i)
-      std::printf("%s{\"suite\": \"%s\", \"auth\": \"psk\", \"dh_reuse_ms\": %d, \"setups\": %u, "
+      std::printf("%s{\"suite\": \"%s\", \"auth\": \"%s\", \"dh_reuse_ms\": %d, \"setups\": %u, "
                   "\"responder_setups_per_s\": %.0f, \"responder_us_per_setup\": %.1f, \"initiator_us_per_setup\": %.1f}",
-                  i ? ", " : "", rows[i].suite.c_str(), rows[i].reuse ? 1000 : 0, rows[i].setups, rows[i].setups / rows[i].responder_s,
+                  i ? ", " : "", rows[i].suite.c_str(), rows[i].certificates ? "ecdsa-p256" : "psk", rows[i].reuse ? 1000 : 0, rows[i].setups, rows[i].setups / rows[i].responder_s,
                   1e6 * rows[i].responder_s / rows[i].setups, 1e6 * rows[i].initiator_s / rows[i].setups);
     std::printf("]}\n");
     return 0;
   }
-  std::printf("IKE SA + CHILD_SA setups (IKE_SA_INIT + IKE_AUTH, PSK), one core, %s\n", OPENSSL_VERSION_TEXT);
-  std::printf("%-32s %-14s %8s %18s %16s %16s\n", "suite", "responder DH", "setups", "responder setups/s", "responder us",
-              "initiator us");
+  std::printf("IKE SA + CHILD_SA setups (IKE_SA_INIT + IKE_AUTH), one core, %s\n", OPENSSL_VERSION_TEXT);
+  std::printf("%-32s %-11s %-14s %8s %18s %16s %16s\n", "suite", "auth", "responder DH", "setups", "responder setups/s",
+              "responder us", "initiator us");
   for (const Row& r : rows)
-    std::printf("%-32s %-14s %8u %18.0f %16.1f %16.1f\n", r.suite.c_str(), r.reuse ? "reused for 1 s" : "fresh",
+    std::printf("%-32s %-11s %-14s %8u %18.0f %16.1f %16.1f\n", r.suite.c_str(), r.certificates ? "ECDSA P-256" : "PSK",
+                r.reuse ? "reused for 1 s" : "fresh",
                 r.setups, r.setups / r.responder_s,
                 1e6 * r.responder_s / r.setups, 1e6 * r.initiator_s / r.setups);
   return 0;

@@ -109,7 +109,9 @@ struct ConnectionConfig {
   std::string name;
   IpAddress local, remote;
   std::string local_id, remote_id;  // an IPv4 address, user@host, or an FQDN
+  std::string auth = "psk";  // "psk", or "pubkey": certificates (RFC 7427 signatures)
   std::string psk;
+  std::string ca, cert, key;  // PEM files for "pubkey"; relative paths from the config file's folder
   std::string ike = "aes128gcm16-prfsha256-ecp256";  // proposals in strongSwan's notation
   std::string esp = "aes128gcm16";                   // "aes128gcm16-ecp256": PFS on rekeys
   IpPrefix local_ts, remote_ts;

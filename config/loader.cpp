@@ -239,7 +239,8 @@ void Loader::load_interface(const Setting& s, const std::string& path, Interface
 
 void Loader::load_connection(const Setting& s, const std::string& path, ConnectionConfig& out) {
   out.line = static_cast<int>(s.getSourceLine());
-  check_known(s, path, {"name", "local", "remote", "local_id", "remote_id", "psk", "ike", "esp", "local_ts", "remote_ts",
+  check_known(s, path, {"name", "local", "remote", "local_id", "remote_id", "auth", "psk", "ca", "cert", "key", "ike", "esp",
+                        "local_ts", "remote_ts",
                         "initiate", "force_encap", "ike_rekey", "child_rekey", "child_rekey_bytes", "child_rekey_packets", "dpd",
                         "retransmit_tries"});
   auto ipv4_address = [](const std::string& t) {
@@ -257,12 +258,21 @@ void Loader::load_connection(const Setting& s, const std::string& path, Connecti
     out.remote = *v;
   if (auto v = get_string(s, path, "local_id", true)) out.local_id = *v;
   if (auto v = get_string(s, path, "remote_id", true)) out.remote_id = *v;
-  if (auto v = get_string(s, path, "psk", true)) {
+  if (auto v = get_string(s, path, "auth", false)) {
+    if (*v != "psk" && *v != "pubkey")
+      error(s["auth"], join_path(path, "auth"), "\"psk\" or \"pubkey\" (certificates)");
+    else
+      out.auth = *v;
+  }
+  bool pubkey = out.auth == "pubkey";
+  if (auto v = get_string(s, path, "psk", !pubkey)) {
     if (v->size() < 16)
       error(s["psk"], join_path(path, "psk"), "a pre-shared key needs at least 16 characters");
     else
       out.psk = *v;
   }
+  for (auto [name, field] : {std::pair{"ca", &out.ca}, std::pair{"cert", &out.cert}, std::pair{"key", &out.key}})
+    if (auto v = get_string(s, path, name, pubkey)) *field = *v;
   if (auto v = get_string(s, path, "ike", false)) out.ike = *v;
   if (auto v = get_string(s, path, "esp", false)) out.esp = *v;
   if (auto v = get_parsed<IpPrefix>(s, path, "local_ts", true, "an IPv4 prefix", ipv4_prefix)) out.local_ts = *v;

@@ -1,6 +1,7 @@
-// IKE_AUTH (RFC 7296 1.2, 2.15): each side proves the pre-shared key over its IKE_SA_INIT
-// message, the peer's nonce and its identity; the first CHILD_SA comes with it (proposals without
-// a DH group, 1.2), its selectors narrowed as 2.9 allows and its keys from 2.17.
+// IKE_AUTH (RFC 7296 1.2, 2.15): each side proves the pre-shared key, or signs with its
+// certificate's key (RFC 7427), over its IKE_SA_INIT message, the peer's nonce and its identity;
+// the first CHILD_SA comes with it (proposals without a DH group, 1.2), its selectors narrowed as
+// 2.9 allows and its keys from 2.17.
 #include <openssl/crypto.h>
 
 #include "ike/exchange_support.hpp"
@@ -32,21 +33,59 @@ bool same(const Bytes& a, const Bytes& b) {
 
 }  // namespace
 
-// 2.15: AUTH = prf(prf(Shared Secret, "Key Pad for IKEv2"), <SignedOctets>), where the signed
-// octets are the sender's IKE_SA_INIT message, the peer's nonce and prf(SK_px, ID body).
-Bytes IkeSa::auth_value(bool of_initiator, const IdPayload& id) const {
-  Prf prf = static_cast<Prf>(gen_.suite.prf);
-  static const char kPad[] = "Key Pad for IKEv2";
-  Bytes signed_octets = of_initiator ? init_request_ : init_response_;
+// 2.15: the octets each side's AUTH covers: its IKE_SA_INIT message, the peer's nonce, and
+// prf(SK_px, its ID payload's body).
+Bytes IkeSa::signed_octets(bool of_initiator, const IdPayload& id) const {
+  Bytes octets = of_initiator ? init_request_ : init_response_;
   const Bytes& nonce = of_initiator ? nr_ : ni_;
-  signed_octets.insert(signed_octets.end(), nonce.begin(), nonce.end());
-  auto maced_id = ike::prf(prf, of_initiator ? gen_.keys.sk_pi : gen_.keys.sk_pr, id_body(id));
+  octets.insert(octets.end(), nonce.begin(), nonce.end());
+  auto maced_id = ike::prf(static_cast<Prf>(gen_.suite.prf), of_initiator ? gen_.keys.sk_pi : gen_.keys.sk_pr, id_body(id));
   if (!maced_id) return {};
-  signed_octets.insert(signed_octets.end(), maced_id->begin(), maced_id->end());
-  auto key = ike::prf(prf, config_.psk, ByteView(reinterpret_cast<const std::byte*>(kPad), sizeof kPad - 1));
-  if (!key) return {};
-  auto auth = ike::prf(prf, *key, signed_octets);
+  octets.insert(octets.end(), maced_id->begin(), maced_id->end());
+  return octets;
+}
+
+namespace {
+// PSK: AUTH = prf(prf(Shared Secret, "Key Pad for IKEv2"), <SignedOctets>).
+Bytes psk_auth(Prf prf, const Bytes& psk, const Bytes& octets) {
+  static const char kPad[] = "Key Pad for IKEv2";
+  auto key = ike::prf(prf, psk, ByteView(reinterpret_cast<const std::byte*>(kPad), sizeof kPad - 1));
+  if (!key || octets.empty()) return {};
+  auto auth = ike::prf(prf, *key, octets);
   return auth ? *auth : Bytes{};
+}
+}  // namespace
+
+// What proves this side: AUTH with the PSK, or CERT and a signature AUTH (RFC 7427).
+Result<std::vector<Payload>> IkeSa::authentication(bool of_initiator, const IdPayload& id) const {
+  Bytes octets = signed_octets(of_initiator, id);
+  if (!config_.credentials)
+    return std::vector<Payload>{{PayloadType::kAuth, false, AuthPayload{kAuthPsk, psk_auth(static_cast<Prf>(gen_.suite.prf), config_.psk, octets)}}};
+  auto signature = config_.credentials->sign(octets);
+  if (!signature) return signature.error();
+  return std::vector<Payload>{{PayloadType::kCert, false, CertPayload{kCertX509Signature, config_.credentials->certificate()}},
+                              {PayloadType::kAuth, false, AuthPayload{kAuthDigitalSignature, std::move(*signature)}}};
+}
+
+Result<void> IkeSa::check_authentication(bool of_initiator, const std::vector<Payload>& inner, const IdPayload& id) const {
+  const auto* auth = find<AuthPayload>(inner, PayloadType::kAuth);
+  if (!auth) return make_error(Errc::kCrypto, "no AUTH payload");
+  if (id != identity(config_.remote_id)) return make_error(Errc::kCrypto, "the peer is not who this connection expects");
+  Bytes octets = signed_octets(of_initiator, id);
+  if (!config_.credentials) {
+    if (auth->method != kAuthPsk || !same(auth->data, psk_auth(static_cast<Prf>(gen_.suite.prf), config_.psk, octets)))
+      return make_error(Errc::kCrypto, "the pre-shared key does not match");
+    return {};
+  }
+  const CertPayload* cert = nullptr;
+  for (const Payload& p : inner)
+    if (const auto* c = std::get_if<CertPayload>(&p.body); c && p.type == PayloadType::kCert && c->encoding == kCertX509Signature) {
+      cert = c;
+      break;
+    }
+  if (auth->method != kAuthDigitalSignature || cert == nullptr)
+    return make_error(Errc::kCrypto, "a certificate and an RFC 7427 signature were expected");
+  return config_.credentials->verify(cert->data, id, octets, auth->data);
 }
 
 // 2.17: KEYMAT = prf+(SK_d, [g^ir (new)] | Ni | Nr); the key for what the exchange's initiator
@@ -70,12 +109,16 @@ Result<void> IkeSa::send_auth() {
   for (size_t i = 0; i < suites.size(); ++i)
     esp.proposals.push_back(to_proposal(suites[i], static_cast<uint8_t>(i + 1), 3, be32_bytes(first_child_spi_)));
   IdPayload id = identity(config_.local_id);
-  std::vector<Payload> inner = {{PayloadType::kIdi, false, id},
-                                {PayloadType::kAuth, false, AuthPayload{kAuthPsk, auth_value(true, id)}},
-                                notify_payload(notify::kInitialContact),
-                                {PayloadType::kSa, false, esp},
-                                {PayloadType::kTsi, false, TsPayload{{config_.local_ts}}},
-                                {PayloadType::kTsr, false, TsPayload{{config_.remote_ts}}}};
+  auto proof = authentication(true, id);
+  if (!proof) return fail(proof.message());
+  std::vector<Payload> inner = {{PayloadType::kIdi, false, id}};
+  inner.insert(inner.end(), proof->begin(), proof->end());
+  if (config_.credentials)
+    inner.push_back({PayloadType::kCertReq, false, CertPayload{kCertX509Signature, config_.credentials->authority()}});
+  inner.push_back(notify_payload(notify::kInitialContact));
+  inner.push_back({PayloadType::kSa, false, esp});
+  inner.push_back({PayloadType::kTsi, false, TsPayload{{config_.local_ts}}});
+  inner.push_back({PayloadType::kTsr, false, TsPayload{{config_.remote_ts}}});
   send_request(gen_, Task::kAuth, Request{}, ExchangeType::kIkeAuth, inner);
   if (state_ != IkeState::kFailed) state_ = IkeState::kAuthSent;
   return {};
@@ -85,19 +128,19 @@ Result<void> IkeSa::send_auth() {
 // nothing here: the caller replaces any older IKE SA with this peer when this one stands.
 Result<void> IkeSa::respond_auth(const Message& request, const std::vector<Payload>& inner) {
   const auto* id = find<IdPayload>(inner, PayloadType::kIdi);
-  const auto* auth = find<AuthPayload>(inner, PayloadType::kAuth);
   const auto* esp = find<SaPayload>(inner, PayloadType::kSa);
-  bool authentic = id && auth && auth->method == kAuthPsk && *id == identity(config_.remote_id) &&
-                   same(auth->data, auth_value(true, *id));
+  auto authentic = id ? check_authentication(true, inner, *id) : Result<void>(make_error(Errc::kCrypto, "no IDi"));
   if (!authentic) {
     send_response(gen_, request, {notify_payload(notify::kAuthenticationFailed)});
-    fail("the initiator's AUTH does not verify (wrong identity or pre-shared key)");
+    fail("the initiator's authentication failed: " + authentic.message());
     return {};
   }
   // From here the IKE SA stands; a CHILD_SA problem is answered with a notify (2.21.2).
   IdPayload our_id = identity(config_.local_id);
-  std::vector<Payload> payloads = {{PayloadType::kIdr, false, our_id},
-                                   {PayloadType::kAuth, false, AuthPayload{kAuthPsk, auth_value(false, our_id)}}};
+  auto proof = authentication(false, our_id);
+  if (!proof) return fail(proof.message());
+  std::vector<Payload> payloads = {{PayloadType::kIdr, false, our_id}};
+  payloads.insert(payloads.end(), proof->begin(), proof->end());
   established(now_ms_);
   auto chosen = esp ? choose(*esp, without_groups(config_.esp_suites), 3) : std::nullopt;
   if (!chosen || chosen->second->spi.size() != 4) {
@@ -131,9 +174,8 @@ Result<void> IkeSa::respond_auth(const Message& request, const std::vector<Paylo
 Result<void> IkeSa::finish_auth(const std::vector<Payload>& inner) {
   if (find_notify(inner, notify::kAuthenticationFailed)) return fail("the responder refused our authentication");
   const auto* id = find<IdPayload>(inner, PayloadType::kIdr);
-  const auto* auth = find<AuthPayload>(inner, PayloadType::kAuth);
-  if (!id || !auth || auth->method != kAuthPsk || *id != identity(config_.remote_id) || !same(auth->data, auth_value(false, *id)))
-    return fail("the responder's AUTH does not verify (wrong identity or pre-shared key)");
+  auto authentic = id ? check_authentication(false, inner, *id) : Result<void>(make_error(Errc::kCrypto, "no IDr"));
+  if (!authentic) return fail("the responder's authentication failed: " + authentic.message());
   established(now_ms_);
   const auto* esp = find<SaPayload>(inner, PayloadType::kSa);
   const auto* tsi = find<TsPayload>(inner, PayloadType::kTsi);

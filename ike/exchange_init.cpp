@@ -12,6 +12,8 @@ namespace rampart::ike {
 namespace {
 
 constexpr size_t kNonceLength = 32;
+// SIGNATURE_HASH_ALGORITHMS (RFC 7427 4, RFC 7427's IANA registry): SHA2-256, -384, -512.
+const Bytes kHashAlgorithms{std::byte{0}, std::byte{2}, std::byte{0}, std::byte{3}, std::byte{0}, std::byte{4}};
 
 void put_be64(Bytes& out, uint64_t v) {
   Bytes b = be64_bytes(v);
@@ -88,6 +90,7 @@ Bytes IkeSa::init_request() const {
   m.payloads.push_back({PayloadType::kKe, false, KePayload{static_cast<uint16_t>(dh_->group()), dh_->public_value()}});
   m.payloads.push_back({PayloadType::kNonce, false, RawPayload{ni_}});
   for (Payload& p : nat_detection(0)) m.payloads.push_back(std::move(p));
+  if (config_.credentials) m.payloads.push_back(notify_payload(notify::kSignatureHashAlgorithms, kHashAlgorithms));
   return serialize_message(m);
 }
 
@@ -168,6 +171,10 @@ Result<void> IkeSa::respond_init(const Message& request, ByteView datagram) {
                 {PayloadType::kNonce, false, RawPayload{nr_}}};
   if (find_notify(request.payloads, notify::kNatDetectionSourceIp))
     for (Payload& p : nat_detection(gen_.spi_r)) m.payloads.push_back(std::move(p));
+  if (config_.credentials) {  // which CA we trust, and how we can sign (RFC 7427)
+    m.payloads.push_back({PayloadType::kCertReq, false, CertPayload{kCertX509Signature, config_.credentials->authority()}});
+    m.payloads.push_back(notify_payload(notify::kSignatureHashAlgorithms, kHashAlgorithms));
+  }
   init_response_ = serialize_message(m);
   gen_.last_response = init_response_;
   gen_.last_response_id = 0;

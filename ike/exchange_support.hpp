@@ -24,6 +24,7 @@ inline constexpr uint16_t kNatDetectionSourceIp = 16388;
 inline constexpr uint16_t kNatDetectionDestinationIp = 16389;
 inline constexpr uint16_t kCookie = 16390;
 inline constexpr uint16_t kRekeySa = 16393;
+inline constexpr uint16_t kSignatureHashAlgorithms = 16431;  // RFC 7427 4
 // Types below 16384 are errors (3.10.1).
 inline constexpr bool is_error(uint16_t type) { return type < 16384; }
 }  // namespace rampart::ike::notify

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "ike/credentials.hpp"
 #include "ike/key_exchange.hpp"
 #include "ike/message.hpp"
 #include "ike/prf.hpp"
@@ -34,6 +35,8 @@ struct PeerConfig {
   // else as ID_FQDN.
   std::string local_id, remote_id;
   Bytes psk;
+  // Certificates instead of the PSK (RFC 7427 signatures), when set.
+  std::shared_ptr<const Credentials> credentials;
   std::vector<Suite> ike_suites;  // the initiator's KE uses the first one's group
   std::vector<Suite> esp_suites;  // a group here means PFS on CHILD_SA rekeys
   TrafficSelector local_ts, remote_ts;  // what this side protects, and what it talks to
@@ -183,7 +186,9 @@ class IkeSa {
   Result<void> send_auth();
   Result<void> respond_auth(const Message& request, const std::vector<Payload>& inner);
   Result<void> finish_auth(const std::vector<Payload>& inner);
-  Bytes auth_value(bool of_initiator, const IdPayload& id) const;
+  Bytes signed_octets(bool of_initiator, const IdPayload& id) const;
+  Result<std::vector<Payload>> authentication(bool of_initiator, const IdPayload& id) const;
+  Result<void> check_authentication(bool of_initiator, const std::vector<Payload>& inner, const IdPayload& id) const;
   // exchange_child.cpp: CREATE_CHILD_SA.
   Result<Request> child_rekey_request(std::vector<Payload>& inner);
   Result<Request> ike_rekey_request(std::vector<Payload>& inner);

@@ -80,7 +80,8 @@ PY
 /usr/bin/python3 - "$dir/ike.json" <<'PY' || fail "ike-bench JSON: $(cat "$dir/ike.json")"
 import json, sys
 rows = json.load(open(sys.argv[1]))["rows"]
-assert len(rows) == 6 and {r["dh_reuse_ms"] for r in rows} == {0, 1000}
+assert len(rows) == 8 and {r["dh_reuse_ms"] for r in rows} == {0, 1000}
+assert {r["auth"] for r in rows} == {"psk", "ecdsa-p256"}
 assert all(r["setups"] >= 1 and r["responder_setups_per_s"] > 0 for r in rows)
 PY
 

@@ -10,6 +10,7 @@
 #   It has no transport mode and no ESN, and its replay window is fixed at 128.
 # - charon writes /var/run/charon.pid whatever it is told: each instance runs in its own mount
 #   namespace with a directory of its own bind-mounted over /run.
+# - charon's file log is buffered unless flush_line is set; the tests read it while it runs.
 # - charon installs the route to the remote selectors only when it has an address inside the
 #   local ones (203.0.113.1 on the inside interface here).
 
@@ -27,17 +28,29 @@ swan_network() {
 }
 
 # swan_configure KEY=VALUE...: ike, esp (proposals), initiate (yes/no), child_rekey, ike_rekey
-# (seconds, 0 for never), dpd (seconds). A CHILD_SA's hard lifetime is twice its rekey time:
+# (seconds, 0 for never), dpd (seconds), auth (psk, or pubkey: gw2's RSA certificate from
+# config/examples/certs, trusting that folder's CA). A CHILD_SA's hard lifetime is twice its rekey time:
 # libipsec counts whole seconds, and strongSwan's default (rekey time + 10%) can fall in the
 # same second as the rekey, which then never happens.
 swan_configure() {
-  local ike=aes128gcm16-prfsha256-ecp256 esp=aes128gcm16 initiate=no child_rekey=0 ike_rekey=0 dpd=0 kv
+  local ike=aes128gcm16-prfsha256-ecp256 esp=aes128gcm16 initiate=no child_rekey=0 ike_rekey=0 dpd=0 auth=psk kv
   for kv in "$@"; do local "$kv"; done
-  mkdir -p "$SWAN_DIR/run"
+  mkdir -p "$SWAN_DIR/run" "$SWAN_DIR/x509ca" "$SWAN_DIR/x509" "$SWAN_DIR/private"
+  rm -f "$SWAN_DIR"/x509ca/* "$SWAN_DIR"/x509/* "$SWAN_DIR"/private/*
+  local certs local_auth="auth = psk" remote_auth="auth = psk"
+  if [[ $auth == pubkey ]]; then
+    certs=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../config/examples/certs" && pwd)
+    cp "$certs/ca.pem" "$SWAN_DIR/x509ca/"
+    cp "$certs/gw2.pem" "$SWAN_DIR/x509/"
+    cp "$certs/gw2.key" "$SWAN_DIR/private/"
+    local_auth="auth = pubkey
+            certs = gw2.pem"
+    remote_auth="auth = pubkey"
+  fi
   cat >"$SWAN_DIR/strongswan.conf" <<EOF
 charon {
   load_modular = no
-  load = random nonce openssl aes sha1 sha2 hmac gcm curve25519 gmp kdf kernel-libipsec kernel-netlink socket-default vici
+  load = random nonce openssl aes sha1 sha2 hmac gcm curve25519 gmp kdf pem pkcs1 pkcs8 x509 pubkey constraints kernel-libipsec kernel-netlink socket-default vici
   port = 500
   port_nat_t = 4500
   install_routes = yes
@@ -47,6 +60,7 @@ charon {
   filelog {
     main {
       path = $SWAN_DIR/charon.log
+      flush_line = yes
       time_format = %H:%M:%S
       time_add_ms = yes
       default = 1
@@ -61,7 +75,7 @@ charon {
 }
 swanctl {
   socket = unix://$SWAN_DIR/charon.vici
-  load = random
+  load = random openssl pem pkcs1 pkcs8 x509 pubkey
 }
 EOF
   local start_action=none
@@ -79,9 +93,9 @@ connections {
     over_time = $((ike_rekey / 2 + 1))s
     reauth_time = 0
     rand_time = 0
-    local { auth = psk
+    local { $local_auth
             id = gw2.example.net }
-    remote { auth = psk
+    remote { $remote_auth
              id = gw1.example.net }
     children {
       site {

@@ -12,6 +12,8 @@
 #      50 ms: not one lost.
 #   5. DPD: strongSwan is killed; rampartd finds the peer dead, removes the CHILD_SA, and brings
 #      the tunnel back by itself when strongSwan returns.
+#   6. Certificates (config/examples/certs): rampartd's ECDSA certificate against strongSwan's RSA
+#      one, one CA, RFC 7427 signatures; each side initiates once.
 # Needs root. Usage: [STRONGSWAN_CASES="N..."] strongswan_test.sh RAMPARTD
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,7 +37,7 @@ start_case() {
   shift 4
   swan_configure ike="$ike" esp="$esp" "$@"
   swan_start || { fail "charon did not start"; return 1; }
-  RP_CONFIG_FILTER="s/ike = \"[^\"]*\"; esp = \"[^\"]*\";/ike = \"$ike\"; esp = \"$esp\"; $extra/; s/initiate = true;/initiate = $initiate;/" \
+  RP_CONFIG_FILTER="s|ike = \"[^\"]*\"; esp = \"[^\"]*\";|ike = \"$ike\"; esp = \"$esp\"; $extra|; s|initiate = true;|initiate = $initiate;|" \
     gateways_start "$rampartd" || { fail "rampartd did not start"; return 1; }
 }
 
@@ -196,8 +198,26 @@ case5() {
   stop_case case5
 }
 
+case6() {
+  local certs
+  certs=$(cd "$here/../../config/examples/certs" && pwd)
+  local pubkey="auth = \"pubkey\"; ca = \"$certs/ca.pem\"; cert = \"$certs/gw1.pem\"; key = \"$certs/gw1.key\";"
+  for rampart_initiates in true false; do
+    local swan_initiates=yes
+    [[ $rampart_initiates == true ]] && swan_initiates=no
+    if start_case aes128gcm16-prfsha256-ecp256 aes128gcm16 $rampart_initiates "$pubkey" auth=pubkey initiate=$swan_initiates; then
+      wait_agreed 15 || fail "case 6 ($rampart_initiates): no agreed CHILD_SA with certificates: $(ctl show ike; swan_ctl --list-sas)"
+      swan_ctl --list-sas --raw | grep -q "remote-id=gw1.example.net" || fail "case 6: strongSwan did not see gw1's identity"
+      grep -q "authentication of 'gw1.example.net' with RSA\|authentication of 'gw1.example.net' with ECDSA" "$SWAN_DIR/charon.log" ||
+        fail "case 6: strongSwan's log does not show gw1's signature verified"
+      rp_ns "$RP_NS_A" ping -c 3 -i 0.2 -W 2 -q 203.0.113.10 >/dev/null || fail "case 6 ($rampart_initiates): ping A -> B"
+    fi
+    stop_case "case6-$rampart_initiates"
+  done
+}
+
 # STRONGSWAN_CASES="1 4" runs only those.
-for n in ${STRONGSWAN_CASES:-1 2 3 4 5}; do "case$n"; done
+for n in ${STRONGSWAN_CASES:-1 2 3 4 5 6}; do "case$n"; done
 
 if ((failures)); then
   for f in "$RP_DIR"/gw1-*.log "$RP_DIR"/charon-*.log; do echo "== $f"; tail -40 "$f"; done
