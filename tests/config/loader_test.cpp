@@ -259,6 +259,23 @@ TEST_CASE("IKE connections: addresses, identities, a long enough PSK, IPv4 selec
   CHECK(timed->connections[0].child_rekey_packets == 5000000);
   CHECK_THAT(errors_of(good.substr(0, good.size() - 6) + " retransmit_tries = 0; } );\n"),
              Catch::Contains("rampart.conf:3: connections[0].retransmit_tries"));
+  // Certificates instead of a PSK: ca, cert and key are needed then, and the PSK is not.
+  const std::string pubkey =
+      "connections = ( { name = \"b\"; local = \"198.51.100.1\"; remote = \"198.51.100.2\";\n"
+      "  local_id = \"gw1.example.net\"; remote_id = \"gw2.example.net\"; auth = \"pubkey\";\n"
+      "  ca = \"certs/ca.pem\"; cert = \"certs/gw1.pem\"; key = \"certs/gw1.key\";\n"
+      "  local_ts = \"192.0.2.0/24\"; remote_ts = \"203.0.113.0/24\"; } );\n";
+  auto with_certs = load(pubkey);
+  INFO((with_certs.ok() ? "" : with_certs.message()));
+  REQUIRE(with_certs.ok());
+  CHECK(with_certs->connections[0].auth == "pubkey");
+  CHECK(with_certs->connections[0].cert == "certs/gw1.pem");
+  std::string no_key = pubkey;
+  no_key.replace(no_key.find(" key = \"certs/gw1.key\";"), 24, "");
+  CHECK_THAT(errors_of(no_key), Catch::Contains("connections[0].key"));
+  std::string bad_auth = pubkey;
+  bad_auth.replace(bad_auth.find("\"pubkey\""), 8, "\"eap\"");
+  CHECK_THAT(errors_of(bad_auth), Catch::Contains("rampart.conf:2: connections[0].auth: \"psk\" or \"pubkey\""));
   CHECK_THAT(errors_of("connections = ( { name = \"b\"; local = \"2001:db8::1\"; remote = \"198.51.100.2\";\n"
                        "  local_id = \"a\"; remote_id = \"b\"; psk = \"short\"; local_ts = \"192.0.2.0/24\";\n"
                        "  remote_ts = \"203.0.113.0/24\"; } );\n"),
