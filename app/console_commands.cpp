@@ -359,7 +359,11 @@ Reply show_ike(const IkeService* ike, bool json, bool show_keys) {
     first = false;
   }
   j << "]\n";
-  return {true, json ? j.str() : table(rows)};
+  if (json) return {true, j.str()};
+  const IkeTotals& t = ike ? ike->totals() : IkeTotals{};
+  return {true, table(rows) + "IKE datagrams dropped: " + std::to_string(t.unknown_peer) + " from unknown peers, " +
+                    std::to_string(t.unknown_spi) + " for no IKE SA, " + std::to_string(t.bad_init) +
+                    " IKE_SA_INIT malformed or refused; cookies sent: " + std::to_string(t.cookies_sent) + "\n"};
 }
 
 // "ike initiate|terminate|rekey-child|rekey-ike CONNECTION".

@@ -193,6 +193,10 @@ void IkeService::handle(dp::Gateway& gateway, Connection& c, const dp::IkeDatagr
     // flood or a restart, and must prove its address before it takes the place.
     bool cookie_required = c.half_open || half_open() >= kCookieThreshold;
     if (auto answer = cookie_required ? cookies_.check(d.payload, from.remote, now) : std::nullopt) {
+      if (answer->empty()) {
+        ++totals_.bad_init;
+        return;
+      }
       ++totals_.cookies_sent;
       gateway.send_ike({c.local, c.remote, d.destination_port, d.source_port, std::move(*answer)});
       return;
@@ -203,7 +207,10 @@ void IkeService::handle(dp::Gateway& gateway, Connection& c, const dp::IkeDatagr
   }
   if (auto r = sa->receive(d.payload, from, now); !r) LOG_DEBUG("ike", "%s: %s", c.name.c_str(), r.message().c_str());
   drain(gateway, c, *sa);
-  if (c.half_open && c.half_open->state() == ike::IkeState::kIdle) c.half_open.reset();  // refused, no state kept
+  if (c.half_open && c.half_open->state() == ike::IkeState::kIdle) {  // malformed or refused: no state kept
+    ++totals_.bad_init;
+    c.half_open.reset();
+  }
   if (c.half_open && c.half_open->state() == ike::IkeState::kEstablished) {
     // The peer's new IKE SA stands (INITIAL_CONTACT or not, the old one is of no use to it):
     // it replaces ours, whose CHILD_SA its own has just replaced in the data plane.

@@ -37,6 +37,7 @@ struct IkeTotals {
   uint64_t unknown_peer = 0;   // datagrams from an address no connection names
   uint64_t unknown_spi = 0;    // for no IKE SA of the connection
   uint64_t cookies_sent = 0;
+  uint64_t bad_init = 0;       // IKE_SA_INIT requests malformed or refused (no state kept)
 };
 
 class IkeService {

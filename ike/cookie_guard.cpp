@@ -41,7 +41,7 @@ std::optional<Bytes> CookieGuard::check(ByteView init_request, ByteView source_a
   auto parsed = parse_message(init_request);
   const auto* m = std::get_if<Message>(&parsed);
   const auto* nonce = m ? find<RawPayload>(m->payloads, PayloadType::kNonce) : nullptr;
-  if (nonce == nullptr) return std::nullopt;  // not an IKE_SA_INIT the responder would take anyway
+  if (nonce == nullptr) return Bytes{};  // not an IKE_SA_INIT that could carry a cookie
   uint64_t spi = m->header.initiator_spi;
   // The cookie comes first in the retried request (2.6).
   if (!m->payloads.empty())

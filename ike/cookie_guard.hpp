@@ -19,7 +19,8 @@ class CookieGuard {
   CookieGuard();
 
   // For when cookies are required. nullopt: the request carries a valid cookie, let it through.
-  // Otherwise the answer to send back instead (a COOKIE notify).
+  // Otherwise the answer to send back instead (a COOKIE notify), or nothing to send (empty) when
+  // the request is not an IKE_SA_INIT that could carry one: drop it.
   std::optional<Bytes> check(ByteView init_request, ByteView source_address, uint64_t now_ms);
 
   uint64_t challenged() const noexcept { return challenged_; }

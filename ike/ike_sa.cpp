@@ -67,11 +67,9 @@ Result<Bytes> IkeSa::seal(const Generation& gen, ExchangeType exchange, uint32_t
                       gen.initiator ? gen.keys.sk_ai : gen.keys.sk_ar, h, inner, random_iv_source());
 }
 
-std::variant<std::vector<Payload>, Error> IkeSa::open(const Generation& gen, ByteView datagram, bool from_initiator) {
-  auto opened = open_message(sk_suite(gen.suite), from_initiator ? gen.keys.sk_ei : gen.keys.sk_er,
-                             from_initiator ? gen.keys.sk_ai : gen.keys.sk_ar, datagram);
-  if (auto* f = std::get_if<SkFailure>(&opened)) return make_error(Errc::kCrypto, "IKE SA: dropped: " + f->what);
-  return std::get<std::vector<Payload>>(std::move(opened));
+std::variant<std::vector<Payload>, SkFailure> IkeSa::open(const Generation& gen, ByteView datagram, bool from_initiator) {
+  return open_message(sk_suite(gen.suite), from_initiator ? gen.keys.sk_ei : gen.keys.sk_er,
+                      from_initiator ? gen.keys.sk_ai : gen.keys.sk_ar, datagram);
 }
 
 // 2.1: a request is sent again, unchanged, after 0.5, 1, 2, 4... s until the response comes or
@@ -218,6 +216,18 @@ Result<void> IkeSa::receive(ByteView datagram, const Path& from, uint64_t now_ms
   auto parsed = parse_message(datagram);
   if (auto* e = std::get_if<ParseError>(&parsed)) {
     ++counters_.dropped;
+    // A malformed IKE_SA_INIT request to an idle responder is answered in the clear with what was
+    // wrong (RFC 7296 2.21.1: INVALID_SYNTAX, UNSUPPORTED_CRITICAL_PAYLOAD, INVALID_MAJOR_VERSION);
+    // anything else malformed outside an SA's keys is dropped.
+    if (e->notify != Notify::kNone && !gen_.initiator && state_ == IkeState::kIdle && datagram.size() >= kHeaderLength &&
+        datagram[18] == std::byte{34} && (static_cast<uint8_t>(datagram[19]) & kFlagResponse) == 0) {
+      Message m;
+      m.header = {read_be64(datagram, 0), 0, PayloadType::kNone, 0x20, ExchangeType::kIkeSaInit, kFlagResponse, 0, 0};
+      Bytes data;
+      if (e->notify == Notify::kUnsupportedCriticalPayload) data.push_back(std::byte{e->payload});
+      m.payloads = {notify_payload(static_cast<uint16_t>(e->notify), std::move(data))};
+      send_plain(serialize_message(m));
+    }
     return make_error(Errc::kParse, "IKE SA: dropped: " + e->what);
   }
   const Message& m = std::get<Message>(parsed);
@@ -258,7 +268,7 @@ Result<void> IkeSa::dispatch(Generation& gen, const Message& m, ByteView datagra
       return finish_init(m, datagram);
     }
     auto opened = open(gen, datagram, !gen.initiator);
-    if (auto* e = std::get_if<Error>(&opened)) return *e;
+    if (auto* f = std::get_if<SkFailure>(&opened)) return make_error(Errc::kCrypto, "IKE SA: dropped: " + f->what);
     const auto& inner = std::get<std::vector<Payload>>(opened);
     Request request = std::move(*gen.pending);
     gen.pending.reset();
@@ -289,7 +299,11 @@ Result<void> IkeSa::dispatch(Generation& gen, const Message& m, ByteView datagra
     return make_error(Errc::kInvalidArgument, "IKE SA: dropped: message ID " + std::to_string(m.header.message_id) +
                                                   " outside the window (expected " + std::to_string(gen.peer_next_id) + ")");
   auto opened = open(gen, datagram, !gen.initiator);
-  if (auto* e = std::get_if<Error>(&opened)) return *e;
+  if (auto* f = std::get_if<SkFailure>(&opened)) {
+    // Authentic but malformed inside: INVALID_SYNTAX (2.21.2). A bad ICV is dropped silently.
+    if (!f->integrity) send_response(gen, m, {notify_payload(notify::kInvalidSyntax)});
+    return make_error(Errc::kCrypto, "IKE SA: dropped: " + f->what);
+  }
   const auto& inner = std::get<std::vector<Payload>>(opened);
   Result<void> r;
   switch (m.header.exchange) {

@@ -27,6 +27,7 @@
 #include "ike/message.hpp"
 #include "ike/prf.hpp"
 #include "ike/proposal.hpp"
+#include "ike/sk_crypto.hpp"
 
 namespace rampart::ike {
 
@@ -171,7 +172,7 @@ class IkeSa {
   void start_next(Generation& gen, uint64_t now_ms);
   Result<Bytes> seal(const Generation& gen, ExchangeType exchange, uint32_t message_id, bool response,
                      const std::vector<Payload>& inner);
-  std::variant<std::vector<Payload>, Error> open(const Generation& gen, ByteView datagram, bool from_initiator);
+  std::variant<std::vector<Payload>, SkFailure> open(const Generation& gen, ByteView datagram, bool from_initiator);
   Error fail(const std::string& why);
   void established(uint64_t now_ms);
   void children_down();

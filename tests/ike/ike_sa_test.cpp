@@ -182,3 +182,29 @@ TEST_CASE("the CHILD_SA's keys carry a packet through the data plane's ESP stage
   REQUIRE(opened.good.size() == 1);
   CHECK(opened.good[0] == inner);
 }
+
+TEST_CASE("a malformed IKE_SA_INIT is answered in the clear with what was wrong (2.21.1)", "[ike][exchange]") {
+  IkeSa b = responder(site(false, "aes128gcm16-prfsha256-ecp256", "aes128gcm16"));
+  // A header naming payload 200 first, and that payload marked critical.
+  Bytes m(28 + 8, std::byte{0});
+  m[7] = std::byte{42};                        // initiator SPI
+  m[16] = std::byte{200};                      // next payload: unknown
+  m[17] = std::byte{0x20};                     // IKEv2
+  m[18] = std::byte{34};                       // IKE_SA_INIT
+  m[19] = std::byte{kFlagInitiator};
+  m[27] = std::byte{36};                       // length
+  m[29] = std::byte{0x80};                     // critical
+  m[31] = std::byte{8};
+  CHECK_FALSE(b.receive(m, path(2, 1), 0).ok());
+  auto out = b.take_outbox();
+  REQUIRE(out.size() == 1);
+  auto answer = parse_message(out[0]);
+  REQUIRE(std::holds_alternative<Message>(answer));
+  const Message& reply = std::get<Message>(answer);
+  CHECK(reply.header.initiator_spi == 42);
+  CHECK((reply.header.flags & kFlagResponse) != 0);
+  const auto& n = std::get<NotifyPayload>(reply.payloads.at(0).body);
+  CHECK(n.type == 1);  // UNSUPPORTED_CRITICAL_PAYLOAD
+  CHECK(n.data == Bytes{std::byte{200}});
+  CHECK(b.state() == IkeState::kIdle);  // no state kept
+}

@@ -14,6 +14,10 @@
 #      the tunnel back by itself when strongSwan returns.
 #   6. Certificates (config/examples/certs): rampartd's ECDSA certificate against strongSwan's RSA
 #      one, one CA, RFC 7427 signatures; each side initiates once.
+#   7. Hostile IKE (ike_junk.py): garbage of every kind, IKE_SA_INIT from 100 strangers and a
+#      flood of well-formed ones forged from strongSwan's address; each is dropped or answered
+#      (cookies once an IKE SA is half open) and counted, and strongSwan still gets its tunnel,
+#      through a cookie.
 # Needs root. Usage: [STRONGSWAN_CASES="N..."] strongswan_test.sh RAMPARTD
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -216,8 +220,33 @@ case6() {
   done
 }
 
+case7() {
+  if start_case aes128gcm16-prfsha256-ecp256 aes128gcm16 false ""; then
+    local sent totals
+    sent=$(rp_ns "$RP_NS_G2" /usr/bin/python3 "$here/ike_junk.py" 198.51.100.1 198.51.100.2 2>&1)
+    [[ $sent == "sent 156" ]] || fail "case 7: ike_junk.py: $sent"
+    sleep 1
+    totals=$(ctl show ike | tail -1)
+    /usr/bin/python3 - "$totals" <<'PY' || fail "case 7: not every hostile datagram was counted: $totals"
+import re, sys
+n = [int(x) for x in re.findall(r"(\d+)", sys.argv[1])]
+unknown_peer, no_sa, bad_init, cookies = n
+assert unknown_peer >= 100, "strangers"
+assert no_sa >= 3, "garbage for no IKE SA"
+assert bad_init >= 3, "malformed IKE_SA_INIT"
+assert cookies >= 49, "cookies for the forged flood"
+PY
+    kill -0 "${RP_GW_PIDS[0]}" || fail "case 7: rampartd died"
+    swan_ctl --initiate --child site --timeout 20 >"$RP_DIR/initiate.out" 2>&1 || fail "case 7: strongSwan could not connect: $(tail -5 "$RP_DIR/initiate.out")"
+    wait_agreed 10 || fail "case 7: no agreed CHILD_SA after the flood: $(ctl show ike; swan_ctl --list-sas)"
+    grep -qi "cookie" "$SWAN_DIR/charon.log" || fail "case 7: strongSwan was never asked for a cookie"
+    rp_ns "$RP_NS_A" ping -c 3 -i 0.2 -W 2 -q 203.0.113.10 >/dev/null || fail "case 7: ping after the flood"
+  fi
+  stop_case case7
+}
+
 # STRONGSWAN_CASES="1 4" runs only those.
-for n in ${STRONGSWAN_CASES:-1 2 3 4 5 6}; do "case$n"; done
+for n in ${STRONGSWAN_CASES:-1 2 3 4 5 6 7}; do "case$n"; done
 
 if ((failures)); then
   for f in "$RP_DIR"/gw1-*.log "$RP_DIR"/charon-*.log; do echo "== $f"; tail -40 "$f"; done
