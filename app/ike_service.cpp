@@ -1,5 +1,6 @@
 #include "app/ike_service.hpp"
 
+#include <arpa/inet.h>
 #include <rte_cycles.h>
 
 #include <cstring>
@@ -19,7 +20,20 @@ uint32_t host_order(const cfg::IpAddress& a) {
   return uint32_t{a.bytes[0]} << 24 | uint32_t{a.bytes[1]} << 16 | uint32_t{a.bytes[2]} << 8 | a.bytes[3];
 }
 
-ike::Bytes network_bytes(uint32_t host) { return ike::be32_bytes(host); }
+ike::Bytes network_bytes(const cfg::IpAddress& a) {
+  const auto* b = reinterpret_cast<const std::byte*>(a.bytes.data());
+  return ike::Bytes(b, b + (a.family == cfg::Family::kIpv4 ? 4 : 16));
+}
+
+dp::IpFamily family_of(const cfg::IpAddress& a) {
+  return a.family == cfg::Family::kIpv4 ? dp::IpFamily::kIpv4 : dp::IpFamily::kIpv6;
+}
+
+std::string address_text(const cfg::IpAddress& a) {
+  char text[INET6_ADDRSTRLEN] = "";
+  inet_ntop(a.family == cfg::Family::kIpv4 ? AF_INET : AF_INET6, a.bytes.data(), text, sizeof text);
+  return a.family == cfg::Family::kIpv4 ? text : "[" + std::string(text) + "]";
+}
 
 ike::TrafficSelector selector(const cfg::IpPrefix& p) {
   uint32_t start = host_order(p.address);
@@ -76,8 +90,8 @@ Result<IkeService> IkeService::create(const cfg::Config& config) {
       return make_error(Errc::kParse, where + ".esp: unsupported group");
     Connection conn;
     conn.name = c.name;
-    conn.local = host_order(c.local);
-    conn.remote = host_order(c.remote);
+    conn.local = c.local;
+    conn.remote = c.remote;
     conn.initiate = c.initiate;
     conn.peer.local_id = c.local_id;
     conn.peer.remote_id = c.remote_id;
@@ -136,7 +150,7 @@ void IkeService::poll(dp::Gateway& gateway) {
   for (const dp::IkeDatagram& d : gateway.take_ike()) {
     Connection* match = nullptr;
     for (Connection& c : connections_)
-      if (c.local == d.destination && c.remote == d.source) match = &c;
+      if (family_of(c.local) == d.family && c.local.bytes == d.destination && c.remote.bytes == d.source) match = &c;
     if (match == nullptr) {
       ++totals_.unknown_peer;
       LOG_DEBUG("ike", "a datagram from a peer no connection names: dropped");
@@ -173,7 +187,8 @@ void IkeService::poll(dp::Gateway& gateway) {
 }
 
 void IkeService::handle(dp::Gateway& gateway, Connection& c, const dp::IkeDatagram& d, uint64_t now) {
-  ike::Path from{network_bytes(d.destination), network_bytes(d.source), d.destination_port, d.source_port};
+  ike::Path from{network_bytes({c.local.family, d.destination}), network_bytes({c.local.family, d.source}), d.destination_port,
+                 d.source_port};
   ike::IkeSa* sa = nullptr;
   if (c.sa && c.sa->owns(d.payload)) {
     sa = &*c.sa;
@@ -198,7 +213,7 @@ void IkeService::handle(dp::Gateway& gateway, Connection& c, const dp::IkeDatagr
         return;
       }
       ++totals_.cookies_sent;
-      gateway.send_ike({c.local, c.remote, d.destination_port, d.source_port, std::move(*answer)});
+      gateway.send_ike({d.family, d.destination, d.source, d.destination_port, d.source_port, std::move(*answer)});
       return;
     }
     c.half_open.emplace(ike::IkeSa::responder(c.peer, from));
@@ -224,7 +239,7 @@ void IkeService::handle(dp::Gateway& gateway, Connection& c, const dp::IkeDatagr
 void IkeService::drain(dp::Gateway& gateway, Connection& c, ike::IkeSa& sa) {
   const ike::Path& p = sa.path();
   for (ike::Bytes& datagram : sa.take_outbox())
-    gateway.send_ike({c.local, c.remote, p.local_port, p.remote_port, std::move(datagram)});
+    gateway.send_ike({family_of(c.local), c.local.bytes, c.remote.bytes, p.local_port, p.remote_port, std::move(datagram)});
   for (const ike::ChildEvent& e : sa.take_events()) apply(gateway, c, e, sa.udp_encapsulation(), p.remote_port);
   if (sa.state() == ike::IkeState::kEstablished && !c.policies_installed && c.outbound_spi)
     LOG_WARN("ike", "%s: CHILD_SA installed without its policies", c.name.c_str());
@@ -248,11 +263,9 @@ void IkeService::apply(dp::Gateway& gateway, Connection& c, const ike::ChildEven
   p.key_length = static_cast<uint8_t>(key.size() - 4);
   std::memcpy(p.key.data(), key.data(), p.key_length);
   std::memcpy(p.salt.data(), key.data() + p.key_length, 4);
-  uint32_t from = outbound ? c.local : c.remote, to = outbound ? c.remote : c.local;
-  for (int i = 0; i < 4; ++i) {
-    p.tunnel_source[i] = static_cast<uint8_t>(from >> (24 - 8 * i));
-    p.tunnel_destination[i] = static_cast<uint8_t>(to >> (24 - 8 * i));
-  }
+  p.family = family_of(c.local);  // of the tunnel's outer header
+  p.tunnel_source = (outbound ? c.local : c.remote).bytes;
+  p.tunnel_destination = (outbound ? c.remote : c.local).bytes;
   p.lifetime = c.lifetime;
   p.nat_t = nat;
   p.nat_local_port = dp::kIkeNatTPort;
@@ -348,10 +361,7 @@ std::vector<IkeConnectionStatus> IkeService::status() const {
         s.inbound_spi = sa->child()->inbound_spi;
         s.outbound_spi = sa->child()->outbound_spi;
       }
-      const ike::Path& p = sa->path();
-      s.remote = std::to_string(static_cast<unsigned>(p.remote[0])) + "." + std::to_string(static_cast<unsigned>(p.remote[1])) +
-                 "." + std::to_string(static_cast<unsigned>(p.remote[2])) + "." +
-                 std::to_string(static_cast<unsigned>(p.remote[3])) + ":" + std::to_string(p.remote_port);
+      s.remote = address_text(c.remote) + ":" + std::to_string(sa->path().remote_port);
       s.nat = sa->udp_encapsulation();
       s.counters = sa->counters();
       s.keys = sa->keys();

@@ -2,7 +2,8 @@
 // SAs, and the CHILD_SAs they agree on installed into the data plane through the gateway's live
 // update path (inbound before outbound, then the policies for the agreed selectors; on a rekey
 // the old inbound SA lingers for packets in flight). Datagrams come from and go to the gateway's
-// own ports on UDP 500, and 4500 after NAT detection. PSK, IPv4, one CHILD_SA per connection;
+// own ports on UDP 500, and 4500 after NAT detection, over IPv4 or IPv6. One CHILD_SA (IPv4
+// selectors) per connection;
 // an initiating connection starts again 5 s after its IKE SA failed or was deleted.
 #pragma once
 
@@ -57,7 +58,7 @@ class IkeService {
  private:
   struct Connection {
     std::string name;
-    uint32_t local = 0, remote = 0;  // host order
+    cfg::IpAddress local, remote;  // IKE's and the CHILD_SA's outer addresses (one family)
     bool initiate = false;
     ike::PeerConfig peer;
     dp::SaLifetime lifetime;  // of each CHILD_SA in the data plane

@@ -107,7 +107,7 @@ struct PolicyConfig {
 // CHILD_SA protecting local_ts <-> remote_ts. IPv4 and UDP 500 so far.
 struct ConnectionConfig {
   std::string name;
-  IpAddress local, remote;
+  IpAddress local, remote;  // IPv4 or IPv6, both of one family
   std::string local_id, remote_id;  // an IPv4 address, user@host, or an FQDN
   std::string auth = "psk";  // "psk", or "pubkey": certificates (RFC 7427 signatures)
   std::string psk;

@@ -243,19 +243,17 @@ void Loader::load_connection(const Setting& s, const std::string& path, Connecti
                         "local_ts", "remote_ts",
                         "initiate", "force_encap", "ike_rekey", "child_rekey", "child_rekey_bytes", "child_rekey_packets", "dpd",
                         "retransmit_tries"});
-  auto ipv4_address = [](const std::string& t) {
-    auto a = parse_ip_address(t);
-    return a && a->family == Family::kIpv4 ? a : std::nullopt;
-  };
   auto ipv4_prefix = [](const std::string& t) {
     auto p = parse_ip_prefix(t);
     return p && p->address.family == Family::kIpv4 ? p : std::nullopt;
   };
   if (auto v = get_string(s, path, "name", true)) out.name = *v;
-  if (auto v = get_parsed<IpAddress>(s, path, "local", true, "an IPv4 address (IKE over IPv6 is not supported yet)", ipv4_address))
-    out.local = *v;
-  if (auto v = get_parsed<IpAddress>(s, path, "remote", true, "an IPv4 address (IKE over IPv6 is not supported yet)", ipv4_address))
-    out.remote = *v;
+  auto local = get_parsed<IpAddress>(s, path, "local", true, "an IPv4 or IPv6 address", parse_ip_address);
+  auto remote = get_parsed<IpAddress>(s, path, "remote", true, "an IPv4 or IPv6 address", parse_ip_address);
+  if (local) out.local = *local;
+  if (remote) out.remote = *remote;
+  if (local && remote && local->family != remote->family)
+    error(s["remote"], join_path(path, "remote"), "of another family than local");
   if (auto v = get_string(s, path, "local_id", true)) out.local_id = *v;
   if (auto v = get_string(s, path, "remote_id", true)) out.remote_id = *v;
   if (auto v = get_string(s, path, "auth", false)) {

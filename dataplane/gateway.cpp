@@ -296,44 +296,52 @@ void Gateway::control_poll() {
 }
 
 // Workers send the control core UDP 500 and 4500 to our addresses: IKE on 500, and on 4500 after
-// its four-byte non-ESP marker (NAT-T). IKE over IPv6 is not taken yet: dropped and counted.
+// its four-byte non-ESP marker (NAT-T); IPv4, or IPv6 with UDP right after the fixed header.
 void Gateway::receive_ike(rte_mbuf* m) {
   constexpr size_t kMaxInbox = 256;
   uint32_t length = rte_pktmbuf_data_len(m);
   const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
-  const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(eth + 1);
+  const auto* l3 = reinterpret_cast<const uint8_t*>(eth + 1);
   auto& lane = drops_->lane(drops_->lane_count() - 1);
-  if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) || length < sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + 8) {
-    lane.add(DropReason::kUnsupported);
+  auto refuse = [&](DropReason why) {
+    lane.add(why);
     rte_pktmbuf_free(m);
-    return;
+  };
+  IkeDatagram d;
+  size_t l3_length = length - sizeof(rte_ether_hdr), header_length, ip_length;
+  if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) && length >= sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + 8) {
+    const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(l3);
+    header_length = (ip->version_ihl & 0x0f) * 4u;
+    ip_length = rte_be_to_cpu_16(ip->total_length);
+    d.family = IpFamily::kIpv4;
+    std::memcpy(d.source.data(), &ip->src_addr, 4);
+    std::memcpy(d.destination.data(), &ip->dst_addr, 4);
+  } else if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6) &&
+             length >= sizeof(rte_ether_hdr) + sizeof(rte_ipv6_hdr) + 8) {
+    const auto* ip = reinterpret_cast<const rte_ipv6_hdr*>(l3);
+    if (ip->proto != IPPROTO_UDP) return refuse(DropReason::kUnsupported);  // extension headers before UDP
+    header_length = sizeof(rte_ipv6_hdr);
+    ip_length = sizeof(rte_ipv6_hdr) + rte_be_to_cpu_16(ip->payload_len);
+    d.family = IpFamily::kIpv6;
+    std::memcpy(d.source.data(), ip->src_addr, 16);
+    std::memcpy(d.destination.data(), ip->dst_addr, 16);
+  } else {
+    return refuse(DropReason::kUnsupported);
   }
-  unsigned ihl = (ip->version_ihl & 0x0f) * 4u;
-  uint32_t ip_length = rte_be_to_cpu_16(ip->total_length);
-  if (ip_length > length - sizeof(rte_ether_hdr) || ip_length < ihl + 8) {
-    lane.add(DropReason::kBadLength);
-    rte_pktmbuf_free(m);
-    return;
-  }
-  const auto* udp = reinterpret_cast<const rte_udp_hdr*>(reinterpret_cast<const uint8_t*>(ip) + ihl);
+  if (ip_length > l3_length || ip_length < header_length + 8) return refuse(DropReason::kBadLength);
+  const auto* udp = reinterpret_cast<const rte_udp_hdr*>(l3 + header_length);
   const auto* payload = reinterpret_cast<const std::byte*>(udp + 1);
-  size_t payload_length = ip_length - ihl - 8;
+  size_t payload_length = ip_length - header_length - 8;
   uint16_t port = rte_be_to_cpu_16(udp->dst_port);
   // On 4500 IKE follows a four-byte non-ESP marker (RFC 3948 2.2).
   bool marked = port == kIkeNatTPort && payload_length >= 4 &&
                 std::all_of(payload, payload + 4, [](std::byte b) { return b == std::byte{0}; });
-  if ((port != kIkePort && !marked) || ike_inbox_.size() >= kMaxInbox) {
-    lane.add(ike_inbox_.size() >= kMaxInbox ? DropReason::kControlBusy : DropReason::kNotForUs);
-    rte_pktmbuf_free(m);
-    return;
-  }
+  if (ike_inbox_.size() >= kMaxInbox) return refuse(DropReason::kControlBusy);
+  if (port != kIkePort && !marked) return refuse(DropReason::kNotForUs);
   if (marked) {
     payload += 4;
     payload_length -= 4;
   }
-  IkeDatagram d;
-  d.source = rte_be_to_cpu_32(ip->src_addr);
-  d.destination = rte_be_to_cpu_32(ip->dst_addr);
   d.source_port = rte_be_to_cpu_16(udp->src_port);
   d.destination_port = port;
   d.payload.assign(payload, payload + payload_length);
@@ -341,34 +349,50 @@ void Gateway::receive_ike(rte_mbuf* m) {
   rte_pktmbuf_free(m);
 }
 
-// An IKE datagram from this gateway: IPv4 and UDP headers in front, then out like a held packet
-// (routed, its next hop resolved if need be, sent through worker 0).
+// An IKE datagram from this gateway: IP and UDP headers in front (IPv6 with its mandatory UDP
+// checksum), then out like a held packet (routed, its next hop resolved if need be, sent through
+// worker 0).
 void Gateway::send_ike(const IkeDatagram& d) {
+  bool v6 = d.family == IpFamily::kIpv6;
+  size_t ip_header = v6 ? sizeof(rte_ipv6_hdr) : sizeof(rte_ipv4_hdr);
+  size_t marker = d.source_port == kIkeNatTPort ? 4 : 0;  // the non-ESP marker on 4500
+  size_t length = ip_header + sizeof(rte_udp_hdr) + marker + d.payload.size();
   rte_mbuf* m = rte_pktmbuf_alloc(pool_);
   if (m == nullptr) return;
-  size_t marker = d.source_port == kIkeNatTPort ? 4 : 0;  // the non-ESP marker on 4500
-  size_t length = sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) + marker + d.payload.size();
-  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(length <= UINT16_MAX ? rte_pktmbuf_append(m, static_cast<uint16_t>(length)) : nullptr);
-  if (ip == nullptr) {
+  auto* front = reinterpret_cast<uint8_t*>(length <= UINT16_MAX ? rte_pktmbuf_append(m, static_cast<uint16_t>(length)) : nullptr);
+  if (front == nullptr) {
     rte_pktmbuf_free(m);
     return;
   }
-  std::memset(ip, 0, sizeof *ip);
-  ip->version_ihl = 0x45;
-  ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(length));
-  ip->time_to_live = 64;
-  ip->next_proto_id = IPPROTO_UDP;
-  ip->src_addr = rte_cpu_to_be_32(d.source);
-  ip->dst_addr = rte_cpu_to_be_32(d.destination);
-  ip->hdr_checksum = rte_ipv4_cksum(ip);
-  auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
+  auto* udp = reinterpret_cast<rte_udp_hdr*>(front + ip_header);
   udp->src_port = rte_cpu_to_be_16(d.source_port);
   udp->dst_port = rte_cpu_to_be_16(d.destination_port);
-  udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(length - sizeof(rte_ipv4_hdr)));
-  udp->dgram_cksum = 0;  // RFC 768: none, which IPv4 allows
+  udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(length - ip_header));
+  udp->dgram_cksum = 0;
   auto* body = reinterpret_cast<uint8_t*>(udp + 1);
   std::memset(body, 0, marker);
   std::memcpy(body + marker, d.payload.data(), d.payload.size());
+  if (v6) {
+    auto* ip = reinterpret_cast<rte_ipv6_hdr*>(front);
+    std::memset(ip, 0, sizeof *ip);
+    ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
+    ip->payload_len = rte_cpu_to_be_16(static_cast<uint16_t>(length - ip_header));
+    ip->proto = IPPROTO_UDP;
+    ip->hop_limits = 64;
+    std::memcpy(ip->src_addr, d.source.data(), 16);
+    std::memcpy(ip->dst_addr, d.destination.data(), 16);
+    udp->dgram_cksum = rte_ipv6_udptcp_cksum(ip, udp);  // RFC 8200 8.1: never zero over IPv6
+  } else {
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(front);
+    std::memset(ip, 0, sizeof *ip);
+    ip->version_ihl = 0x45;
+    ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(length));
+    ip->time_to_live = 64;
+    ip->next_proto_id = IPPROTO_UDP;
+    std::memcpy(&ip->src_addr, d.source.data(), 4);
+    std::memcpy(&ip->dst_addr, d.destination.data(), 4);
+    ip->hdr_checksum = rte_ipv4_cksum(ip);  // and no UDP checksum (RFC 768 allows it over IPv4)
+  }
   uint64_t now = rte_get_tsc_cycles();
   HeldPacket h{m, now + rte_get_tsc_hz()};
   if (!try_release(h, now)) held_.push_back(h);

@@ -76,10 +76,11 @@ struct SaSnapshot {
 inline constexpr uint16_t kIkePort = 500;
 inline constexpr uint16_t kIkeNatTPort = 4500;
 
-// An IKE datagram as the control core hands it to IKE, or as IKE asks it sent (IPv4): the
+// An IKE datagram as the control core hands it to IKE, or as IKE asks it sent: the
 // message without its UDP header, nor the non-ESP marker on 4500, which send_ike adds.
 struct IkeDatagram {
-  uint32_t source = 0, destination = 0;  // host order
+  IpFamily family = IpFamily::kIpv4;
+  std::array<uint8_t, 16> source{}, destination{};  // network order; IPv4 in the first 4 bytes
   uint16_t source_port = 500, destination_port = 500;
   std::vector<std::byte> payload;
 };

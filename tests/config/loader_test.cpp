@@ -279,6 +279,6 @@ TEST_CASE("IKE connections: addresses, identities, a long enough PSK, IPv4 selec
   CHECK_THAT(errors_of("connections = ( { name = \"b\"; local = \"2001:db8::1\"; remote = \"198.51.100.2\";\n"
                        "  local_id = \"a\"; remote_id = \"b\"; psk = \"short\"; local_ts = \"192.0.2.0/24\";\n"
                        "  remote_ts = \"203.0.113.0/24\"; } );\n"),
-             Catch::Contains("rampart.conf:1: connections[0].local") && Catch::Contains("IKE over IPv6 is not supported yet") &&
+             Catch::Contains("rampart.conf:1: connections[0].remote: of another family than local") &&
                  Catch::Contains("rampart.conf:2: connections[0].psk: a pre-shared key needs at least 16 characters"));
 }

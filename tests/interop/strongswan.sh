@@ -25,15 +25,19 @@ swan_network() {
   rp_ns "$RP_NS_G2" ip addr add 198.51.100.2/24 dev g2out
   rp_ns "$RP_NS_G2" ip addr add 203.0.113.1/24 dev g2in
   rp_ns "$RP_NS_G2" sysctl -qw net.ipv4.ip_forward=1
+  # IKE and ESP over IPv6 too (the inner traffic stays IPv4).
+  rp_ns "$RP_NS_G2" sysctl -qw net.ipv6.conf.g2out.disable_ipv6=0
+  rp_ns "$RP_NS_G2" ip -6 addr add 2001:db8:ff::2/64 dev g2out nodad
 }
 
 # swan_configure KEY=VALUE...: ike, esp (proposals), initiate (yes/no), child_rekey, ike_rekey
 # (seconds, 0 for never), dpd (seconds), auth (psk, or pubkey: gw2's RSA certificate from
-# config/examples/certs, trusting that folder's CA). A CHILD_SA's hard lifetime is twice its rekey time:
+# config/examples/certs, trusting that folder's CA), local and remote (IKE's addresses). A CHILD_SA's hard lifetime is twice its rekey time:
 # libipsec counts whole seconds, and strongSwan's default (rekey time + 10%) can fall in the
 # same second as the rekey, which then never happens.
 swan_configure() {
   local ike=aes128gcm16-prfsha256-ecp256 esp=aes128gcm16 initiate=no child_rekey=0 ike_rekey=0 dpd=0 auth=psk kv
+  local local=198.51.100.2 remote=198.51.100.1
   for kv in "$@"; do local "$kv"; done
   mkdir -p "$SWAN_DIR/run" "$SWAN_DIR/x509ca" "$SWAN_DIR/x509" "$SWAN_DIR/private"
   rm -f "$SWAN_DIR"/x509ca/* "$SWAN_DIR"/x509/* "$SWAN_DIR"/private/*
@@ -84,8 +88,8 @@ EOF
 connections {
   rampart {
     version = 2
-    local_addrs = 198.51.100.2
-    remote_addrs = 198.51.100.1
+    local_addrs = $local
+    remote_addrs = $remote
     proposals = $ike
     mobike = no
     dpd_delay = ${dpd}s

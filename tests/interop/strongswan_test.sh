@@ -18,6 +18,7 @@
 #      flood of well-formed ones forged from strongSwan's address; each is dropped or answered
 #      (cookies once an IKE SA is half open) and counted, and strongSwan still gets its tunnel,
 #      through a cookie.
+#   8. IKE and ESP (in UDP) over IPv6 between the gateways, IPv4 inside; each side initiates once.
 # Needs root. Usage: [STRONGSWAN_CASES="N..."] strongswan_test.sh RAMPARTD
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -41,7 +42,7 @@ start_case() {
   shift 4
   swan_configure ike="$ike" esp="$esp" "$@"
   swan_start || { fail "charon did not start"; return 1; }
-  RP_CONFIG_FILTER="s|ike = \"[^\"]*\"; esp = \"[^\"]*\";|ike = \"$ike\"; esp = \"$esp\"; $extra|; s|initiate = true;|initiate = $initiate;|" \
+  RP_CONFIG_FILTER="s|ike = \"[^\"]*\"; esp = \"[^\"]*\";|ike = \"$ike\"; esp = \"$esp\"; $extra|; s|initiate = true;|initiate = $initiate;|; ${CASE_FILTER:-}" \
     gateways_start "$rampartd" || { fail "rampartd did not start"; return 1; }
 }
 
@@ -245,8 +246,25 @@ PY
   stop_case case7
 }
 
+case8() {
+  local CASE_FILTER='s|local = "198.51.100.1"; remote = "198.51.100.2";|local = "2001:db8:ff::1"; remote = "2001:db8:ff::2";|'
+  for rampart_initiates in true false; do
+    local swan_initiates=yes
+    [[ $rampart_initiates == true ]] && swan_initiates=no
+    if start_case aes128gcm16-prfsha256-x25519 aes128gcm16 $rampart_initiates "" initiate=$swan_initiates \
+      local=2001:db8:ff::2 remote=2001:db8:ff::1; then
+      wait_agreed 15 || fail "case 8 ($rampart_initiates): no agreed CHILD_SA over IPv6: $(ctl show ike; swan_ctl --list-sas)"
+      ctl show ike | grep -q '\[2001:db8:ff::2\]:4500' || fail "case 8: show ike does not show the IPv6 peer: $(ctl show ike)"
+      local why
+      rp_ns "$RP_NS_A" ping -c 3 -i 0.2 -W 2 -q 203.0.113.10 >/dev/null || fail "case 8 ($rampart_initiates): ping A -> B"
+      why=$(rp_transfer "$RP_NS_B" "$RP_NS_A" 192.0.2.10) || fail "case 8 ($rampart_initiates): $why"
+    fi
+    stop_case "case8-$rampart_initiates"
+  done
+}
+
 # STRONGSWAN_CASES="1 4" runs only those.
-for n in ${STRONGSWAN_CASES:-1 2 3 4 5 6 7}; do "case$n"; done
+for n in ${STRONGSWAN_CASES:-1 2 3 4 5 6 7 8}; do "case$n"; done
 
 if ((failures)); then
   for f in "$RP_DIR"/gw1-*.log "$RP_DIR"/charon-*.log; do echo "== $f"; tail -40 "$f"; done
