@@ -16,10 +16,6 @@ constexpr uint64_t kRestartMs = 5000;
 constexpr uint64_t kHalfOpenMs = 10000;     // a peer's IKE SA without IKE_AUTH is dropped then
 constexpr size_t kCookieThreshold = 16;     // half-open IKE SAs (all connections) before cookies
 
-uint32_t host_order(const cfg::IpAddress& a) {
-  return uint32_t{a.bytes[0]} << 24 | uint32_t{a.bytes[1]} << 16 | uint32_t{a.bytes[2]} << 8 | a.bytes[3];
-}
-
 ike::Bytes network_bytes(const cfg::IpAddress& a) {
   const auto* b = reinterpret_cast<const std::byte*>(a.bytes.data());
   return ike::Bytes(b, b + (a.family == cfg::Family::kIpv4 ? 4 : 16));
@@ -35,24 +31,36 @@ std::string address_text(const cfg::IpAddress& a) {
   return a.family == cfg::Family::kIpv4 ? text : "[" + std::string(text) + "]";
 }
 
+// A prefix as a selector's range: the first and last address, all ports and protocols.
 ike::TrafficSelector selector(const cfg::IpPrefix& p) {
-  uint32_t start = host_order(p.address);
-  uint32_t mask = p.length == 0 ? 0 : ~uint32_t{0} << (32 - p.length);
-  start &= mask;
-  return {7, 0, 0, 65535, ike::be32_bytes(start), ike::be32_bytes(start | ~mask)};
+  bool v4 = p.address.family == cfg::Family::kIpv4;
+  size_t size = v4 ? 4 : 16;
+  ike::Bytes start(size), end(size);
+  for (size_t i = 0; i < size; ++i) {
+    unsigned bits = p.length > 8 * i ? std::min(8u, p.length - 8u * static_cast<unsigned>(i)) : 0;
+    auto mask = static_cast<uint8_t>(bits == 0 ? 0 : 0xff << (8 - bits));
+    start[i] = static_cast<std::byte>(p.address.bytes[i] & mask);
+    end[i] = static_cast<std::byte>(p.address.bytes[i] | static_cast<uint8_t>(~mask));
+  }
+  return {static_cast<uint8_t>(v4 ? 7 : 8), 0, 0, 65535, std::move(start), std::move(end)};
 }
 
 // The widest prefix inside a selector's range that starts at its start (exact for ranges that are
-// prefixes, which is what this side offers and narrowing keeps).
-dp::Ipv4Prefix prefix_of(const ike::TrafficSelector& ts) {
-  uint32_t start = ike::be32_value(ts.start), end = ike::be32_value(ts.end);
-  uint8_t length = 32;
-  while (length > 0) {
-    uint32_t mask = (length - 1) == 0 ? 0 : ~uint32_t{0} << (32 - (length - 1));
-    if ((start & mask) != start || (start | ~mask) > end) break;
+// prefixes, which is what this side offers and narrowing keeps), in network order.
+std::pair<std::array<uint8_t, 16>, uint8_t> prefix_of(const ike::TrafficSelector& ts) {
+  std::array<uint8_t, 16> start{};
+  size_t size = std::min<size_t>(ts.start.size(), 16);
+  for (size_t i = 0; i < size; ++i) start[i] = static_cast<uint8_t>(ts.start[i]);
+  // Shorten the prefix while the addresses it covers stay within [start, end].
+  auto bit = [&](size_t n) { return (start[n / 8] >> (7 - n % 8)) & 1; };
+  size_t length = 8 * size;
+  while (length > 0 && bit(length - 1) == 0) {
+    ike::Bytes last(ts.start);  // the prefix's last address with one bit less
+    for (size_t n = length - 1; n < 8 * size; ++n) last[n / 8] |= static_cast<std::byte>(1 << (7 - n % 8));
+    if (last > ts.end) break;
     --length;
   }
-  return {start, length};
+  return {start, static_cast<uint8_t>(length)};
 }
 
 uint64_t now_ms() { return rte_get_tsc_cycles() / (rte_get_tsc_hz() / 1000); }
@@ -286,8 +294,18 @@ void IkeService::apply(dp::Gateway& gateway, Connection& c, const ike::ChildEven
     dp::PolicySpec q;
     q.name = c.name + (out ? "-out" : "-in");
     q.direction = out ? dp::SaDirection::kOutbound : dp::SaDirection::kInbound;
-    q.source = prefix_of(out ? child.local_ts : child.remote_ts);
-    q.destination = prefix_of(out ? child.remote_ts : child.local_ts);
+    auto [source, source_length] = prefix_of(out ? child.local_ts : child.remote_ts);
+    auto [destination, destination_length] = prefix_of(out ? child.remote_ts : child.local_ts);
+    if (child.local_ts.type == 8) {
+      q.family = dp::IpFamily::kIpv6;
+      q.source6 = {source, source_length};
+      q.destination6 = {destination, destination_length};
+    } else {
+      q.source = {uint32_t{source[0]} << 24 | uint32_t{source[1]} << 16 | uint32_t{source[2]} << 8 | source[3], source_length};
+      q.destination = {uint32_t{destination[0]} << 24 | uint32_t{destination[1]} << 16 | uint32_t{destination[2]} << 8 |
+                           destination[3],
+                       destination_length};
+    }
     q.action = dp::PolicyAction::kProtect;
     q.sa = q.name;
     policies.push_back(q);

@@ -243,10 +243,6 @@ void Loader::load_connection(const Setting& s, const std::string& path, Connecti
                         "local_ts", "remote_ts",
                         "initiate", "force_encap", "ike_rekey", "child_rekey", "child_rekey_bytes", "child_rekey_packets", "dpd",
                         "retransmit_tries"});
-  auto ipv4_prefix = [](const std::string& t) {
-    auto p = parse_ip_prefix(t);
-    return p && p->address.family == Family::kIpv4 ? p : std::nullopt;
-  };
   if (auto v = get_string(s, path, "name", true)) out.name = *v;
   auto local = get_parsed<IpAddress>(s, path, "local", true, "an IPv4 or IPv6 address", parse_ip_address);
   auto remote = get_parsed<IpAddress>(s, path, "remote", true, "an IPv4 or IPv6 address", parse_ip_address);
@@ -273,8 +269,12 @@ void Loader::load_connection(const Setting& s, const std::string& path, Connecti
     if (auto v = get_string(s, path, name, pubkey)) *field = *v;
   if (auto v = get_string(s, path, "ike", false)) out.ike = *v;
   if (auto v = get_string(s, path, "esp", false)) out.esp = *v;
-  if (auto v = get_parsed<IpPrefix>(s, path, "local_ts", true, "an IPv4 prefix", ipv4_prefix)) out.local_ts = *v;
-  if (auto v = get_parsed<IpPrefix>(s, path, "remote_ts", true, "an IPv4 prefix", ipv4_prefix)) out.remote_ts = *v;
+  auto local_ts = get_parsed<IpPrefix>(s, path, "local_ts", true, "an IPv4 or IPv6 prefix", parse_ip_prefix);
+  auto remote_ts = get_parsed<IpPrefix>(s, path, "remote_ts", true, "an IPv4 or IPv6 prefix", parse_ip_prefix);
+  if (local_ts) out.local_ts = *local_ts;
+  if (remote_ts) out.remote_ts = *remote_ts;
+  if (local_ts && remote_ts && local_ts->address.family != remote_ts->address.family)
+    error(s["remote_ts"], join_path(path, "remote_ts"), "of another family than local_ts");
   if (auto v = get_bool(s, path, "initiate")) out.initiate = *v;
   if (auto v = get_bool(s, path, "force_encap")) out.force_encap = *v;
   if (auto v = get_uint(s, path, "ike_rekey", 0, 86400 * 7, false)) out.ike_rekey_s = static_cast<unsigned>(*v);

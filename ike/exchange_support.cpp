@@ -50,13 +50,17 @@ IdPayload identity(const std::string& id) {
 }
 
 std::optional<TrafficSelector> narrow(const TrafficSelector& offered, const TrafficSelector& ours) {
-  if (offered.type != 7 || ours.type != 7) return std::nullopt;
-  uint32_t start = std::max(be32_value(offered.start), be32_value(ours.start));
-  uint32_t end = std::min(be32_value(offered.end), be32_value(ours.end));
+  // Addresses of one family compare as big-endian numbers: byte by byte.
+  size_t size = offered.type == 7 ? 4 : offered.type == 8 ? 16 : 0;
+  if (size == 0 || offered.type != ours.type || offered.start.size() != size || offered.end.size() != size ||
+      ours.start.size() != size || ours.end.size() != size)
+    return std::nullopt;
+  const Bytes& start = std::max(offered.start, ours.start);
+  const Bytes& end = std::min(offered.end, ours.end);
   uint16_t low = std::max(offered.start_port, ours.start_port), high = std::min(offered.end_port, ours.end_port);
   if (start > end || low > high) return std::nullopt;
   if (offered.protocol != 0 && ours.protocol != 0 && offered.protocol != ours.protocol) return std::nullopt;
-  return TrafficSelector{7, offered.protocol ? offered.protocol : ours.protocol, low, high, be32_bytes(start), be32_bytes(end)};
+  return TrafficSelector{offered.type, offered.protocol ? offered.protocol : ours.protocol, low, high, start, end};
 }
 
 std::optional<TrafficSelector> narrow_first(const TsPayload* offered, const TrafficSelector& ours) {

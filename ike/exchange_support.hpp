@@ -69,7 +69,8 @@ uint32_t random_esp_spi(); // 256 and up (1-255 are reserved, RFC 4303 2.1)
 // user@host, ID_FQDN otherwise.
 IdPayload identity(const std::string& id);
 
-// 2.9: the part of an offered selector that our configured one also allows (IPv4 ranges).
+// 2.9: the part of an offered selector that our configured one also allows (IPv4 or IPv6 ranges
+// of the same type).
 std::optional<TrafficSelector> narrow(const TrafficSelector& offered, const TrafficSelector& ours);
 // The first offered selector that narrows to something.
 std::optional<TrafficSelector> narrow_first(const TsPayload* offered, const TrafficSelector& ours);

@@ -4,6 +4,7 @@
 // NO_PROPOSAL_CHOSEN); and the agreed keys carrying a packet through the data plane's ESP stages.
 #include <catch2/catch.hpp>
 
+#include "ike/exchange_support.hpp"
 #include "ike/ike_sa.hpp"
 #include "tests/dataplane/esp_harness.hpp"
 #include "tests/ike/ike_link.hpp"
@@ -207,4 +208,29 @@ TEST_CASE("a malformed IKE_SA_INIT is answered in the clear with what was wrong 
   CHECK(n.type == 1);  // UNSUPPORTED_CRITICAL_PAYLOAD
   CHECK(n.data == Bytes{std::byte{200}});
   CHECK(b.state() == IkeState::kIdle);  // no state kept
+}
+
+TEST_CASE("IPv6 traffic selectors (TS_IPV6_ADDR_RANGE) are narrowed and agreed", "[ike][exchange]") {
+  auto v6 = [](uint8_t site, uint8_t last) {
+    Bytes b(16, std::byte{0});
+    b[0] = std::byte{0x20}, b[1] = std::byte{0x01}, b[2] = std::byte{0x0d}, b[3] = std::byte{0xb8};
+    b[5] = std::byte{site};
+    for (size_t i = 8; i < 16; ++i) b[i] = std::byte{last};
+    return b;
+  };
+  TrafficSelector site1{8, 0, 0, 65535, v6(1, 0), v6(1, 0xff)}, site2{8, 0, 0, 65535, v6(2, 0), v6(2, 0xff)};
+  PeerConfig a = site(true, "aes128gcm16-prfsha256-ecp256", "aes128gcm16");
+  PeerConfig b = site(false, "aes128gcm16-prfsha256-ecp256", "aes128gcm16");
+  a.local_ts = site1, a.remote_ts = site2;
+  b.local_ts = site2, b.remote_ts = site1;
+  b.local_ts.end = v6(2, 0x7f);  // the responder narrows its side
+  test::IkeLink link(initiator(a), responder(b));
+  run(link);
+  REQUIRE(link.a().child());
+  CHECK(link.a().child()->remote_ts.type == 8);
+  CHECK(link.a().child()->remote_ts.end == v6(2, 0x7f));
+  CHECK(link.b().child()->local_ts.end == v6(2, 0x7f));
+  CHECK(link.mirrored());
+  // Mixed families never narrow to anything.
+  CHECK_FALSE(narrow(site1, TrafficSelector{7, 0, 0, 65535, ipv4(192, 0, 2, 0), ipv4(192, 0, 2, 255)}));
 }

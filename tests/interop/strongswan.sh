@@ -28,16 +28,21 @@ swan_network() {
   # IKE and ESP over IPv6 too (the inner traffic stays IPv4).
   rp_ns "$RP_NS_G2" sysctl -qw net.ipv6.conf.g2out.disable_ipv6=0
   rp_ns "$RP_NS_G2" ip -6 addr add 2001:db8:ff::2/64 dev g2out nodad
+  # And IPv6 inside: host B's gateway address, forwarded into the tunnel.
+  rp_ns "$RP_NS_G2" sysctl -qw net.ipv6.conf.g2in.disable_ipv6=0
+  rp_ns "$RP_NS_G2" sysctl -qw net.ipv6.conf.all.forwarding=1
+  rp_ns "$RP_NS_G2" ip -6 addr add 2001:db8:2::1/64 dev g2in nodad
 }
 
 # swan_configure KEY=VALUE...: ike, esp (proposals), initiate (yes/no), child_rekey, ike_rekey
 # (seconds, 0 for never), dpd (seconds), auth (psk, or pubkey: gw2's RSA certificate from
-# config/examples/certs, trusting that folder's CA), local and remote (IKE's addresses). A CHILD_SA's hard lifetime is twice its rekey time:
+# config/examples/certs, trusting that folder's CA), local and remote (IKE's addresses),
+# local_ts and remote_ts (the CHILD_SA's selectors). A CHILD_SA's hard lifetime is twice its rekey time:
 # libipsec counts whole seconds, and strongSwan's default (rekey time + 10%) can fall in the
 # same second as the rekey, which then never happens.
 swan_configure() {
   local ike=aes128gcm16-prfsha256-ecp256 esp=aes128gcm16 initiate=no child_rekey=0 ike_rekey=0 dpd=0 auth=psk kv
-  local local=198.51.100.2 remote=198.51.100.1
+  local local=198.51.100.2 remote=198.51.100.1 local_ts=203.0.113.0/24 remote_ts=192.0.2.0/24
   for kv in "$@"; do local "$kv"; done
   mkdir -p "$SWAN_DIR/run" "$SWAN_DIR/x509ca" "$SWAN_DIR/x509" "$SWAN_DIR/private"
   rm -f "$SWAN_DIR"/x509ca/* "$SWAN_DIR"/x509/* "$SWAN_DIR"/private/*
@@ -104,8 +109,8 @@ connections {
     children {
       site {
         mode = tunnel
-        local_ts = 203.0.113.0/24
-        remote_ts = 192.0.2.0/24
+        local_ts = $local_ts
+        remote_ts = $remote_ts
         esp_proposals = $esp
         rekey_time = ${child_rekey}s
         life_time = $((child_rekey * 2))s

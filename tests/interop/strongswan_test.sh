@@ -19,6 +19,7 @@
 #      (cookies once an IKE SA is half open) and counted, and strongSwan still gets its tunnel,
 #      through a cookie.
 #   8. IKE and ESP (in UDP) over IPv6 between the gateways, IPv4 inside; each side initiates once.
+#   9. IPv6 inside (2001:db8:1::/64 <-> 2001:db8:2::/64, TS_IPV6_ADDR_RANGE) over IPv4.
 # Needs root. Usage: [STRONGSWAN_CASES="N..."] strongswan_test.sh RAMPARTD
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -263,8 +264,21 @@ case8() {
   done
 }
 
+case9() {
+  local CASE_FILTER='s|local_ts = "192.0.2.0/24"; remote_ts = "203.0.113.0/24";|local_ts = "2001:db8:1::/64"; remote_ts = "2001:db8:2::/64";|'
+  if start_case aes128gcm16-prfsha256-ecp256 aes128gcm16 true "" local_ts=2001:db8:2::/64 remote_ts=2001:db8:1::/64; then
+    wait_agreed 15 || fail "case 9: no agreed CHILD_SA for IPv6 selectors: $(ctl show ike; swan_ctl --list-sas)"
+    rp_ns "$RP_NS_A" ping -6 -c 3 -i 0.2 -W 2 -q 2001:db8:2::10 >/dev/null || fail "case 9: ping6 A -> B"
+    rp_ns "$RP_NS_B" ping -6 -c 3 -i 0.2 -W 2 -q 2001:db8:1::10 >/dev/null || fail "case 9: ping6 B -> A"
+    local why
+    why=$(rp_transfer "$RP_NS_A" "$RP_NS_B" 2001:db8:2::10) || fail "case 9: $why"
+    ctl show policy | grep -q "2001:db8:1::/64" || fail "case 9: no IPv6 policy: $(ctl show policy)"
+  fi
+  stop_case case9
+}
+
 # STRONGSWAN_CASES="1 4" runs only those.
-for n in ${STRONGSWAN_CASES:-1 2 3 4 5 6 7 8}; do "case$n"; done
+for n in ${STRONGSWAN_CASES:-1 2 3 4 5 6 7 8 9}; do "case$n"; done
 
 if ((failures)); then
   for f in "$RP_DIR"/gw1-*.log "$RP_DIR"/charon-*.log; do echo "== $f"; tail -40 "$f"; done
