@@ -355,7 +355,9 @@ void Gateway::receive_ike(rte_mbuf* m) {
 void Gateway::send_ike(const IkeDatagram& d) {
   bool v6 = d.family == IpFamily::kIpv6;
   size_t ip_header = v6 ? sizeof(rte_ipv6_hdr) : sizeof(rte_ipv4_hdr);
-  size_t marker = d.source_port == kIkeNatTPort ? 4 : 0;  // the non-ESP marker on 4500
+  // The non-ESP marker on 4500, except before a NAT keepalive (one 0xFF byte, RFC 3948 2.3).
+  bool keepalive = d.payload.size() == 1 && d.payload[0] == std::byte{0xff};
+  size_t marker = d.source_port == kIkeNatTPort && !keepalive ? 4 : 0;
   size_t length = ip_header + sizeof(rte_udp_hdr) + marker + d.payload.size();
   rte_mbuf* m = rte_pktmbuf_alloc(pool_);
   if (m == nullptr) return;

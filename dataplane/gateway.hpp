@@ -77,7 +77,8 @@ inline constexpr uint16_t kIkePort = 500;
 inline constexpr uint16_t kIkeNatTPort = 4500;
 
 // An IKE datagram as the control core hands it to IKE, or as IKE asks it sent: the
-// message without its UDP header, nor the non-ESP marker on 4500, which send_ike adds.
+// message without its UDP header, nor the non-ESP marker on 4500, which send_ike adds (to all but
+// a NAT keepalive, the one byte 0xFF).
 struct IkeDatagram {
   IpFamily family = IpFamily::kIpv4;
   std::array<uint8_t, 16> source{}, destination{};  // network order; IPv4 in the first 4 bytes

@@ -209,6 +209,8 @@ void IkeSa::tick(uint64_t now_ms) {
   if (config_.dpd_ms && !gen_.pending && gen_.queued.empty() && now_ms_ >= last_heard_ms_ + config_.dpd_ms)
     queue(gen_, Task::kDpd);
   start_next(gen_, now_ms_);
+  if (nat_local_ && config_.keepalive_ms && outbox_.empty() && now_ms_ >= last_sent_ms_ + config_.keepalive_ms)
+    outbox_.push_back(Bytes{std::byte{0xff}});
 }
 
 Result<void> IkeSa::receive(ByteView datagram, const Path& from, uint64_t now_ms) {

@@ -46,6 +46,9 @@ struct PeerConfig {
   // 0: never. Rekey times get up to 10% taken off at random, so two peers do not collide.
   uint64_t ike_rekey_ms = 0, child_rekey_ms = 0;
   uint64_t dpd_ms = 0;  // an INFORMATIONAL liveness check after this long without a message
+  // Behind a NAT, a keepalive (RFC 3948 2.3: one 0xFF byte on 4500) after this long without
+  // sending, so the NAT keeps the mapping. 0: none.
+  uint64_t keepalive_ms = 20000;
   uint64_t retransmit_timeout_ms = 500;  // doubled after each try
   // A responder may answer IKE_SA_INIT with a key pair it used for other IKE SAs in the last
   // dh_reuse_ms (RFC 7296 2.12; KeyExchange::reused). 0: a fresh one each time.
@@ -103,7 +106,12 @@ class IkeSa {
   void rekey_ike();
   void close();  // INFORMATIONAL Delete of the IKE SA (and so of its CHILD_SA)
 
-  std::vector<Bytes> take_outbox() { return std::exchange(outbox_, {}); }
+  // What to send, in order. A NAT keepalive is the one-byte datagram {0xFF}; everything else is
+  // an IKE message (on 4500 it goes after the non-ESP marker).
+  std::vector<Bytes> take_outbox() {
+    if (!outbox_.empty()) last_sent_ms_ = now_ms_;
+    return std::exchange(outbox_, {});
+  }
   std::vector<ChildEvent> take_events() { return std::exchange(events_, {}); }
 
   IkeState state() const noexcept { return state_; }
@@ -224,7 +232,7 @@ class IkeSa {
   std::optional<ChildSa> outbound_waiting_;  // a responder's rekey: outbound after the old one's Delete
   uint64_t outbound_waiting_since_ = 0;
   std::optional<PeerRekey> collision_;
-  uint64_t last_heard_ms_ = 0, child_rekey_at_ = 0, ike_rekey_at_ = 0, now_ms_ = 0;
+  uint64_t last_heard_ms_ = 0, last_sent_ms_ = 0, child_rekey_at_ = 0, ike_rekey_at_ = 0, now_ms_ = 0;
   std::vector<Bytes> outbox_;
   std::vector<ChildEvent> events_;
   IkeCounters counters_;

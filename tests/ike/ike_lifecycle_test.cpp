@@ -235,6 +235,18 @@ TEST_CASE("NAT detection: a translated address moves IKE to 4500 and ESP into UD
   CHECK(a.udp_encapsulation());
   CHECK(a.path().local_port == 4500);  // IKE_AUTH goes to 4500 (2.23)
   CHECK(a.path().remote_port == 4500);
+  // Behind the NAT, a keepalive after 20 s without sending; none from the side that is not.
+  REQUIRE(b.receive(a.take_outbox().at(0), seen, 2).ok());  // IKE_AUTH
+  REQUIRE(a.receive(b.take_outbox().at(0), inside, 2).ok());
+  REQUIRE(a.state() == IkeState::kEstablished);
+  a.tick(2 + 19000);
+  CHECK(a.take_outbox().empty());
+  a.tick(2 + 20000);
+  auto keepalive = a.take_outbox();
+  REQUIRE(keepalive.size() == 1);
+  CHECK(keepalive[0] == Bytes{std::byte{0xff}});
+  b.tick(60000);
+  CHECK(b.take_outbox().empty());
 
   // No NAT, but one side insists (force_encapsulation): both encapsulate.
   PeerConfig forced = site(true);
