@@ -101,6 +101,7 @@ Result<IkeService> IkeService::create(const cfg::Config& config) {
     conn.local = c.local;
     conn.remote = c.remote;
     conn.initiate = c.initiate;
+    conn.trap = c.trap;
     conn.peer.local_id = c.local_id;
     conn.peer.remote_id = c.remote_id;
     conn.peer.psk.assign(reinterpret_cast<const std::byte*>(c.psk.data()),
@@ -155,6 +156,11 @@ void IkeService::poll(dp::Gateway& gateway) {
         LOG_INFO("ike", "%s: CHILD_SA 0x%08x reached its lifetime: rekeying", c.name.c_str(), e.spi);
         c.sa->rekey_child();
       }
+  // Traffic met a trap connection's policy: start its IKE SA (at most every 5 s).
+  for (const std::string& slot : gateway.take_acquires())
+    for (Connection& c : connections_)
+      if (c.trap && !c.stopped && slot == c.name + "-out" && now_ms_ >= c.retry_at)
+        start(gateway, c, "initiating for the traffic its policy caught (trap)");
   for (const dp::IkeDatagram& d : gateway.take_ike()) {
     Connection* match = nullptr;
     for (Connection& c : connections_)
@@ -179,19 +185,23 @@ void IkeService::poll(dp::Gateway& gateway) {
       c.retry_at = now_ms_ + kRestartMs;
       c.sa.reset();
     }
-    if (c.initiate && !c.stopped && !c.sa && !c.half_open && now_ms_ >= c.retry_at) {
-      ike::Path path{network_bytes(c.local), network_bytes(c.remote), dp::kIkePort, dp::kIkePort};
-      c.sa.emplace(ike::IkeSa::initiator(c.peer, path));
-      c.retry_at = now_ms_ + kRestartMs;
-      if (auto r = c.sa->start(now_ms_); !r) {
-        LOG_WARN("ike", "%s: %s", c.name.c_str(), r.message().c_str());
-        c.sa.reset();
-        continue;
-      }
-      LOG_INFO("ike", "%s: initiating", c.name.c_str());
-      drain(gateway, c, *c.sa);
-    }
+    if (c.trap && !c.trap_installed) c.trap_installed = set_policies(gateway, c, c.peer.local_ts, c.peer.remote_ts, false);
+    if (c.initiate && !c.stopped && now_ms_ >= c.retry_at) start(gateway, c, "initiating");
   }
+}
+
+void IkeService::start(dp::Gateway& gateway, Connection& c, const char* why) {
+  if (c.sa || c.half_open) return;
+  ike::Path path{network_bytes(c.local), network_bytes(c.remote), dp::kIkePort, dp::kIkePort};
+  c.sa.emplace(ike::IkeSa::initiator(c.peer, path));
+  c.retry_at = now_ms_ + kRestartMs;
+  if (auto r = c.sa->start(now_ms_); !r) {
+    LOG_WARN("ike", "%s: %s", c.name.c_str(), r.message().c_str());
+    c.sa.reset();
+    return;
+  }
+  LOG_INFO("ike", "%s: %s", c.name.c_str(), why);
+  drain(gateway, c, *c.sa);
 }
 
 void IkeService::handle(dp::Gateway& gateway, Connection& c, const dp::IkeDatagram& d, uint64_t now) {
@@ -287,16 +297,39 @@ void IkeService::apply(dp::Gateway& gateway, Connection& c, const ike::ChildEven
     LOG_INFO("ike", "%s: CHILD_SA %s 0x%08x", c.name.c_str(), outbound ? "out" : "in", p.spi);
     return;
   }
+  if (!set_policies(gateway, c, child.local_ts, child.remote_ts, true)) return;
+  c.policies_installed = true;
+  LOG_INFO("ike", "%s: CHILD_SA in 0x%08x out 0x%08x%s, policies in place", c.name.c_str(), c.inbound_spi, c.outbound_spi,
+           nat ? " (ESP in UDP)" : "");
+}
+
+void IkeService::remove_child(dp::Gateway& gateway, Connection& c) {
+  // A trap connection keeps its outbound policy, so that traffic asks for the SA again.
+  if (c.policies_installed || c.trap) set_policies(gateway, c, c.peer.local_ts, c.peer.remote_ts, false);
+  for (const char* suffix : {"-out", "-in"})
+    if ((suffix[1] == 'o' ? c.outbound_spi : c.inbound_spi) != 0) (void)gateway.remove_sa(c.name + suffix);
+  if (c.inbound_spi || c.outbound_spi) LOG_INFO("ike", "%s: CHILD_SA removed", c.name.c_str());
+  c.inbound_spi = c.outbound_spi = 0;
+  c.policies_installed = false;
+}
+
+// Replaces the connection's policies: protect local -> remote with CONN-out and, with
+// inbound_too, remote -> local with CONN-in. Without it, only a trap connection keeps an
+// outbound policy (its slot empty until IKE fills it); others keep none.
+bool IkeService::set_policies(dp::Gateway& gateway, Connection& c, const ike::TrafficSelector& local,
+                              const ike::TrafficSelector& remote, bool inbound_too) {
   std::vector<dp::PolicySpec> policies;
   for (const dp::PolicySpec& q : gateway.policies())
     if (q.name != c.name + "-out" && q.name != c.name + "-in") policies.push_back(q);
   for (bool out : {true, false}) {
+    if (!out && !inbound_too) continue;
+    if (out && !inbound_too && !c.trap) continue;
     dp::PolicySpec q;
     q.name = c.name + (out ? "-out" : "-in");
     q.direction = out ? dp::SaDirection::kOutbound : dp::SaDirection::kInbound;
-    auto [source, source_length] = prefix_of(out ? child.local_ts : child.remote_ts);
-    auto [destination, destination_length] = prefix_of(out ? child.remote_ts : child.local_ts);
-    if (child.local_ts.type == 8) {
+    auto [source, source_length] = prefix_of(out ? local : remote);
+    auto [destination, destination_length] = prefix_of(out ? remote : local);
+    if (local.type == 8) {
       q.family = dp::IpFamily::kIpv6;
       q.source6 = {source, source_length};
       q.destination6 = {destination, destination_length};
@@ -312,25 +345,9 @@ void IkeService::apply(dp::Gateway& gateway, Connection& c, const ike::ChildEven
   }
   if (auto r = gateway.set_policies(policies); !r) {
     LOG_WARN("ike", "%s: cannot install the policies: %s", c.name.c_str(), r.message().c_str());
-    return;
+    return false;
   }
-  c.policies_installed = true;
-  LOG_INFO("ike", "%s: CHILD_SA in 0x%08x out 0x%08x%s, policies in place", c.name.c_str(), c.inbound_spi, c.outbound_spi,
-           nat ? " (ESP in UDP)" : "");
-}
-
-void IkeService::remove_child(dp::Gateway& gateway, Connection& c) {
-  if (c.policies_installed) {
-    std::vector<dp::PolicySpec> policies;
-    for (const dp::PolicySpec& q : gateway.policies())
-      if (q.name != c.name + "-out" && q.name != c.name + "-in") policies.push_back(q);
-    if (auto r = gateway.set_policies(policies); !r) LOG_WARN("ike", "%s: %s", c.name.c_str(), r.message().c_str());
-  }
-  for (const char* suffix : {"-out", "-in"})
-    if ((suffix[1] == 'o' ? c.outbound_spi : c.inbound_spi) != 0) (void)gateway.remove_sa(c.name + suffix);
-  if (c.inbound_spi || c.outbound_spi) LOG_INFO("ike", "%s: CHILD_SA removed", c.name.c_str());
-  c.inbound_spi = c.outbound_spi = 0;
-  c.policies_installed = false;
+  return true;
 }
 
 Result<void> IkeService::initiate(const std::string& name) {

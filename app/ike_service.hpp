@@ -4,7 +4,8 @@
 // the old inbound SA lingers for packets in flight). Datagrams come from and go to the gateway's
 // own ports on UDP 500, and 4500 after NAT detection, over IPv4 or IPv6. One CHILD_SA (IPv4
 // selectors) per connection;
-// an initiating connection starts again 5 s after its IKE SA failed or was deleted.
+// an initiating connection starts again 5 s after its IKE SA failed or was deleted; a trap
+// connection starts when traffic meets its outbound policy.
 #pragma once
 
 #include <cstdint>
@@ -59,7 +60,9 @@ class IkeService {
   struct Connection {
     std::string name;
     cfg::IpAddress local, remote;  // IKE's and the CHILD_SA's outer addresses (one family)
-    bool initiate = false;
+    bool initiate = false;  // start at once, and again whenever the IKE SA dies
+    bool trap = false;      // start when traffic meets the connection's outbound policy
+    bool trap_installed = false;
     ike::PeerConfig peer;
     dp::SaLifetime lifetime;  // of each CHILD_SA in the data plane
     std::optional<ike::IkeSa> sa;         // the current IKE SA
@@ -76,6 +79,9 @@ class IkeService {
   void drain(dp::Gateway& gateway, Connection& c, ike::IkeSa& sa);
   void apply(dp::Gateway& gateway, Connection& c, const ike::ChildEvent& event, bool nat, uint16_t remote_port);
   void remove_child(dp::Gateway& gateway, Connection& c);
+  bool set_policies(dp::Gateway& gateway, Connection& c, const ike::TrafficSelector& local, const ike::TrafficSelector& remote,
+                    bool inbound_too);
+  void start(dp::Gateway& gateway, Connection& c, const char* why);
   size_t half_open() const;
 
   std::vector<Connection> connections_;

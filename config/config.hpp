@@ -116,6 +116,7 @@ struct ConnectionConfig {
   std::string esp = "aes128gcm16";                   // "aes128gcm16-ecp256": PFS on rekeys
   IpPrefix local_ts, remote_ts;
   bool initiate = false;     // start the IKE SA at start-up, and again when it dies (else wait for the peer)
+  bool trap = false;         // start it when outbound traffic meets the connection's selectors
   bool force_encap = false;  // ESP in UDP 4500 even without a NAT (RFC 3948)
   unsigned ike_rekey_s = 14400, child_rekey_s = 3600;  // 0: never
   // CHILD_SA rekeys also after this much traffic in either direction (0: no limit); the data plane

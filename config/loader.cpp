@@ -240,7 +240,7 @@ void Loader::load_interface(const Setting& s, const std::string& path, Interface
 void Loader::load_connection(const Setting& s, const std::string& path, ConnectionConfig& out) {
   out.line = static_cast<int>(s.getSourceLine());
   check_known(s, path, {"name", "local", "remote", "local_id", "remote_id", "auth", "psk", "ca", "cert", "key", "ike", "esp",
-                        "local_ts", "remote_ts",
+                        "local_ts", "remote_ts", "start_action",
                         "initiate", "force_encap", "ike_rekey", "child_rekey", "child_rekey_bytes", "child_rekey_packets", "dpd",
                         "retransmit_tries"});
   if (auto v = get_string(s, path, "name", true)) out.name = *v;
@@ -276,6 +276,14 @@ void Loader::load_connection(const Setting& s, const std::string& path, Connecti
   if (local_ts && remote_ts && local_ts->address.family != remote_ts->address.family)
     error(s["remote_ts"], join_path(path, "remote_ts"), "of another family than local_ts");
   if (auto v = get_bool(s, path, "initiate")) out.initiate = *v;
+  if (auto v = get_string(s, path, "start_action", false)) {
+    if (*v == "start")
+      out.initiate = true;
+    else if (*v == "trap")
+      out.trap = true;
+    else if (*v != "none")
+      error(s["start_action"], join_path(path, "start_action"), "\"none\", \"start\" or \"trap\"");
+  }
   if (auto v = get_bool(s, path, "force_encap")) out.force_encap = *v;
   if (auto v = get_uint(s, path, "ike_rekey", 0, 86400 * 7, false)) out.ike_rekey_s = static_cast<unsigned>(*v);
   if (auto v = get_uint(s, path, "child_rekey", 0, 86400 * 7, false)) out.child_rekey_s = static_cast<unsigned>(*v);

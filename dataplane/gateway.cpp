@@ -201,6 +201,7 @@ const char* event_text(SaEventKind kind) {
     case SaEventKind::kHardLifetime: return "hard lifetime reached: the SA has stopped";
     case SaEventKind::kSeqOverflow: return "sequence numbers used up: the SA has stopped";
     case SaEventKind::kSeqNearOverflow: return "15/16 of the sequence numbers used: rekey now";
+    case SaEventKind::kAcquire: return "traffic for a policy whose SA is not installed";
   }
   return "?";
 }
@@ -213,6 +214,11 @@ void Gateway::poll_lifetimes() {
   SaEvent event;
   for (rte_ring* ring : events_)
     while (rte_ring_dequeue_elem(ring, &event, sizeof event) == 0) {
+      if (event.kind == SaEventKind::kAcquire) {
+        if (event.spi < slots_.size() && slots_[event.spi].users != 0 && acquires_.size() < kMaxEvents)
+          acquires_.push_back(slots_[event.spi].name);
+        continue;
+      }
       LOG_WARN("gateway", "SA 0x%08x %s: %s", event.spi,
                event.direction == SaDirection::kOutbound ? "outbound" : "inbound", event_text(event.kind));
       if (sa_events_.size() < kMaxEvents) sa_events_.push_back(event);

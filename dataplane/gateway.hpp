@@ -145,6 +145,9 @@ class Gateway {
   // numbers near their end, and hard stops since the last call: what IKE rekeys on (at most
   // 1024 wait; more are logged only).
   std::vector<SaEvent> take_sa_events() { return std::exchange(sa_events_, {}); }
+  // Names of SA slots whose protect policies met traffic with no SA installed (kAcquire), since
+  // the last call; a name may repeat.
+  std::vector<std::string> take_acquires() { return std::exchange(acquires_, {}); }
   void send_ike(const IkeDatagram& datagram);
 
   // Follows the next `packets` packets any worker receives (console "trace N"); what they met
@@ -229,6 +232,7 @@ class Gateway {
   std::vector<TraceRecord> trace_log_;   // control core only
   std::vector<IkeDatagram> ike_inbox_;   // control core only
   std::vector<SaEvent> sa_events_;       // control core only
+  std::vector<std::string> acquires_;    // control core only
   void receive_ike(rte_mbuf* m);
   uint64_t next_time_check_ = 0;         // TSC: time lifetimes are checked ten times a second
   std::vector<HeldPacket> held_;         // control core only

@@ -68,8 +68,9 @@ struct SaParams {
 
 // What a worker tells the control core about an SA, over the worker's event ring.
 // kSeqNearOverflow: an outbound SA has used 15/16 of its sequence numbers (2^32 without ESN):
-// time to rekey before kSeqOverflow stops it.
-enum class SaEventKind : uint8_t { kSoftLifetime, kHardLifetime, kSeqOverflow, kSeqNearOverflow };
+// time to rekey before kSeqOverflow stops it. kAcquire: traffic met a protect policy whose SA
+// slot holds no SA (spi then holds the slot): IKE may start the SA (a "trap").
+enum class SaEventKind : uint8_t { kSoftLifetime, kHardLifetime, kSeqOverflow, kSeqNearOverflow, kAcquire };
 
 struct SaEvent {
   uint32_t spi;

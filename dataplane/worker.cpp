@@ -405,6 +405,7 @@ void Worker::transit_verdict(uint16_t port_index, rte_mbuf* m, uint32_t rule, Bu
   }
   SaRuntime* sa = slots_[policy.slot];
   if (sa == nullptr) [[unlikely]] {
+    acquire(policy.slot);
     drop(m, DropReason::kNoSa);
     return;
   }
@@ -621,6 +622,19 @@ void Worker::flush() noexcept {
     paths_.add(PathCounter::kTx, sent);
     for (uint16_t i = sent; i < tx.count; ++i) drop(tx.pkts[i], DropReason::kTxFull);
     tx.count = 0;
+  }
+}
+
+// Tells the control core that traffic wants an SA a policy names but nobody installed (an IKE
+// "acquire"), at most once per slot per 100 ms; a full ring loses nothing that the next packet
+// will not ask again.
+[[gnu::cold]] void Worker::acquire(uint32_t slot) noexcept {
+  uint64_t now = rte_rdtsc();
+  if (slot == acquired_slot_ && now - acquired_tsc_ < rte_get_tsc_hz() / 10) return;
+  SaEvent event{slot, SaDirection::kOutbound, SaEventKind::kAcquire};
+  if (esp_.events != nullptr && rte_ring_enqueue_elem(esp_.events, &event, sizeof event) == 0) {
+    acquired_slot_ = slot;
+    acquired_tsc_ = now;
   }
 }
 

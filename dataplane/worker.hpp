@@ -57,6 +57,7 @@ class Worker {
   void send_on(uint16_t port_index, rte_mbuf* m) noexcept;
   void flush() noexcept;
   void drop(rte_mbuf* m, DropReason reason) noexcept;
+  void acquire(uint32_t slot) noexcept;
 
   Gateway& gw_;
   unsigned index_;
@@ -69,6 +70,9 @@ class Worker {
   CounterTable::Lane& paths_;
   EspContext esp_;
   PacketTracer tracer_;
+  // The last kAcquire sent: one per slot per 100 ms is enough for IKE to start the SA.
+  uint32_t acquired_slot_ = UINT32_MAX;
+  uint64_t acquired_tsc_ = 0;
   // The last destination routed and resolved in this pass, and where it went: the packets of one
   // tunnel all go to one peer, so most skip the LPM and neighbour lookups. Forgotten at every
   // pass, so route and neighbour changes take effect at the next one.

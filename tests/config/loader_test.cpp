@@ -273,6 +273,12 @@ TEST_CASE("IKE connections: addresses, identities, a long enough PSK, IPv4 selec
   std::string no_key = pubkey;
   no_key.replace(no_key.find(" key = \"certs/gw1.key\";"), 24, "");
   CHECK_THAT(errors_of(no_key), Catch::Contains("connections[0].key"));
+  auto trap = load(pubkey.substr(0, pubkey.size() - 6) + " start_action = \"trap\"; } );\n");
+  REQUIRE(trap.ok());
+  CHECK(trap->connections[0].trap);
+  CHECK_FALSE(trap->connections[0].initiate);
+  CHECK_THAT(errors_of(pubkey.substr(0, pubkey.size() - 6) + " start_action = \"later\"; } );\n"),
+             Catch::Contains("connections[0].start_action: \"none\", \"start\" or \"trap\""));
   std::string bad_auth = pubkey;
   bad_auth.replace(bad_auth.find("\"pubkey\""), 8, "\"eap\"");
   CHECK_THAT(errors_of(bad_auth), Catch::Contains("rampart.conf:2: connections[0].auth: \"psk\" or \"pubkey\""));

@@ -20,6 +20,8 @@
 #      through a cookie.
 #   8. IKE and ESP (in UDP) over IPv6 between the gateways, IPv4 inside; each side initiates once.
 #   9. IPv6 inside (2001:db8:1::/64 <-> 2001:db8:2::/64, TS_IPV6_ADDR_RANGE) over IPv4.
+#  10. start_action = "trap": no IKE SA until host A's traffic meets the policy; then rampartd
+#      initiates and the pings get through.
 # Needs root. Usage: [STRONGSWAN_CASES="N..."] strongswan_test.sh RAMPARTD
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -277,8 +279,23 @@ case9() {
   stop_case case9
 }
 
+case10() {
+  local CASE_FILTER='s|initiate = false;|start_action = "trap";|'
+  if start_case aes128gcm16-prfsha256-ecp256 aes128gcm16 false ""; then
+    sleep 1
+    ctl show ike | grep -q "idle" || fail "case 10: the trap connection did not wait: $(ctl show ike)"
+    ctl show policy | grep -q "site-out" || fail "case 10: no trap policy: $(ctl show policy)"
+    local received
+    received=$(rp_ns "$RP_NS_A" ping -c 10 -i 0.3 -W 1 -q 203.0.113.10 | grep -o '[0-9]* received')
+    ((${received% received} >= 5)) || fail "case 10: the trap did not bring the tunnel up in time: $received of 10"
+    agreed || fail "case 10: no agreed CHILD_SA after the trap: $(ctl show ike; swan_ctl --list-sas)"
+    grep -q "(trap)" "$RP_DIR/gw1.log" || fail "case 10: rampartd did not log the trap"
+  fi
+  stop_case case10
+}
+
 # STRONGSWAN_CASES="1 4" runs only those.
-for n in ${STRONGSWAN_CASES:-1 2 3 4 5 6 7 8 9}; do "case$n"; done
+for n in ${STRONGSWAN_CASES:-1 2 3 4 5 6 7 8 9 10}; do "case$n"; done
 
 if ((failures)); then
   for f in "$RP_DIR"/gw1-*.log "$RP_DIR"/charon-*.log; do echo "== $f"; tail -40 "$f"; done
