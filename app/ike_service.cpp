@@ -251,6 +251,12 @@ void IkeService::handle(dp::Gateway& gateway, Connection& c, const dp::IkeDatagr
                        static_cast<unsigned long long>(c.sa->initiator_spi()));
     c.sa = std::move(c.half_open);
     c.half_open.reset();
+    // Its CHILD_SA (installed by drain above) replaced the old one; without one, the old CHILD_SA
+    // has no IKE SA left to rekey or delete it. Its selectors may differ from the old ones.
+    if (const auto& child = c.sa->child())
+      set_policies(gateway, c, child->local_ts, child->remote_ts, true);
+    else
+      remove_child(gateway, c);
   }
 }
 

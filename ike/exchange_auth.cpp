@@ -186,6 +186,10 @@ Result<void> IkeSa::finish_auth(const std::vector<Payload>& inner) {
   }
   auto chosen = choose(*esp, without_groups(config_.esp_suites), 3);
   if (!chosen || chosen->second->spi.size() != 4) return fail("the responder chose an ESP suite we did not offer");
+  // 2.9: the responder may only narrow what we offered.
+  auto local = narrow(tsi->selectors[0], config_.local_ts), remote = narrow(tsr->selectors[0], config_.remote_ts);
+  if (!local || *local != tsi->selectors[0] || !remote || *remote != tsr->selectors[0])
+    return fail("the responder's traffic selectors are wider than what we offered");
   auto keys = child_keys(gen_, chosen->first, {}, ni_, nr_, true);
   if (!keys) return fail(keys.message());
   ChildSa child{chosen->first, first_child_spi_, be32_value(chosen->second->spi), keys->first, keys->second,

@@ -97,7 +97,7 @@ Result<void> IkeSa::respond_create_child(Generation& gen, const Message& request
   bool already_rekeyed = false;
   if (child_ && child_->outbound_spi == peer_old) {
     old = &*child_;
-  } else {
+  } else if (child_) {  // with no current CHILD_SA, an old one is not worth rekeying
     for (const ChildSa& c : replaced_)
       if (c.outbound_spi == peer_old) old = &c;
     already_rekeyed = old != nullptr;
@@ -140,7 +140,7 @@ Result<void> IkeSa::respond_create_child(Generation& gen, const Message& request
   payloads.push_back({PayloadType::kTsr, false, TsPayload{{old->local_ts}}});
   send_response(gen, request, payloads);
   ++counters_.child_rekeys;
-  if (config_.child_rekey_ms) child_rekey_at_ = now_ms_ + config_.child_rekey_ms;
+  rearm_child_rekey();
   Bytes fresh_min = lower_nonce(nonce->data, nr);
 
   auto rekeying = [&](const std::optional<Request>& r) {
@@ -148,6 +148,8 @@ Result<void> IkeSa::respond_create_child(Generation& gen, const Message& request
   };
   if (rekeying(gen_.pending) || (retiring_ && rekeying(retiring_->pending))) {
     // Our own rekey of the same SA is in flight: its response decides (finish_child_rekey).
+    // The peer may win and send on its SA as soon as our answer lands: receive on it already.
+    events_.push_back({ChildEventKind::kInboundUp, fresh});
     collision_ = PeerRekey{old_inbound, std::move(fresh), nonce->data, std::move(nr)};
     return {};
   }
@@ -159,17 +161,35 @@ Result<void> IkeSa::respond_create_child(Generation& gen, const Message& request
       ChildSa ours = *child_;
       replaced_.push_back(ours);
       queue(gen_, Task::kDeleteChild, ours.inbound_spi);
-      make_current(std::move(fresh), std::move(fresh_min));
+      take_from_peer(std::move(fresh), std::move(fresh_min));
     }
     return {};
   }
   replaced_.push_back(*child_);
-  events_.push_back({ChildEventKind::kInboundUp, fresh});
-  outbound_waiting_ = fresh;
-  outbound_waiting_since_ = now_ms_;
-  child_ = std::move(fresh);
-  child_min_nonce_ = std::move(fresh_min);
+  take_from_peer(std::move(fresh), std::move(fresh_min));
   return {};
+}
+
+// A CHILD_SA the peer made: in at once, out when the peer's Delete of the SA it replaces says
+// the peer has our response (or a while after, RespondedRekeyMs).
+void IkeSa::take_from_peer(ChildSa child, Bytes min_nonce) {
+  events_.push_back({ChildEventKind::kInboundUp, child});
+  outbound_waiting_ = child;
+  outbound_waiting_since_ = now_ms_;
+  child_ = std::move(child);
+  child_min_nonce_ = std::move(min_nonce);
+}
+
+// The peer's colliding rekey won: its SA, inbound since we answered it, goes outbound too.
+void IkeSa::promote(PeerRekey theirs) {
+  events_.push_back({ChildEventKind::kOutboundUp, theirs.child});
+  child_min_nonce_ = lower_nonce(theirs.ni, theirs.nr);
+  child_ = std::move(theirs.child);
+  outbound_waiting_.reset();
+}
+
+void IkeSa::rearm_child_rekey() {
+  if (config_.child_rekey_ms) child_rekey_at_ = now_ms_ + jittered(config_.child_rekey_ms);
 }
 
 Result<void> IkeSa::finish_child_rekey(Generation& gen, const Request& request, const std::vector<Payload>& inner) {
@@ -180,7 +200,7 @@ Result<void> IkeSa::finish_child_rekey(Generation& gen, const Request& request, 
       PeerRekey theirs = std::move(*collision_);
       collision_.reset();
       if (child_) replaced_.push_back(*child_);
-      make_current(std::move(theirs.child), lower_nonce(theirs.ni, theirs.nr));
+      promote(std::move(theirs));
     } else if (e->type != notify::kChildSaNotFound) {
       retry_later();
     }
@@ -212,7 +232,7 @@ Result<void> IkeSa::finish_child_rekey(Generation& gen, const Request& request, 
   ChildSa ours{chosen->first, request.new_spi, peer_spi, keys->first, keys->second, child_->local_ts, child_->remote_ts};
   Bytes ours_min = lower_nonce(request.nonce, nonce->data);
   ++counters_.child_rekeys;
-  if (config_.child_rekey_ms) child_rekey_at_ = now_ms_ + config_.child_rekey_ms;
+  rearm_child_rekey();
   ChildSa old = *child_;
   replaced_.push_back(old);
   if (collision_ && collision_->rekeyed_spi == request.rekeyed_spi) {
@@ -222,7 +242,7 @@ Result<void> IkeSa::finish_child_rekey(Generation& gen, const Request& request, 
     if (lower_nonce(ours_min, theirs_min) == ours_min) {  // ours is redundant: ours to delete
       replaced_.push_back(ours);
       queue(gen_, Task::kDeleteChild, ours.inbound_spi);
-      make_current(std::move(theirs.child), std::move(theirs_min));
+      promote(std::move(theirs));
     } else {  // theirs is redundant (the peer deletes it); the old one is ours to delete
       replaced_.push_back(std::move(theirs.child));
       make_current(std::move(ours), std::move(ours_min));
@@ -279,7 +299,7 @@ Result<void> IkeSa::respond_ike_rekey(Generation& gen, const Message& request, c
   retiring_->retire_by = now_ms_ + kRetireMs;
   gen_ = std::move(next);
   ++counters_.ike_rekeys;
-  if (config_.ike_rekey_ms) ike_rekey_at_ = now_ms_ + config_.ike_rekey_ms;
+  if (config_.ike_rekey_ms) ike_rekey_at_ = now_ms_ + jittered(config_.ike_rekey_ms);
   return {};
 }
 
@@ -313,7 +333,7 @@ Result<void> IkeSa::finish_ike_rekey(const Request& request, const std::vector<P
   gen_ = std::move(next);
   queue(*retiring_, Task::kDeleteIke);  // 2.18: the rekey's initiator deletes the old IKE SA
   ++counters_.ike_rekeys;
-  if (config_.ike_rekey_ms) ike_rekey_at_ = now_ms_ + config_.ike_rekey_ms;
+  if (config_.ike_rekey_ms) ike_rekey_at_ = now_ms_ + jittered(config_.ike_rekey_ms);
   return {};
 }
 

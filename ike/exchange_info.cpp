@@ -24,6 +24,15 @@ Result<void> IkeSa::respond_informational(Generation& gen, const Message& reques
       uint32_t outbound = be32_value(spi);  // the peer names what it receives on
       if (child_ && child_->outbound_spi == outbound) {
         ours.spis.push_back(be32_bytes(child_->inbound_spi));
+        if (collision_ && collision_->rekeyed_spi == child_->inbound_spi) {
+          // The peer deletes the SA both of us rekeyed: its rekey won (2.8.1); ours, in flight,
+          // will find the old SA gone and delete what it made.
+          PeerRekey theirs = std::move(*collision_);
+          collision_.reset();
+          replaced_.push_back(*child_);
+          promote(std::move(theirs));
+          continue;
+        }
         events_.push_back({ChildEventKind::kDown, *child_});
         child_.reset();
         outbound_waiting_.reset();

@@ -38,6 +38,8 @@ uint32_t random_esp_spi() {
   return v;
 }
 
+uint64_t jittered(uint64_t ms) { return ms - (ms ? random_u64() % (ms / 10 + 1) : 0); }
+
 IdPayload identity(const std::string& id) {
   constexpr uint8_t kIpv4 = 1, kFqdn = 2, kRfc822 = 3;
   in_addr v4;

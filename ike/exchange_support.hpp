@@ -64,6 +64,8 @@ uint64_t be64_value(const Bytes& bytes);
 Bytes random_bytes(size_t n);
 uint64_t random_u64();     // never 0
 uint32_t random_esp_spi(); // 256 and up (1-255 are reserved, RFC 4303 2.1)
+// Up to 10% off, so that two peers with the same lifetimes do not rekey at once.
+uint64_t jittered(uint64_t ms);
 
 // The ID payload for a configured identity: ID_IPV4_ADDR for an IPv4 address, ID_RFC822_ADDR for
 // user@host, ID_FQDN otherwise.

@@ -17,10 +17,12 @@ uint64_t read_be64(ByteView b, size_t at) {
   return v;
 }
 
-// Up to 10% off, so that two peers with the same lifetimes do not rekey at once.
-uint64_t jittered(uint64_t ms) { return ms - (ms ? random_u64() % (ms / 10 + 1) : 0); }
+// A responder's rekeyed CHILD_SA goes outbound when the old one's Delete comes, or after this
+// (past the initiator's first retransmissions of a lost exchange).
+constexpr uint64_t kRespondedRekeyMs = 3000;
 
 }  // namespace
+
 
 IkeSa::IkeSa(PeerConfig config, Path path, bool initiator) : config_(std::move(config)), path_(std::move(path)) {
   gen_.initiator = initiator;
@@ -192,9 +194,7 @@ void IkeSa::tick(uint64_t now_ms) {
     return;
   }
   if (state_ != IkeState::kEstablished) return;
-  // A responder's rekeyed CHILD_SA goes outbound when the old one's Delete comes; if none comes,
-  // after a second anyway.
-  if (outbound_waiting_ && now_ms_ >= outbound_waiting_since_ + 1000) {
+  if (outbound_waiting_ && now_ms_ >= outbound_waiting_since_ + kRespondedRekeyMs) {
     events_.push_back({ChildEventKind::kOutboundUp, *outbound_waiting_});
     outbound_waiting_.reset();
   }
@@ -202,6 +202,13 @@ void IkeSa::tick(uint64_t now_ms) {
     child_rekey_at_ = 0;
     if (child_) queue(gen_, Task::kRekeyChild, child_->inbound_spi);
   }
+  // A rekey that was lost (its IKE SA retired, or refused) must not end rekeying: try again.
+  auto rekeying = [](const Generation& g) {
+    return (g.pending && g.pending->task == Task::kRekeyChild) ||
+           std::any_of(g.queued.begin(), g.queued.end(), [](const Request& r) { return r.task == Task::kRekeyChild; });
+  };
+  if (config_.child_rekey_ms && child_ && child_rekey_at_ == 0 && !rekeying(gen_) && !(retiring_ && rekeying(*retiring_)))
+    child_rekey_at_ = now_ms_ + 1000;
   if (ike_rekey_at_ && now_ms_ >= ike_rekey_at_) {
     ike_rekey_at_ = 0;
     queue(gen_, Task::kRekeyIke);
@@ -244,13 +251,15 @@ Result<void> IkeSa::receive(ByteView datagram, const Path& from, uint64_t now_ms
     return make_error(Errc::kNotFound, "IKE SA: dropped: not this IKE SA's SPIs");
   }
   Path before = path_;
-  // NAT detection hashes what the packet came from, so the path is the datagram's from here on;
-  // a message that turns out not authentic puts it back.
+  // NAT detection hashes what the packet came from, so the path is the datagram's while it is
+  // handled; it stays only when the message proved authentic (2.23: a NAT may move the peer),
+  // and only then does the peer count as heard from.
   path_ = from;
+  authentic_ = false;
   auto r = dispatch(*gen, m, datagram);
-  if (!r) {
+  if (!r) ++counters_.dropped;
+  if (!r || !authentic_) {
     path_ = before;
-    ++counters_.dropped;
   } else {
     last_heard_ms_ = now_ms_;
   }
@@ -267,10 +276,12 @@ Result<void> IkeSa::dispatch(Generation& gen, const Message& m, ByteView datagra
       if (m.header.exchange != ExchangeType::kIkeSaInit)
         return make_error(Errc::kInvalidArgument, "IKE SA: dropped: not an IKE_SA_INIT response");
       gen.pending.reset();
+      authentic_ = true;  // as far as IKE_SA_INIT can be
       return finish_init(m, datagram);
     }
     auto opened = open(gen, datagram, !gen.initiator);
     if (auto* f = std::get_if<SkFailure>(&opened)) return make_error(Errc::kCrypto, "IKE SA: dropped: " + f->what);
+    authentic_ = true;
     const auto& inner = std::get<std::vector<Payload>>(opened);
     Request request = std::move(*gen.pending);
     gen.pending.reset();
@@ -295,6 +306,7 @@ Result<void> IkeSa::dispatch(Generation& gen, const Message& m, ByteView datagra
   if (m.header.exchange == ExchangeType::kIkeSaInit) {
     if (gen.initiator || state_ != IkeState::kIdle || m.header.message_id != 0)
       return make_error(Errc::kInvalidArgument, "IKE SA: dropped: an IKE_SA_INIT request this side cannot take");
+    authentic_ = true;  // as far as IKE_SA_INIT can be
     return respond_init(m, datagram);
   }
   if (m.header.message_id != gen.peer_next_id)
@@ -306,6 +318,7 @@ Result<void> IkeSa::dispatch(Generation& gen, const Message& m, ByteView datagra
     if (!f->integrity) send_response(gen, m, {notify_payload(notify::kInvalidSyntax)});
     return make_error(Errc::kCrypto, "IKE SA: dropped: " + f->what);
   }
+  authentic_ = true;
   const auto& inner = std::get<std::vector<Payload>>(opened);
   Result<void> r;
   switch (m.header.exchange) {

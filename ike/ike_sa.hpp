@@ -208,6 +208,9 @@ class IkeSa {
   Result<std::pair<Bytes, Bytes>> child_keys(const Generation& gen, const Suite& esp, ByteView shared, ByteView ni,
                                              ByteView nr, bool we_initiated) const;
   void make_current(ChildSa child, Bytes min_nonce);
+  void take_from_peer(ChildSa child, Bytes min_nonce);
+  void promote(PeerRekey theirs);
+  void rearm_child_rekey();
   void queue(Generation& gen, Task task, uint32_t spi = 0);
   // exchange_info.cpp: INFORMATIONAL.
   Result<void> respond_informational(Generation& gen, const Message& request, const std::vector<Payload>& inner);
@@ -236,6 +239,7 @@ class IkeSa {
   std::vector<Bytes> outbox_;
   std::vector<ChildEvent> events_;
   IkeCounters counters_;
+  bool authentic_ = false;  // the datagram dispatch() took passed its integrity check
 };
 
 }  // namespace rampart::ike
