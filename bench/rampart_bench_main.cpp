@@ -4,7 +4,7 @@
 //   rampart-bench self [--sizes 64,512,1420,imix] [--sas 1,100000] [--burst 32]
 //                      [--cipher aes-gcm-128|aes-gcm-256] [--mode tunnel|transport]
 //                      [--family ipv4|ipv6] [--seconds S] [--no-baseline] [--json FILE] [--plot FILE.png]
-//   rampart-bench dut (--tx DEVICE --rx DEVICE [--dst-mac MAC] | --loopback PPS)
+//   rampart-bench dut (--tx DEVICE --rx DEVICE [--dst-mac MAC] | --loopback PPS) [--seal|--open SPI,KEY --tunnel A,B]
 //                     [--sizes 64,1420] [--rate PPS | --search [--max-rate PPS] [--loss F]]
 //                     [--src IP] [--dst IP] [--flows N] [--seconds S] [--json FILE]
 //
@@ -45,7 +45,8 @@ const char* kUsage =
     "                          [--json FILE] [--plot FILE.png]\n"
     "       rampart-bench dut (--tx DEVICE --rx DEVICE [--dst-mac MAC] | --loopback PPS) [--sizes 64,1420]\n"
     "                         [--rate PPS | --search [--max-rate PPS] [--loss F]] [--src IP] [--dst IP]\n"
-    "                         [--flows N] [--seconds S] [--json FILE]\n";
+    "                         [--flows N] [--seconds S] [--json FILE]\n"
+    "                         [--seal SPI,KEY] [--open SPI,KEY] [--tunnel LOCAL,DUT]  (as the far-end gateway)\n";
 
 struct Options {
   std::vector<SizeSpec> sizes = *parse_sizes("64,512,1420,imix");
@@ -240,9 +241,27 @@ bool parse_ipv4(const std::string& text, uint32_t& out) {
   return true;
 }
 
+// "SPI,KEY": an SPI (decimal or 0x hex) and the AES-GCM key with its 4-byte salt in hex, as
+// `rampartctl show sa --show-keys` prints them.
+bool parse_esp(const std::string& text, dp::SaParams& sa) {
+  size_t comma = text.find(',');
+  if (comma == std::string::npos) return false;
+  sa.spi = static_cast<uint32_t>(std::strtoul(text.substr(0, comma).c_str(), nullptr, 0));
+  std::string key = text.substr(comma + 1);
+  if (sa.spi < 256 || (key.size() != 40 && key.size() != 72)) return false;
+  sa.key_length = static_cast<uint8_t>(key.size() / 2 - 4);
+  for (size_t i = 0; i < key.size() / 2; ++i) {
+    unsigned byte;
+    if (std::sscanf(key.c_str() + 2 * i, "%2x", &byte) != 1) return false;
+    (i < sa.key_length ? sa.key[i] : sa.salt[i - sa.key_length]) = static_cast<std::byte>(byte);
+  }
+  return true;
+}
+
 bool parse_dut(int argc, char** argv, DutOptions& o) {
   o.config.source = RTE_IPV4(192, 0, 2, 10);
   o.config.destination = RTE_IPV4(203, 0, 113, 10);
+  uint32_t tunnel_local = 0, tunnel_remote = 0;
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -286,8 +305,31 @@ bool parse_dut(int argc, char** argv, DutOptions& o) {
       if (o.config.seconds <= 0 || o.config.seconds > 600) return false;
     } else if (a == "--json") {
       o.json = value();
+    } else if (a == "--seal" || a == "--open") {
+      dp::SaParams sa;
+      if (!parse_esp(value(), sa)) return false;
+      sa.name = a.substr(2);
+      sa.direction = a == "--seal" ? dp::SaDirection::kOutbound : dp::SaDirection::kInbound;
+      (a == "--seal" ? o.config.seal : o.config.open) = sa;
+    } else if (a == "--tunnel") {
+      std::string t = value();
+      size_t comma = t.find(',');
+      if (comma == std::string::npos || !parse_ipv4(t.substr(0, comma), tunnel_local) ||
+          !parse_ipv4(t.substr(comma + 1), tunnel_remote))
+        return false;
     } else {
       return false;
+    }
+  }
+  // Tunnel endpoints: this generator plays the far-end gateway (local), the DUT is remote.
+  for (auto* sa : {&o.config.seal, &o.config.open}) {
+    if (!*sa) continue;
+    if (tunnel_local == 0) return false;
+    bool out = (*sa)->direction == dp::SaDirection::kOutbound;
+    uint32_t from = out ? tunnel_local : tunnel_remote, to = out ? tunnel_remote : tunnel_local;
+    for (int i = 0; i < 4; ++i) {
+      (*sa)->tunnel_source[i] = static_cast<uint8_t>(from >> (24 - 8 * i));
+      (*sa)->tunnel_destination[i] = static_cast<uint8_t>(to >> (24 - 8 * i));
     }
   }
   bool devices = !o.tx.empty() && !o.rx.empty();

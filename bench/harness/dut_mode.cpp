@@ -16,7 +16,11 @@
 #include <cstring>
 #include <thread>
 
+#include "dataplane/drop_reason.hpp"
+#include "dataplane/esp_inbound.hpp"
+#include "dataplane/esp_outbound.hpp"
 #include "dataplane/port.hpp"
+#include "dataplane/sa.hpp"
 
 namespace rampart::bench {
 
@@ -27,7 +31,8 @@ constexpr unsigned kBurst = 32;
 // a shared machine, little enough that a 1 s trial sees the limit within 1%.
 constexpr double kBucketSeconds = 0.01;
 constexpr uint32_t kMagic = 0x52424454;  // "RBDT"
-constexpr unsigned kStampAt = 14 + 20 + 8;  // after Ethernet, IPv4, UDP
+constexpr unsigned kEthernet = 14;
+constexpr unsigned kStampAt = 20 + 8;  // after IPv4 and UDP
 constexpr size_t kMaxSamples = 1u << 21;
 
 struct Stamp {
@@ -53,7 +58,51 @@ std::array<double, 5> percentiles(std::vector<uint64_t>& cycles) {
 
 }  // namespace
 
-DutRig::DutRig(const DutConfig& config, rte_mempool* pool) : config_(config), pool_(pool) {}
+DutRig::DutRig(const DutConfig& config, rte_mempool* pool) : config_(config), pool_(pool) {
+  if (!config_.seal && !config_.open) return;
+  mb_.emplace(crypto::MbManager::create().value());
+  drops_ = std::make_unique<CounterTable>(std::span(dp::kDropReasonDefs), 1);
+  esp_ = dp::EspContext{&*mb_, &drops_->lane(0), nullptr};
+  if (config_.seal) seal_sa_ = dp::create_sa(*mb_, *config_.seal).value();
+  if (config_.open) open_sa_ = dp::create_sa(*mb_, *config_.open).value();
+}
+
+unsigned DutRig::seal(rte_mbuf** m, unsigned k) {
+  dp::Burst b;
+  for (unsigned i = 0; i < k; ++i) {
+    rte_pktmbuf_adj(m[i], kEthernet);
+    b.pkts[b.count] = m[i];
+    b.sa[b.count++] = seal_sa_.get();
+  }
+  uint16_t good = dp::esp_outbound_burst(esp_, b);
+  if (good < b.count) rte_pktmbuf_free_bulk(b.pkts + good, b.count - good);
+  for (uint16_t i = 0; i < good; ++i) {
+    // The sealed frame gets its Ethernet header back (the stage prepended the outer headers).
+    auto* eth = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(b.pkts[i], kEthernet));
+    if (eth == nullptr) std::abort();  // the stage leaves headroom for this
+    std::memcpy(eth, config_.destination_mac.data(), 6);
+    rte_ether_addr own{};
+    rte_eth_macaddr_get(config_.tx_port, &own);
+    std::memcpy(eth + 6, own.addr_bytes, 6);
+    eth[12] = seal_sa_->params.family == dp::IpFamily::kIpv6 ? 0x86 : 0x08;
+    eth[13] = seal_sa_->params.family == dp::IpFamily::kIpv6 ? 0xdd : 0x00;
+    m[i] = b.pkts[i];
+  }
+  return good;
+}
+
+uint16_t DutRig::open(rte_mbuf** m, uint16_t n) {
+  dp::Burst b;
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_pktmbuf_adj(m[i], kEthernet);
+    b.pkts[b.count] = m[i];
+    b.sa[b.count++] = open_sa_.get();
+  }
+  uint16_t good = dp::esp_inbound_burst(esp_, b);
+  if (good < b.count) rte_pktmbuf_free_bulk(b.pkts + good, b.count - good);
+  for (uint16_t i = 0; i < good; ++i) m[i] = b.pkts[i];
+  return good;
+}
 
 Trial DutRig::run(uint16_t length, double pps) {
   if (!warmed_up_) {  // first touches of the pool and the DUT's paths, unreported (as CSIT warms up)
@@ -83,10 +132,17 @@ Trial DutRig::run(uint16_t length, double pps) {
     rte_mbuf* m[kBurst];
     uint16_t n = rte_eth_rx_burst(config_.rx_port, 0, m, kBurst);
     uint64_t now = rte_get_tsc_cycles();
+    unsigned stamp_at = kEthernet + kStampAt;
+    if (open_sa_ && n > 0) {  // ESP from the DUT: what does not open is not ours
+      uint16_t opened = open(m, n);
+      t.foreign += n - opened;
+      n = opened;
+      stamp_at = kStampAt;
+    }
     for (uint16_t i = 0; i < n; ++i) {
       Stamp s{};
-      if (rte_pktmbuf_data_len(m[i]) >= kStampAt + sizeof s)
-        std::memcpy(&s, rte_pktmbuf_mtod_offset(m[i], const uint8_t*, kStampAt), sizeof s);
+      if (rte_pktmbuf_data_len(m[i]) >= stamp_at + sizeof s)
+        std::memcpy(&s, rte_pktmbuf_mtod_offset(m[i], const uint8_t*, stamp_at), sizeof s);
       if (s.magic == kMagic && s.run == run) {
         ++t.received;
         if (latency.size() < kMaxSamples) latency.push_back(now - s.tsc);
@@ -111,10 +167,11 @@ Trial DutRig::run(uint16_t length, double pps) {
         f[14 + 20] = static_cast<uint8_t>(port >> 8);
         f[14 + 21] = static_cast<uint8_t>(port);
         Stamp s{kMagic, run, t.sent + i, stamp_tsc};
-        std::memcpy(f + kStampAt, &s, sizeof s);
+        std::memcpy(f + kEthernet + kStampAt, &s, sizeof s);
       }
-      uint16_t accepted = rte_eth_tx_burst(config_.tx_port, 0, m, static_cast<uint16_t>(k));
-      if (accepted < k) rte_pktmbuf_free_bulk(m + accepted, k - accepted);  // offered and lost at the DUT's door
+      unsigned ready = seal_sa_ ? seal(m, k) : k;  // sealing takes its time within the stamp
+      uint16_t accepted = rte_eth_tx_burst(config_.tx_port, 0, m, static_cast<uint16_t>(ready));
+      if (accepted < ready) rte_pktmbuf_free_bulk(m + accepted, ready - accepted);  // offered and lost at the DUT's door
       t.sent += k;
     }
     receive();

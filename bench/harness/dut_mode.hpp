@@ -3,16 +3,26 @@
 // sending in their payload, so the receiver counts loss and measures latency. A trial sends at a
 // fixed rate for a while; a search (RFC 2544 style, what FD.io CSIT reports as NDR and PDR) finds
 // by bisection the highest rate whose loss is at most a given fraction.
+//
+// It can also play the far-end gateway with manual keys (tunnel mode, Rampart's own ESP stages):
+// frames leave sealed in ESP (loading a gateway's inbound path), or arrive in ESP and are opened
+// before their stamp is read (its outbound path), or both.
 #pragma once
 
 #include <algorithm>
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "bench/harness/traffic.hpp"
+#include "common/counters.hpp"
+#include "crypto/mb_manager.hpp"
+#include "dataplane/burst.hpp"
+#include "dataplane/sa_params.hpp"
 
 struct rte_mempool;
 
@@ -25,11 +35,14 @@ struct DutConfig {
   uint16_t flows = 1;                    // UDP source ports 1024..1024+flows-1
   double seconds = 1.0;                  // per trial
   double drain_seconds = 0.2;            // how long the receiver waits after the last frame
+  // As the far-end gateway: an outbound SA to seal what is sent, an inbound SA to open what
+  // arrives (tunnel mode; the frames inside stay source -> destination).
+  std::optional<dp::SaParams> seal, open;
 };
 
 struct Trial {
   double offered_pps = 0;
-  uint64_t sent = 0, received = 0, foreign = 0;  // foreign: frames that were not ours
+  uint64_t sent = 0, received = 0, foreign = 0;  // foreign: frames that were not ours (or did not open)
   double achieved_pps = 0;
   double loss() const { return sent ? static_cast<double>(sent - std::min(sent, received)) / static_cast<double>(sent) : 0; }
   // Latency percentiles in microseconds: 50, 90, 99, 99.9, max.
@@ -47,8 +60,17 @@ class DutRig {
                const std::function<void(const Trial&)>& on_trial);
 
  private:
+  // Seals k frames (IP, stamp set) in place; returns how many to send, the rest freed.
+  unsigned seal(rte_mbuf** m, unsigned k);
+  // Opens n frames in place; returns how many opened (moved to the front), the rest freed.
+  uint16_t open(rte_mbuf** m, uint16_t n);
+
   DutConfig config_;
   rte_mempool* pool_;
+  std::optional<crypto::MbManager> mb_;
+  std::unique_ptr<CounterTable> drops_;
+  dp::EspContext esp_{};
+  std::unique_ptr<dp::SaRuntime> seal_sa_, open_sa_;
   uint32_t run_id_ = 0;  // marks this trial's frames, so late ones from an earlier trial do not count
   bool warmed_up_ = false;
 };
