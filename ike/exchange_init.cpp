@@ -103,6 +103,15 @@ Result<void> IkeSa::start(uint64_t now_ms) {
   if (!dh) return fail(dh.message());
   dh_ = std::make_shared<const KeyExchange>(std::move(*dh));
   ni_ = random_bytes(kNonceLength);
+  send_init();
+  gen_.next_id = 1;
+  state_ = IkeState::kInitSent;
+  return {};
+}
+
+// IKE_SA_INIT as it stands now (first, or again with a cookie or another group): the request in
+// flight, retransmitted like any other.
+void IkeSa::send_init() {
   init_request_ = init_request();
   Request r;
   r.task = Task::kInit;
@@ -111,9 +120,6 @@ Result<void> IkeSa::start(uint64_t now_ms) {
   outbox_.push_back(init_request_);
   ++counters_.requests_sent;
   gen_.pending = std::move(r);
-  gen_.next_id = 1;
-  state_ = IkeState::kInitSent;
-  return {};
 }
 
 // Responder: choose a suite, agree on g^ir, derive the keys, answer.
@@ -187,14 +193,7 @@ Result<void> IkeSa::respond_init(const Message& request, ByteView datagram) {
 // Initiator: the response, or a request to send IKE_SA_INIT again (a cookie, another group).
 Result<void> IkeSa::finish_init(const Message& response, ByteView datagram) {
   auto again = [&]() -> Result<void> {
-    init_request_ = init_request();
-    Request r;
-    r.task = Task::kInit;
-    r.datagram = init_request_;
-    r.resend_at = now_ms_ + config_.retransmit_timeout_ms;
-    outbox_.push_back(init_request_);
-    ++counters_.requests_sent;
-    gen_.pending = std::move(r);
+    send_init();
     return {};
   };
   if (const auto* cookie = find_notify(response.payloads, notify::kCookie)) {

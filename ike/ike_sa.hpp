@@ -187,6 +187,7 @@ class IkeSa {
 
   // exchange_init.cpp: IKE_SA_INIT.
   Bytes init_request() const;
+  void send_init();
   Result<void> respond_init(const Message& request, ByteView datagram);
   Result<void> finish_init(const Message& response, ByteView datagram);
   std::vector<Payload> nat_detection(uint64_t spi_r) const;

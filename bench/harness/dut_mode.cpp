@@ -67,18 +67,26 @@ DutRig::DutRig(const DutConfig& config, rte_mempool* pool) : config_(config), po
   if (config_.open) open_sa_ = dp::create_sa(*mb_, *config_.open).value();
 }
 
-unsigned DutRig::seal(rte_mbuf** m, unsigned k) {
+// One ESP stage over m[0, n) without their Ethernet headers: the good ones move to the front,
+// the rest are freed.
+uint16_t DutRig::stage(rte_mbuf** m, uint16_t n, dp::SaRuntime* sa, uint16_t (*esp)(dp::EspContext&, dp::Burst&) noexcept) {
   dp::Burst b;
-  for (unsigned i = 0; i < k; ++i) {
+  for (uint16_t i = 0; i < n; ++i) {
     rte_pktmbuf_adj(m[i], kEthernet);
     b.pkts[b.count] = m[i];
-    b.sa[b.count++] = seal_sa_.get();
+    b.sa[b.count++] = sa;
   }
-  uint16_t good = dp::esp_outbound_burst(esp_, b);
+  uint16_t good = esp(esp_, b);
   if (good < b.count) rte_pktmbuf_free_bulk(b.pkts + good, b.count - good);
+  for (uint16_t i = 0; i < good; ++i) m[i] = b.pkts[i];
+  return good;
+}
+
+unsigned DutRig::seal(rte_mbuf** m, unsigned k) {
+  uint16_t good = stage(m, static_cast<uint16_t>(k), seal_sa_.get(), dp::esp_outbound_burst);
   for (uint16_t i = 0; i < good; ++i) {
     // The sealed frame gets its Ethernet header back (the stage prepended the outer headers).
-    auto* eth = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(b.pkts[i], kEthernet));
+    auto* eth = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m[i], kEthernet));
     if (eth == nullptr) std::abort();  // the stage leaves headroom for this
     std::memcpy(eth, config_.destination_mac.data(), 6);
     rte_ether_addr own{};
@@ -86,23 +94,11 @@ unsigned DutRig::seal(rte_mbuf** m, unsigned k) {
     std::memcpy(eth + 6, own.addr_bytes, 6);
     eth[12] = seal_sa_->params.family == dp::IpFamily::kIpv6 ? 0x86 : 0x08;
     eth[13] = seal_sa_->params.family == dp::IpFamily::kIpv6 ? 0xdd : 0x00;
-    m[i] = b.pkts[i];
   }
   return good;
 }
 
-uint16_t DutRig::open(rte_mbuf** m, uint16_t n) {
-  dp::Burst b;
-  for (uint16_t i = 0; i < n; ++i) {
-    rte_pktmbuf_adj(m[i], kEthernet);
-    b.pkts[b.count] = m[i];
-    b.sa[b.count++] = open_sa_.get();
-  }
-  uint16_t good = dp::esp_inbound_burst(esp_, b);
-  if (good < b.count) rte_pktmbuf_free_bulk(b.pkts + good, b.count - good);
-  for (uint16_t i = 0; i < good; ++i) m[i] = b.pkts[i];
-  return good;
-}
+uint16_t DutRig::open(rte_mbuf** m, uint16_t n) { return stage(m, n, open_sa_.get(), dp::esp_inbound_burst); }
 
 Trial DutRig::run(uint16_t length, double pps) {
   if (!warmed_up_) {  // first touches of the pool and the DUT's paths, unreported (as CSIT warms up)

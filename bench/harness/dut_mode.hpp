@@ -60,6 +60,7 @@ class DutRig {
                const std::function<void(const Trial&)>& on_trial);
 
  private:
+  uint16_t stage(rte_mbuf** m, uint16_t n, dp::SaRuntime* sa, uint16_t (*esp)(dp::EspContext&, dp::Burst&) noexcept);
   // Seals k frames (IP, stamp set) in place; returns how many to send, the rest freed.
   unsigned seal(rte_mbuf** m, unsigned k);
   // Opens n frames in place; returns how many opened (moved to the front), the rest freed.
