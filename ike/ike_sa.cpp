@@ -269,6 +269,8 @@ Result<void> IkeSa::receive(ByteView datagram, const Path& from, uint64_t now_ms
 Result<void> IkeSa::dispatch(Generation& gen, const Message& m, ByteView datagram) {
   bool response = (m.header.flags & kFlagResponse) != 0;
   bool retiring = &gen != &gen_;
+  if (auto wrong = check_payloads(m.header.exchange, m.payloads))
+    return make_error(Errc::kParse, "IKE SA: dropped: " + *wrong);
   if (response) {
     if (!gen.pending || m.header.message_id != gen.pending->id)
       return make_error(Errc::kInvalidArgument, "IKE SA: dropped: a response to no request of ours");
@@ -283,6 +285,8 @@ Result<void> IkeSa::dispatch(Generation& gen, const Message& m, ByteView datagra
     if (auto* f = std::get_if<SkFailure>(&opened)) return make_error(Errc::kCrypto, "IKE SA: dropped: " + f->what);
     authentic_ = true;
     const auto& inner = std::get<std::vector<Payload>>(opened);
+    if (auto wrong = check_inner_payloads(m.header.exchange, inner))
+      return make_error(Errc::kParse, "IKE SA: dropped: " + *wrong);  // the request stays in flight
     Request request = std::move(*gen.pending);
     gen.pending.reset();
     Result<void> r;
@@ -320,6 +324,10 @@ Result<void> IkeSa::dispatch(Generation& gen, const Message& m, ByteView datagra
   }
   authentic_ = true;
   const auto& inner = std::get<std::vector<Payload>>(opened);
+  if (auto wrong = check_inner_payloads(m.header.exchange, inner)) {
+    send_response(gen, m, {notify_payload(notify::kInvalidSyntax)});
+    return make_error(Errc::kParse, "IKE SA: " + *wrong);
+  }
   Result<void> r;
   switch (m.header.exchange) {
     case ExchangeType::kIkeAuth:

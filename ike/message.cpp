@@ -223,6 +223,36 @@ std::variant<std::vector<Payload>, ParseError> parse_payloads(PayloadType first,
   return out;
 }
 
+namespace {
+bool allowed(ExchangeType exchange, PayloadType type) {
+  using P = PayloadType;
+  auto any_of = [type](std::initializer_list<P> list) { return std::find(list.begin(), list.end(), type) != list.end(); };
+  switch (exchange) {
+    case ExchangeType::kIkeSaInit: return any_of({P::kSa, P::kKe, P::kNonce, P::kNotify, P::kCertReq, P::kVendorId});
+    case ExchangeType::kIkeAuth:
+      return any_of({P::kIdi, P::kIdr, P::kCert, P::kCertReq, P::kAuth, P::kSa, P::kTsi, P::kTsr, P::kNotify, P::kCp,
+                     P::kEap, P::kVendorId});
+    case ExchangeType::kCreateChildSa: return any_of({P::kSa, P::kNonce, P::kKe, P::kTsi, P::kTsr, P::kNotify, P::kVendorId});
+    case ExchangeType::kInformational: return any_of({P::kNotify, P::kDelete, P::kCp, P::kVendorId});
+  }
+  return false;
+}
+}  // namespace
+
+std::optional<std::string> check_payloads(ExchangeType exchange, const std::vector<Payload>& outer) {
+  if (exchange == ExchangeType::kIkeSaInit) return check_inner_payloads(exchange, outer);
+  if (outer.size() != 1 || outer[0].type != PayloadType::kSk) return "everything after IKE_SA_INIT travels in one SK payload";
+  return std::nullopt;
+}
+
+std::optional<std::string> check_inner_payloads(ExchangeType exchange, const std::vector<Payload>& inner) {
+  for (const Payload& p : inner)
+    if (!allowed(exchange, p.type))
+      return "payload " + std::to_string(static_cast<unsigned>(p.type)) + " has no place in exchange " +
+             std::to_string(static_cast<unsigned>(exchange));
+  return std::nullopt;
+}
+
 std::variant<Message, ParseError> parse_message(std::span<const std::byte> datagram) {
   WireReader r(datagram);
   Message m;

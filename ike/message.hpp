@@ -8,6 +8,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <variant>
@@ -163,6 +164,12 @@ uint32_t be32_value(const Bytes& bytes);
 std::variant<Message, ParseError> parse_message(std::span<const std::byte> datagram);
 // A chain of payloads starting with `first` (what an SK payload decrypts to).
 std::variant<std::vector<Payload>, ParseError> parse_payloads(PayloadType first, std::span<const std::byte> data);
+
+// Which payloads each exchange may carry (RFC 7296 1.2-1.4, 3.14): IKE_SA_INIT in the clear;
+// every later exchange as one SK payload, whose contents `inner` then lists. nullopt when the
+// message keeps to it, else what broke it (answered with INVALID_SYNTAX when a request).
+std::optional<std::string> check_payloads(ExchangeType exchange, const std::vector<Payload>& outer);
+std::optional<std::string> check_inner_payloads(ExchangeType exchange, const std::vector<Payload>& inner);
 
 Bytes serialize_message(const Message& message);
 Bytes serialize_payloads(const std::vector<Payload>& payloads);

@@ -206,3 +206,20 @@ TEST_CASE("every truncation and 20,000 random corruptions are refused or parsed,
     if (auto* m = std::get_if<Message>(&r)) CHECK(parse_message(serialize_message(*m)).index() == 0);
   }
 }
+
+TEST_CASE("which payloads each exchange may carry (RFC 7296 1.2-1.4)", "[ike][message]") {
+  auto list = [](std::initializer_list<PayloadType> types) {
+    std::vector<Payload> out;
+    for (PayloadType t : types) out.push_back({t, false, RawPayload{}});
+    return out;
+  };
+  using P = PayloadType;
+  CHECK_FALSE(check_payloads(ExchangeType::kIkeSaInit, list({P::kSa, P::kKe, P::kNonce, P::kNotify, P::kCertReq})));
+  CHECK(check_payloads(ExchangeType::kIkeSaInit, list({P::kSa, P::kKe, P::kNonce, P::kAuth})));
+  CHECK(check_payloads(ExchangeType::kIkeAuth, list({P::kIdi, P::kAuth})));  // in the clear
+  CHECK_FALSE(check_payloads(ExchangeType::kIkeAuth, list({P::kSk})));
+  CHECK_FALSE(check_inner_payloads(ExchangeType::kIkeAuth, list({P::kIdi, P::kCert, P::kAuth, P::kSa, P::kTsi, P::kTsr})));
+  CHECK(check_inner_payloads(ExchangeType::kInformational, list({P::kDelete, P::kKe})));
+  CHECK(check_inner_payloads(ExchangeType::kCreateChildSa, list({P::kSa, P::kNonce, P::kAuth})));
+  CHECK_FALSE(check_inner_payloads(ExchangeType::kCreateChildSa, list({P::kNotify, P::kSa, P::kNonce, P::kKe, P::kTsi, P::kTsr})));
+}
