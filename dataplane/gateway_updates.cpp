@@ -78,9 +78,11 @@ uint16_t Gateway::max_inner_for(const SaParams& p, const RouteTable& routes) con
                     uint32_t{p.tunnel_destination[2]} << 8 | p.tunnel_destination[3];
     if (const NextHop* hop = routes.lookup(peer)) mtu = spec_.ports[hop->port].mtu;
   }
-  unsigned outer = (p.mode == SaMode::kTunnel ? (v6 ? 40u : 20u) : 0u) + (p.nat_t ? 8u : 0u);
+  // In front of the encrypted part: a new IP header (tunnel), or the packet's own (transport).
+  unsigned header = v6 ? 40u : 20u;
+  unsigned outer = header + (p.nat_t ? 8u : 0u);
   unsigned room = (mtu - outer - 8 - 8 - 16) & ~3u;  // for the encrypted payload
-  unsigned inner = room - 2 + (p.mode == SaMode::kTunnel ? 0u : (v6 ? 40u : 20u));
+  unsigned inner = room - 2 + (p.mode == SaMode::kTunnel ? 0u : header);
   return static_cast<uint16_t>(inner);
 }
 

@@ -302,6 +302,11 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
         drop(m, DropReason::kNotForUs);
         continue;
       }
+      if (is_public && chain.next == IPPROTO_ESP) [[unlikely]] {  // transport mode for a host behind us
+        spi_at[esp_in_count] = static_cast<uint16_t>(chain.insert_at);
+        esp_in[esp_in_count++] = m;
+        continue;
+      }
       SpdKey6& key = keys6[transit6_count];
       key.protocol = chain.next;
       key.pad[0] = key.pad[1] = key.pad[2] = 0;
@@ -345,6 +350,14 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
       }
       if (ip->next_proto_id == IPPROTO_UDP && udp_to_us(m, l4, l4_length, ihl)) continue;
       drop(m, DropReason::kNotForUs);
+      continue;
+    }
+    // ESP passing through on the public side is for a transport-mode SA of a host behind us
+    // (Rampart as its bump in the wire, RFC 4301 3.3): the SAD decides by SPI, and the inbound
+    // policy check after decryption that the packet is the SA's (5.2).
+    if (is_public && ip->next_proto_id == IPPROTO_ESP) [[unlikely]] {
+      spi_at[esp_in_count] = static_cast<uint16_t>(ihl);
+      esp_in[esp_in_count++] = m;
       continue;
     }
     spd_key_of(ip, l3_length, keys[transit_count]);

@@ -3,7 +3,7 @@
 and checks every inner packet is traffic between host A and host B. Also builds hostile packets
 for the gateways (unknown SPI, a replay, cleartext from the internet).
 
-    esp_capture.py check PCAP SPI KEYHEX [ipv4|ipv6]  # "decrypted N of M ESP packets"; exit 1 on any failure
+    esp_capture.py check PCAP SPI KEYHEX [ipv4|ipv6|transport]  # "decrypted N of M ESP packets"; exit 1 on any failure
     esp_capture.py replay PCAP IFACE DST_MAC      # resends the capture's first ESP packet
     esp_capture.py inject IFACE DST_MAC           # unknown SPI and cleartext, toward 198.51.100.1
 """
@@ -18,15 +18,19 @@ HOSTS = {"192.0.2.10", "203.0.113.10", "2001:db8:1::10", "2001:db8:2::10"}
 
 
 def check(pcap, spi, key, outer="ipv4"):
-    header = IPv6(src="::", dst="::") if outer == "ipv6" else IP(src="0.0.0.0", dst="0.0.0.0")
-    sa = SecurityAssociation(ESP, spi=spi, crypt_algo="AES-GCM", crypt_key=bytes.fromhex(key), tunnel_header=header)
+    # outer: the tunnel's family, or "transport" (the hosts' own headers, either family).
+    if outer == "transport":
+        sa = SecurityAssociation(ESP, spi=spi, crypt_algo="AES-GCM", crypt_key=bytes.fromhex(key))
+    else:
+        header = IPv6(src="::", dst="::") if outer == "ipv6" else IP(src="0.0.0.0", dst="0.0.0.0")
+        sa = SecurityAssociation(ESP, spi=spi, crypt_algo="AES-GCM", crypt_key=bytes.fromhex(key), tunnel_header=header)
     total = ok = 0
     for frame in rdpcap(pcap):
         if ESP not in frame or frame[ESP].spi != spi:
             continue
         total += 1
         try:
-            inner = sa.decrypt(frame[IPv6] if outer == "ipv6" else frame[IP])
+            inner = sa.decrypt(frame[IPv6] if IPv6 in frame else frame[IP])
         except Exception as exc:  # noqa: BLE001 - report any refusal
             print("refused seq %d: %s" % (frame[ESP].seq, exc))
             continue
