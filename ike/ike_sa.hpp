@@ -1,11 +1,11 @@
 // One IKE SA (RFC 7296) from either side, through its whole life: IKE_SA_INIT (with NAT
-// detection, cookies and INVALID_KE_PAYLOAD), IKE_AUTH with pre-shared keys and the first
-// CHILD_SA, then CREATE_CHILD_SA (CHILD_SA rekeys with or without PFS, IKE SA rekeys) and
+// detection, cookies and INVALID_KE_PAYLOAD), IKE_AUTH with a pre-shared key or certificates and
+// the first CHILD_SA, then CREATE_CHILD_SA (CHILD_SA rekeys with or without PFS, IKE SA rekeys) and
 // INFORMATIONAL (deletes, liveness checks). Each exchange lives in its own file
 // (exchange_*.cpp); this one keeps what they share: message IDs and the one-request window of
 // each direction (2.3), retransmissions with backoff (2.1, initiator of a request only), the
 // cached response for a retransmitted request, the timers (rekeys, DPD), and the events that tell
-// the caller which CHILD_SA to install or remove.
+// the caller which CHILD_SA to install or remove, and NAT keepalives.
 //
 // The caller moves datagrams and time: receive() and tick() queue what must be sent in the
 // outbox (take_outbox), and what happened to CHILD_SAs in the events (take_events). Time is in
@@ -50,10 +50,10 @@ struct PeerConfig {
   // sending, so the NAT keeps the mapping. 0: none.
   uint64_t keepalive_ms = 20000;
   uint64_t retransmit_timeout_ms = 500;  // doubled after each try
+  unsigned retransmit_tries = 5;         // then the peer is declared dead
   // A responder may answer IKE_SA_INIT with a key pair it used for other IKE SAs in the last
   // dh_reuse_ms (RFC 7296 2.12; KeyExchange::reused). 0: a fresh one each time.
   uint64_t dh_reuse_ms = 0;
-  unsigned retransmit_tries = 5;         // then the peer is declared dead
 };
 
 // Where the IKE SA's datagrams go: addresses in network order (4 or 16 bytes).
