@@ -1,6 +1,5 @@
 #include "app/ike_service.hpp"
 
-#include <arpa/inet.h>
 #include <rte_cycles.h>
 
 #include <cstring>
@@ -25,10 +24,9 @@ dp::IpFamily family_of(const cfg::IpAddress& a) {
   return a.family == cfg::Family::kIpv4 ? dp::IpFamily::kIpv4 : dp::IpFamily::kIpv6;
 }
 
+// address:port as URLs write it: IPv6 in brackets.
 std::string address_text(const cfg::IpAddress& a) {
-  char text[INET6_ADDRSTRLEN] = "";
-  inet_ntop(a.family == cfg::Family::kIpv4 ? AF_INET : AF_INET6, a.bytes.data(), text, sizeof text);
-  return a.family == cfg::Family::kIpv4 ? text : "[" + std::string(text) + "]";
+  return a.family == cfg::Family::kIpv4 ? cfg::to_string(a) : "[" + cfg::to_string(a) + "]";
 }
 
 // A prefix as a selector's range: the first and last address, all ports and protocols.

@@ -1,7 +1,6 @@
 #include "ike/cookie_guard.hpp"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "ike/exchange_support.hpp"
 
@@ -29,10 +28,9 @@ Bytes CookieGuard::cookie(uint8_t version, ByteView nonce, ByteView address, uin
   Bytes spi_bytes = be64_bytes(spi);
   data.insert(data.end(), spi_bytes.begin(), spi_bytes.end());
   data.insert(data.end(), secret.begin(), secret.end());
-  Bytes out(1 + 32);
-  out[0] = std::byte{version};
-  unsigned length = 0;
-  EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data() + 1), &length, EVP_sha256(), nullptr);
+  Bytes out{std::byte{version}};
+  Bytes hash = sha256(data);
+  out.insert(out.end(), hash.begin(), hash.end());
   return out;
 }
 

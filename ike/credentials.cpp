@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "ike/exchange_support.hpp"
+
 namespace rampart::ike {
 
 namespace {
@@ -101,8 +103,7 @@ Result<std::shared_ptr<const Credentials>> Credentials::load(const std::string& 
   Bytes spki_der(static_cast<size_t>(spki_length));
   auto* p = reinterpret_cast<unsigned char*>(spki_der.data());
   i2d_X509_PUBKEY(spki.get(), &p);
-  c->authority_.resize(20);
-  EVP_Digest(spki_der.data(), spki_der.size(), reinterpret_cast<unsigned char*>(c->authority_.data()), nullptr, EVP_sha1(), nullptr);
+  c->authority_ = sha1(spki_der);
 
   FilePtr cert = open_file(certificate_file);
   if (!cert) return cert_error(certificate_file + ": cannot open it");

@@ -1,8 +1,6 @@
 // IKE_SA_INIT (RFC 7296 1.2): SA, KE and nonces, the keys of 2.14; NAT detection (2.23); a
 // responder's COOKIE (2.6) and INVALID_KE_PAYLOAD (1.2, 3.10.1), which the initiator answers by
 // sending the request again.
-#include <openssl/evp.h>
-
 #include "ike/exchange_support.hpp"
 #include "ike/ike_sa.hpp"
 #include "ike/sk_crypto.hpp"
@@ -20,14 +18,6 @@ void put_be64(Bytes& out, uint64_t v) {
   out.insert(out.end(), b.begin(), b.end());
 }
 
-Bytes sha(const EVP_MD* md, const Bytes& data) {
-  Bytes out(EVP_MD_get_size(md));
-  unsigned length = 0;
-  EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data()), &length, md, nullptr);
-  out.resize(length);
-  return out;
-}
-
 // 2.23: SHA-1(SPIi | SPIr | IP | Port).
 Bytes nat_hash(uint64_t spi_i, uint64_t spi_r, const Bytes& address, uint16_t port) {
   Bytes data;
@@ -36,7 +26,7 @@ Bytes nat_hash(uint64_t spi_i, uint64_t spi_r, const Bytes& address, uint16_t po
   data.insert(data.end(), address.begin(), address.end());
   data.push_back(static_cast<std::byte>(port >> 8));
   data.push_back(static_cast<std::byte>(port));
-  return sha(EVP_sha1(), data);
+  return sha1(data);
 }
 
 Result<IkeKeys> derive(const Suite& suite, ByteView shared, const Bytes& ni, const Bytes& nr, uint64_t spi_i,

@@ -1,6 +1,7 @@
 #include "ike/exchange_support.hpp"
 
 #include <arpa/inet.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -37,6 +38,19 @@ uint32_t random_esp_spi() {
   while (v < 256) v = static_cast<uint32_t>(random_u64());
   return v;
 }
+
+namespace {
+Bytes digest(const EVP_MD* md, ByteView data) {
+  Bytes out(static_cast<size_t>(EVP_MD_get_size(md)));
+  unsigned length = 0;
+  EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data()), &length, md, nullptr);
+  out.resize(length);
+  return out;
+}
+}  // namespace
+
+Bytes sha1(ByteView data) { return digest(EVP_sha1(), data); }
+Bytes sha256(ByteView data) { return digest(EVP_sha256(), data); }
 
 uint64_t jittered(uint64_t ms) { return ms - (ms ? random_u64() % (ms / 10 + 1) : 0); }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ike/message.hpp"
+#include "ike/prf.hpp"
 
 namespace rampart::ike::notify {
 inline constexpr uint16_t kInvalidSyntax = 7;
@@ -64,6 +65,9 @@ uint64_t be64_value(const Bytes& bytes);
 Bytes random_bytes(size_t n);
 uint64_t random_u64();     // never 0
 uint32_t random_esp_spi(); // 256 and up (1-255 are reserved, RFC 4303 2.1)
+// Digests IKE uses outside the PRF: SHA-1 (NAT detection 2.23, CERTREQ 3.7) and SHA-256 (cookies).
+Bytes sha1(ByteView data);
+Bytes sha256(ByteView data);
 // Up to 10% off, so that two peers with the same lifetimes do not rekey at once.
 uint64_t jittered(uint64_t ms);
 

@@ -66,6 +66,23 @@ rp_transfer() {  # from_ns to_ns to_address
   [[ -n ${sent#sent } && ${sent#sent } == "${received#received }" ]] || { echo "TCP to $3: $sent / $received"; return 1; }
 }
 
+# For tests: captures what each gateway receives on the internet segment into $RP_DIR/to_g1.pcap
+# and to_g2.pcap (a gateway's own af_packet sends bypass the kernel's taps, so each side's
+# capture holds the other's traffic), the tcpdumps in the caller's pids array.
+rp_capture_internet() {
+  ip netns exec "$RP_NS_G2" tcpdump -i g2out -n -U -w "$RP_DIR/to_g2.pcap" 2>/dev/null &
+  pids+=($!)
+  ip netns exec "$RP_NS_G1" tcpdump -i g1out -n -U -w "$RP_DIR/to_g1.pcap" 2>/dev/null &
+  pids+=($!)
+  sleep 0.5
+}
+# Stops them (every process in pids), so the captures are complete.
+rp_capture_stop() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid"; wait "$pid" 2>/dev/null; done
+  pids=()
+}
+
 # A veth pair between two namespaces.
 rp_link() {  # ns1 dev1 ns2 dev2
   ip link add "$2" netns "$1" type veth peer name "$4" netns "$3"

@@ -14,13 +14,7 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 source "$here/../../scripts/lib/topology.sh"
 rp_test_begin  # root, namespaces up, everything removed on exit
-# The captures first: gateway 1 initiates within milliseconds of starting. Each side sees what
-# arrives from the other (a gateway's own af_packet sends bypass the kernel's taps).
-ip netns exec "$RP_NS_G2" tcpdump -i g2out -n -U -w "$RP_DIR/to_g2.pcap" 2>/dev/null &
-pids+=($!)
-ip netns exec "$RP_NS_G1" tcpdump -i g1out -n -U -w "$RP_DIR/to_g1.pcap" 2>/dev/null &
-pids+=($!)
-sleep 0.5
+rp_capture_internet  # first: gateway 1 initiates within milliseconds of starting
 # Both rekey their CHILD_SA every 20 kB (soft byte lifetime from the workers).
 RP_CONFIG_EXAMPLE=ike-gateway RP_CONFIG_FILTER='s/initiate = /child_rekey_bytes = 20000; initiate = /' \
   gateways_start "$rampartd" || exit 1
@@ -58,8 +52,7 @@ rekeys=$(ctl gw1 show ike --json | /usr/bin/python3 -c 'import json,sys; s=json.
 ((rekeys >= 3)) || fail "expected several CHILD_SA rekeys on byte lifetimes, saw $rekeys"
 grep -q "reached its lifetime: rekeying" "$RP_DIR/gw1.log" "$RP_DIR/gw2.log" || fail "no rekey on a lifetime event"
 
-for pid in "${pids[@]}"; do kill "$pid"; wait "$pid" 2>/dev/null; done
-pids=()
+rp_capture_stop
 for pcap in to_g1 to_g2; do
   other=$(tcpdump -r "$RP_DIR/$pcap.pcap" -n 'ip and not esp and not (udp port 500)' 2>/dev/null)
   [[ -z $other ]] || fail "not only IKE and ESP crossed the internet segment ($pcap): $other"

@@ -13,11 +13,7 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 source "$here/../../scripts/lib/topology.sh"
 rp_test_begin  # root, namespaces up, everything removed on exit
 RP_CONFIG_EXAMPLE=host-to-host-transport gateways_start "$rampartd" || exit 1
-ip netns exec "$RP_NS_G2" tcpdump -i g2out -n -U -w "$RP_DIR/to_g2.pcap" 2>/dev/null &
-pids+=($!)
-ip netns exec "$RP_NS_G1" tcpdump -i g1out -n -U -w "$RP_DIR/to_g1.pcap" 2>/dev/null &
-pids+=($!)
-sleep 0.5
+rp_capture_internet
 
 rp_ns "$RP_NS_A" ping -c 3 -i 0.2 -W 2 -q 203.0.113.10 >/dev/null || fail "ping A -> B"
 rp_ns "$RP_NS_B" ping -c 3 -i 0.2 -W 2 -q 192.0.2.10 >/dev/null || fail "ping B -> A"
@@ -28,8 +24,7 @@ transfer "$RP_NS_A" "$RP_NS_B" 203.0.113.10
 transfer "$RP_NS_B" "$RP_NS_A" 192.0.2.10
 transfer "$RP_NS_A" "$RP_NS_B" 2001:db8:2::10
 
-for pid in "${pids[@]}"; do kill "$pid"; wait "$pid" 2>/dev/null; done
-pids=()
+rp_capture_stop
 check() {  # pcap spi key
   /usr/bin/python3 "$here/esp_capture.py" check "$RP_DIR/$1.pcap" "$2" "$3" transport ||
     fail "ESP with SPI $2 does not decrypt in transport mode with its configured key"

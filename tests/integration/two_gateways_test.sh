@@ -18,11 +18,7 @@ if [[ $outer == ipv6 ]]; then
   RP_CONFIG_FILTER='s/local = "198.51.100.1"; remote = "198.51.100.2"/local = "2001:db8:ff::1"; remote = "2001:db8:ff::2"/; s/local = "198.51.100.2"; remote = "198.51.100.1"/local = "2001:db8:ff::2"; remote = "2001:db8:ff::1"/'
 fi
 gateways_start "$rampartd" || exit 1
-ip netns exec "$RP_NS_G2" tcpdump -i g2out -n -U -w "$RP_DIR/to_g2.pcap" 2>/dev/null &
-pids+=($!)
-ip netns exec "$RP_NS_G1" tcpdump -i g1out -n -U -w "$RP_DIR/to_g1.pcap" 2>/dev/null &
-pids+=($!)
-sleep 0.5
+rp_capture_internet
 
 rp_ns "$RP_NS_A" ping -c 3 -i 0.2 -W 2 -q 203.0.113.10 >/dev/null || fail "ping A -> B"
 rp_ns "$RP_NS_B" ping -c 3 -i 0.2 -W 2 -q 192.0.2.10 >/dev/null || fail "ping B -> A"
@@ -37,8 +33,7 @@ transfer "$RP_NS_B" "$RP_NS_A" 192.0.2.10
 # IPv6 with 1500-byte host MTUs: path MTU discovery through ICMPv6 "packet too big" from gateway 1.
 transfer "$RP_NS_A" "$RP_NS_B" 2001:db8:2::10
 
-for pid in "${pids[@]}"; do kill "$pid"; wait "$pid" 2>/dev/null; done
-pids=()
+rp_capture_stop
 /usr/bin/python3 "$here/esp_capture.py" check "$RP_DIR/to_g2.pcap" 0x1001 000102030405060708090a0b0c0d0e0fcafebabe "$outer" ||
   fail "ESP from gateway 1 does not decrypt with its configured key"
 /usr/bin/python3 "$here/esp_capture.py" check "$RP_DIR/to_g1.pcap" 0x2001 202122232425262728292a2b2c2d2e2fdeadbeef "$outer" ||
