@@ -38,6 +38,7 @@ void IkeSa::make_current(ChildSa child, Bytes min_nonce) {
   events_.push_back({ChildEventKind::kOutboundUp, child});
   child_ = std::move(child);
   child_min_nonce_ = std::move(min_nonce);
+  child_from_peer_ = false;
   outbound_waiting_.reset();
 }
 
@@ -153,6 +154,16 @@ Result<void> IkeSa::respond_create_child(Generation& gen, const Message& request
     collision_ = PeerRekey{old_inbound, std::move(fresh), nonce->data, std::move(nr)};
     return {};
   }
+  if (already_rekeyed && child_from_peer_) {
+    // The peer rekeys again an SA it has rekeyed with us already: our answer never reached it
+    // (it went down with a retired IKE SA). What that exchange made is unknown to the peer and
+    // never carries its traffic: this one replaces it.
+    ChildSa unknown = *child_;
+    replaced_.push_back(unknown);
+    queue(gen_, Task::kDeleteChild, unknown.inbound_spi);
+    take_from_peer(std::move(fresh), std::move(fresh_min));
+    return {};
+  }
   if (already_rekeyed) {
     // Ours completed first; the lower nonce decides which of the two is redundant.
     if (lower_nonce(fresh_min, child_min_nonce_) == fresh_min) {
@@ -178,6 +189,7 @@ void IkeSa::take_from_peer(ChildSa child, Bytes min_nonce) {
   outbound_waiting_since_ = now_ms_;
   child_ = std::move(child);
   child_min_nonce_ = std::move(min_nonce);
+  child_from_peer_ = true;
 }
 
 // The peer's colliding rekey won: its SA, inbound since we answered it, goes outbound too.
@@ -185,6 +197,7 @@ void IkeSa::promote(PeerRekey theirs) {
   events_.push_back({ChildEventKind::kOutboundUp, theirs.child});
   child_min_nonce_ = lower_nonce(theirs.ni, theirs.nr);
   child_ = std::move(theirs.child);
+  child_from_peer_ = true;
   outbound_waiting_.reset();
 }
 

@@ -53,7 +53,7 @@ Result<void> IkeSa::respond_informational(Generation& gen, const Message& reques
   send_response(gen, request, answer);
   if (delete_ike) {
     if (retiring) {
-      retiring_.reset();  // the end of a rekeyed IKE SA; `gen` is gone
+      end_retiring();  // `gen` is gone
     } else {
       state_ = IkeState::kClosed;
       failure_ = "deleted by the peer";

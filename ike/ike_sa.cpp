@@ -117,6 +117,15 @@ void IkeSa::queue(Generation& gen, Task task, uint32_t spi) {
   gen.queued.push_back(std::move(r));
 }
 
+// The rekeyed IKE SA ends. A CHILD_SA rekey or Delete of ours still in flight on it may or may
+// not have reached the peer, whose answer can no longer come: it is asked again over the current
+// IKE SA (a peer that answered the first is told by the second that it went unheard).
+void IkeSa::end_retiring() {
+  const std::optional<Request>& lost = retiring_->pending;
+  if (lost && (lost->task == Task::kRekeyChild || lost->task == Task::kDeleteChild)) queue(gen_, lost->task, lost->rekeyed_spi);
+  retiring_.reset();
+}
+
 void IkeSa::rekey_child() {
   if (child_) queue(gen_, Task::kRekeyChild, child_->inbound_spi);
   start_next(gen_, now_ms_);
@@ -187,7 +196,7 @@ void IkeSa::tick(uint64_t now_ms) {
     ++r.sent;
     return true;
   };
-  if (retiring_ && (!retransmit(*retiring_) || now_ms_ >= retiring_->retire_by)) retiring_.reset();
+  if (retiring_ && (!retransmit(*retiring_) || now_ms_ >= retiring_->retire_by)) end_retiring();
   if (state_ != IkeState::kInitSent && state_ != IkeState::kAuthSent && state_ != IkeState::kEstablished) return;
   if (!retransmit(gen_)) {
     fail(state_ == IkeState::kEstablished ? "the peer stopped answering (dead peer)" : "the peer did not answer");

@@ -213,6 +213,7 @@ class IkeSa {
   void promote(PeerRekey theirs);
   void rearm_child_rekey();
   void queue(Generation& gen, Task task, uint32_t spi = 0);
+  void end_retiring();
   // exchange_info.cpp: INFORMATIONAL.
   Result<void> respond_informational(Generation& gen, const Message& request, const std::vector<Payload>& inner);
   void finish_informational(Generation& gen, const Request& request, const std::vector<Payload>& inner);
@@ -232,6 +233,7 @@ class IkeSa {
   uint32_t first_child_spi_ = 0;
   std::optional<ChildSa> child_;            // the current CHILD_SA
   Bytes child_min_nonce_;                   // the lowest nonce of the exchange that made it (2.8.1)
+  bool child_from_peer_ = false;            // made by the peer's CREATE_CHILD_SA, not ours
   std::vector<ChildSa> replaced_;           // rekeyed away; their Deletes still to come
   std::optional<ChildSa> outbound_waiting_;  // a responder's rekey: outbound after the old one's Delete
   uint64_t outbound_waiting_since_ = 0;

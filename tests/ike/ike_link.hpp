@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <random>
@@ -64,11 +65,19 @@ class IkeLink {
   size_t datagrams() const { return moved_; }
   void set_faults(LinkFaults f) { faults_ = f; }
   void cut(bool cut) { cut_ = cut; }  // nothing crosses while cut
+  // The next datagram to `a` that `matches` is lost.
+  void lose_next_to_a(std::function<bool(const ike::Bytes&)> matches) { lose_to_a_ = std::move(matches); }
 
   // Collects what both sides want to send and what happened to their CHILD_SAs.
   void collect() {
     for (auto& d : a_.take_outbox()) send(to_b_, std::move(d));
-    for (auto& d : b_.take_outbox()) send(to_a_, std::move(d));
+    for (auto& d : b_.take_outbox()) {
+      if (lose_to_a_ && lose_to_a_(d)) {
+        lose_to_a_ = nullptr;
+        continue;
+      }
+      send(to_a_, std::move(d));
+    }
     for (auto& e : a_.take_events()) plane_a_.apply(e, now_);
     for (auto& e : b_.take_events()) plane_b_.apply(e, now_);
   }
@@ -136,6 +145,7 @@ class IkeLink {
   uint64_t now_ = 1000;
   size_t moved_ = 0;
   bool cut_ = false;
+  std::function<bool(const ike::Bytes&)> lose_to_a_;
 };
 
 }  // namespace rampart::test
