@@ -16,7 +16,9 @@
 #include <rte_ip.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -38,6 +40,10 @@ using namespace rampart;
 using namespace rampart::bench;
 
 namespace {
+
+// A row's systems alternate every 20 ms of timed work: short against the VM's disturbances,
+// long against the cache a system loses when another has run.
+constexpr double kSliceSeconds = 0.02;
 
 const char* kUsage =
     "usage: rampart-bench self [--sizes 64,512,1420,imix] [--sas 1,100000] [--burst N] [--cipher aes-gcm-128|aes-gcm-256]\n"
@@ -165,10 +171,28 @@ int run_self(int argc, char** argv) {
         for (const SizeSpec& size : o.sizes) {
           std::fprintf(stderr, "\r[%zu/%zu] %s %s B, %u SA%s ...     ", ++done, total, direction_name(d),
                        size.name.c_str(), sas, sas == 1 ? "" : "s");
-          Row raw = make_row("ipsec-mb", d, size, sas, ceiling.run(d == Direction::kOutbound, size));
-          Row ours = make_row("rampart", d, size, sas, rig.run(d, size));
+          // The systems take turns, a slice each (see Slice), until each has had its seconds.
+          unsigned slices = std::max(1u, static_cast<unsigned>(std::lround(o.run.seconds / kSliceSeconds)));
+          Slice slice{o.run.seconds / slices, 0};
+          enum { kCeiling, kOurs, kEsp, kTheirs, kSystems };
+          Measurement total[kSystems];
+          uint64_t next_flow[kSystems] = {};
+          auto take_turn = [&](int system, auto&& run) {
+            slice.first_flow = next_flow[system];
+            Measurement m = run();
+            next_flow[system] += m.sent;
+            total[system] += m;
+          };
+          for (unsigned turn = 0; turn < slices; ++turn) {
+            take_turn(kCeiling, [&] { return ceiling.run(d == Direction::kOutbound, size, slice); });
+            take_turn(kOurs, [&] { return rig.run(d, size, slice); });
+            take_turn(kEsp, [&] { return stage.run(d, size, slice); });
+            if (peer) take_turn(kTheirs, [&] { return peer->run(d, size, slice); });
+          }
+          Row raw = make_row("ipsec-mb", d, size, sas, total[kCeiling]);
+          Row ours = make_row("rampart", d, size, sas, total[kOurs]);
           ours.of_ceiling = ours.mpps / raw.mpps;
-          Row esp = make_row("rampart-esp", d, size, sas, stage.run(d, size));
+          Row esp = make_row("rampart-esp", d, size, sas, total[kEsp]);
           esp.of_ceiling = esp.mpps / raw.mpps;
           std::fprintf(stderr, "\r%60s\r", "");
           if (ours.sent != ours.received + ours.dropped) {
@@ -177,7 +201,7 @@ int run_self(int argc, char** argv) {
             status = 1;
           }
           if (peer) {
-            Row theirs = make_row("rte_ipsec", d, size, sas, peer->run(d, size));
+            Row theirs = make_row("rte_ipsec", d, size, sas, total[kTheirs]);
             theirs.of_ceiling = theirs.mpps / raw.mpps;
             ours.vs_rte_ipsec = ours.mpps / theirs.mpps;
             esp.vs_rte_ipsec = esp.mpps / theirs.mpps;

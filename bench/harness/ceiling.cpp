@@ -19,14 +19,14 @@ CryptoCeiling::CryptoCeiling(const RunConfig& config, rte_mempool* pool)
 
 CryptoCeiling::~CryptoCeiling() { rte_pktmbuf_free_bulk(mbufs_, kChunk); }
 
-Measurement CryptoCeiling::run(bool seal, const SizeSpec& size) {
+Measurement CryptoCeiling::run(bool seal, const SizeSpec& size, const Slice& slice) {
   Measurement m;
-  uint64_t budget = static_cast<uint64_t>(config_.seconds * static_cast<double>(rte_get_tsc_hz()));
+  uint64_t budget = static_cast<uint64_t>(slice.seconds * static_cast<double>(rte_get_tsc_hz()));
   bool ok[dp::kMaxBurst];
   uint8_t iv[dp::kMaxBurst][12] = {};
   uint8_t aad[dp::kMaxBurst][8] = {};
   const unsigned burst = config_.burst;
-  uint64_t flow = 0;
+  uint64_t flow = slice.first_flow;
   while (m.cycles < budget) {
     for (unsigned at = 0; at + burst <= kChunk && m.cycles < budget; at += burst) {
       crypto::AeadOp ops[dp::kMaxBurst];

@@ -16,7 +16,7 @@ class CryptoCeiling {
   CryptoCeiling(const RunConfig& config, rte_mempool* pool);
   ~CryptoCeiling();
   // seal: outbound's ceiling; open: inbound's.
-  Measurement run(bool seal, const SizeSpec& size);
+  Measurement run(bool seal, const SizeSpec& size, const Slice& slice);
 
  private:
   static constexpr unsigned kChunk = 1024;

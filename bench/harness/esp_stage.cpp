@@ -21,15 +21,15 @@ EspStageRig::EspStageRig(const RunConfig& config, rte_mempool* pool)
   }
 }
 
-Measurement EspStageRig::run(Direction direction, const SizeSpec& size) {
+Measurement EspStageRig::run(Direction direction, const SizeSpec& size, const Slice& slice) {
   Measurement m;
   bool out = direction == Direction::kOutbound;
-  uint64_t budget = static_cast<uint64_t>(config_.seconds * static_cast<double>(rte_get_tsc_hz()));
+  uint64_t budget = static_cast<uint64_t>(slice.seconds * static_cast<double>(rte_get_tsc_hz()));
   dp::EspContext ctx{&mb_, &drops_.lane(0), nullptr};
   uint64_t dropped_before = 0;
   for (size_t r = 0; r < dp::kDropReasonCount; ++r) dropped_before += drops_.sum(r);
   const unsigned burst = config_.burst;
-  uint64_t flow = 0;
+  uint64_t flow = slice.first_flow;
   while (m.cycles < budget) {
     dp::Burst b;
     if (rte_pktmbuf_alloc_bulk(pool_, b.pkts, burst) != 0) std::abort();

@@ -14,7 +14,7 @@ namespace rampart::bench {
 class EspStageRig {
  public:
   EspStageRig(const RunConfig& config, rte_mempool* pool);
-  Measurement run(Direction direction, const SizeSpec& size);
+  Measurement run(Direction direction, const SizeSpec& size, const Slice& slice);
 
  private:
   RunConfig config_;

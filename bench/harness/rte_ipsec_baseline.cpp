@@ -163,16 +163,16 @@ std::unique_ptr<RteIpsecBaseline::Side> RteIpsecBaseline::make_side(Direction di
   return side;
 }
 
-Measurement RteIpsecBaseline::run(Direction direction, const SizeSpec& size) {
+Measurement RteIpsecBaseline::run(Direction direction, const SizeSpec& size, const Slice& slice) {
   Measurement m;
   bool out = direction == Direction::kOutbound;
   Side& side = out ? *outbound_ : *inbound_;
-  uint64_t budget = static_cast<uint64_t>(config_.seconds * static_cast<double>(rte_get_tsc_hz()));
+  uint64_t budget = static_cast<uint64_t>(slice.seconds * static_cast<double>(rte_get_tsc_hz()));
   CounterTable peer_drops(dp::kDropReasonDefs, 1);
   dp::EspContext peer{mb_.get(), &peer_drops.lane(0), nullptr};
   uint8_t l3 = config_.family == dp::IpFamily::kIpv4 ? 20 : 40;
   const unsigned burst = config_.burst;
-  uint64_t flow = 0;
+  uint64_t flow = slice.first_flow;
   while (m.cycles < budget) {
     rte_mbuf* pkts[dp::kMaxBurst];
     unsigned sa_of[dp::kMaxBurst];

@@ -23,7 +23,7 @@ class RteIpsecBaseline {
   RteIpsecBaseline(const RteIpsecBaseline&) = delete;
   RteIpsecBaseline& operator=(const RteIpsecBaseline&) = delete;
 
-  Measurement run(Direction direction, const SizeSpec& size);
+  Measurement run(Direction direction, const SizeSpec& size, const Slice& slice);
 
  private:
   struct Side;  // the SAs and sessions of one direction

@@ -180,15 +180,15 @@ PipelineRig::~PipelineRig() {
   gw_.reset();
 }
 
-Measurement PipelineRig::run(Direction direction, const SizeSpec& size) {
+Measurement PipelineRig::run(Direction direction, const SizeSpec& size, const Slice& slice) {
   Measurement m;
   bool outbound = direction == Direction::kOutbound;
-  uint64_t budget = static_cast<uint64_t>(config_.seconds * static_cast<double>(rte_get_tsc_hz()));
+  uint64_t budget = static_cast<uint64_t>(slice.seconds * static_cast<double>(rte_get_tsc_hz()));
   uint64_t dropped_before = dropped();
   uint16_t ether_type = config_.family == dp::IpFamily::kIpv4 ? RTE_ETHER_TYPE_IPV4 : RTE_ETHER_TYPE_IPV6;
   CounterTable peer_drops(dp::kDropReasonDefs, 1);
   dp::EspContext peer{mb_.get(), &peer_drops.lane(0), nullptr};
-  uint64_t flow = 0;
+  uint64_t flow = slice.first_flow;
   const unsigned burst = config_.burst;
   while (m.cycles < budget) {
     rte_mbuf* pkts[dp::kMaxBurst];

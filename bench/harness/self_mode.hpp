@@ -36,6 +36,23 @@ struct Measurement {
   uint64_t cycles = 0;    // timed TSC cycles
   uint64_t sent = 0;      // into the system under test
   uint64_t dropped = 0;   // counted drops
+
+  Measurement& operator+=(const Measurement& o) noexcept {
+    packets += o.packets;
+    ip_bytes += o.ip_bytes;
+    cycles += o.cycles;
+    sent += o.sent;
+    dropped += o.dropped;
+    return *this;
+  }
+};
+
+// One short stretch of a row. The systems of a row take turns in slices, so that whatever else
+// the machine does (a VM's neighbours) falls on all of them alike and their ratios hold still;
+// first_flow carries the flow sequence on from the last slice, so every SA still gets its turn.
+struct Slice {
+  double seconds = 0;
+  uint64_t first_flow = 0;
 };
 
 // Addresses and SA parameters shared by every system measured, so all do the same work.
@@ -55,7 +72,7 @@ class PipelineRig {
   PipelineRig(const PipelineRig&) = delete;
   PipelineRig& operator=(const PipelineRig&) = delete;
 
-  Measurement run(Direction direction, const SizeSpec& size);
+  Measurement run(Direction direction, const SizeSpec& size, const Slice& slice);
 
  private:
   uint64_t drain(uint16_t port);
