@@ -97,18 +97,13 @@ inline void for_each_sa_run(Burst& burst, F&& f) noexcept {
   }
 }
 
-// Starts loading what the burst's SAs will need (their two hot lines and the first lines of the
-// AES key schedule) before the first of them is used: with many SAs, each is a cache miss.
+// Starts loading what the burst's SAs will need before the first of them is used (prefetch_sa).
 inline void prefetch_sas(const Burst& burst) noexcept {
   const SaRuntime* previous = nullptr;
   for (uint16_t i = 0; i < burst.count; ++i) {
-    const SaRuntime* sa = burst.sa[i];
-    if (sa == previous) continue;
-    previous = sa;
-    rte_prefetch0(sa);
-    rte_prefetch0(sa->outer_template);
-    rte_prefetch0(sa->key.schedule.expanded_keys);
-    rte_prefetch0(sa->key.schedule.expanded_keys + 64);
+    if (burst.sa[i] == previous) continue;
+    previous = burst.sa[i];
+    prefetch_sa(previous);
   }
 }
 
