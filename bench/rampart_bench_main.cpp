@@ -8,7 +8,7 @@
 //                     [--sizes 64,1420] [--rate PPS | --search [--max-rate PPS] [--loss F]]
 //                     [--src IP] [--dst IP] [--flows N] [--seconds S] [--json FILE]
 //
-// Self mode runs one worker core. Every row checks that its counts add up (sent = received +
+// Self mode runs one worker core; the systems of a row take turns in 20 ms slices. Every row checks that its counts add up (sent = received +
 // counted drops); a row that does not makes the exit status 1. DUT mode drives a device under
 // test through two EAL ports (--loopback: a rate-limited stand-in, for tests).
 #include <rte_cycles.h>
@@ -163,6 +163,9 @@ int run_self(int argc, char** argv) {
       RunConfig config = o.run;
       config.sas = sas;
       PipelineRig rig(config, *pool);
+      RunConfig clear_config = config;
+      clear_config.clear = true;
+      PipelineRig clear_rig(clear_config, *pool);
       CryptoCeiling ceiling(config, *pool);
       EspStageRig stage(config, *pool);
       std::unique_ptr<RteIpsecBaseline> peer;
@@ -174,7 +177,7 @@ int run_self(int argc, char** argv) {
           // The systems take turns, a slice each (see Slice), until each has had its seconds.
           unsigned slices = std::max(1u, static_cast<unsigned>(std::lround(o.run.seconds / kSliceSeconds)));
           Slice slice{o.run.seconds / slices, 0};
-          enum { kCeiling, kOurs, kEsp, kTheirs, kSystems };
+          enum { kCeiling, kOurs, kEsp, kClear, kTheirs, kSystems };
           Measurement total[kSystems];
           uint64_t next_flow[kSystems] = {};
           auto take_turn = [&](int system, auto&& run) {
@@ -187,6 +190,7 @@ int run_self(int argc, char** argv) {
             take_turn(kCeiling, [&] { return ceiling.run(d == Direction::kOutbound, size, slice); });
             take_turn(kOurs, [&] { return rig.run(d, size, slice); });
             take_turn(kEsp, [&] { return stage.run(d, size, slice); });
+            take_turn(kClear, [&] { return clear_rig.run(d, size, slice); });
             if (peer) take_turn(kTheirs, [&] { return peer->run(d, size, slice); });
           }
           Row raw = make_row("ipsec-mb", d, size, sas, total[kCeiling]);
@@ -194,26 +198,27 @@ int run_self(int argc, char** argv) {
           ours.of_ceiling = ours.mpps / raw.mpps;
           Row esp = make_row("rampart-esp", d, size, sas, total[kEsp]);
           esp.of_ceiling = esp.mpps / raw.mpps;
+          Row clear = make_row("rampart-clear", d, size, sas, total[kClear]);
           std::fprintf(stderr, "\r%60s\r", "");
-          if (ours.sent != ours.received + ours.dropped) {
-            std::fprintf(stderr, "rampart-bench: %s %s: sent %llu, received %llu + dropped %llu do not add up\n",
-                         ours.direction.c_str(), ours.size.c_str(), ours.sent, ours.received, ours.dropped);
+          for (const Row* r : {&ours, &clear}) {
+            if (r->sent == r->received + r->dropped) continue;
+            std::fprintf(stderr, "rampart-bench: %s %s %s: sent %llu, received %llu + dropped %llu do not add up\n",
+                         r->system.c_str(), r->direction.c_str(), r->size.c_str(), r->sent, r->received, r->dropped);
             status = 1;
           }
+          Row theirs;
+          std::vector<const Row*> shown{&ours, &esp};
           if (peer) {
-            Row theirs = make_row("rte_ipsec", d, size, sas, total[kTheirs]);
+            theirs = make_row("rte_ipsec", d, size, sas, total[kTheirs]);
             theirs.of_ceiling = theirs.mpps / raw.mpps;
             ours.vs_rte_ipsec = ours.mpps / theirs.mpps;
             esp.vs_rte_ipsec = esp.mpps / theirs.mpps;
-            for (const Row* r : {&ours, &esp, &theirs}) {
-              print_row(*r);
-              rows.push_back(*r);
-            }
-          } else {
-            for (const Row* r : {&ours, &esp}) {
-              print_row(*r);
-              rows.push_back(*r);
-            }
+            shown.push_back(&theirs);
+          }
+          shown.push_back(&clear);
+          for (const Row* r : shown) {
+            print_row(*r);
+            rows.push_back(*r);
           }
           print_row(raw);
           rows.push_back(raw);

@@ -72,11 +72,13 @@ int worker_main(void* arg) {
 Result<std::unique_ptr<Gateway>> Gateway::create(const GatewaySpec& spec) {
   std::unique_ptr<Gateway> gw(new Gateway);
   gw->spec_ = spec;
+  static std::atomic<unsigned> gateways{0};  // DPDK names are process-wide; a bench runs several
+  gw->tag_ = "_" + std::to_string(gateways.fetch_add(1));
   auto workers = static_cast<uint16_t>(spec.worker_lcores.size());
   if (workers == 0) return make_error(Errc::kInvalidArgument, "no worker lcores");
   if (spec.ports.size() > kMaxPorts) return make_error(Errc::kInvalidArgument, "too many ports");
   if (spec.burst > kMaxBurst) return make_error(Errc::kInvalidArgument, "burst above " + std::to_string(kMaxBurst));
-  auto pool = create_packet_pool("rampart_pool", spec.mbufs, static_cast<int>(rte_socket_id()));
+  auto pool = create_packet_pool("rampart_pool" + gw->tag_, spec.mbufs, static_cast<int>(rte_socket_id()));
   if (!pool) return pool.error();
   gw->pool_ = *pool;
 
@@ -101,7 +103,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewaySpec& spec) {
   gw->updates_ = std::move(*channel);
   if (spec.max_sas == 0) return make_error(Errc::kInvalidArgument, "max_sas must be at least 1");
   // Room for every SA and, during rekeys, the inbound SAs they replace.
-  auto sad = Sad::create("rampart_sad", spec.max_sas * 2);
+  auto sad = Sad::create("rampart_sad" + gw->tag_, spec.max_sas * 2);
   if (!sad) return sad.error();
   gw->sad_ = std::move(*sad);
 
@@ -129,7 +131,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewaySpec& spec) {
   for (const SaParams& p : spec.sas)
     if (auto r = gw->install_sa(p); !r) return make_error(r.code(), "SA " + p.name + ": " + r.message());
   if (auto r = gw->set_policies(spec.policies); !r) return r.error();
-  auto neighbours = NeighbourTable::create("rampart_neighbours", 1024);
+  auto neighbours = NeighbourTable::create("rampart_neighbours" + gw->tag_, 1024);
   if (!neighbours) return neighbours.error();
   gw->neighbours_ = std::move(*neighbours);
   for (const NeighbourSpec& n : spec.neighbours) {
@@ -141,17 +143,17 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewaySpec& spec) {
       gw->neighbours_->learn6(n.address6.data(), mac);
   }
 
-  gw->to_control_ = rte_ring_create("rampart_to_control", kControlRingSize, SOCKET_ID_ANY, RING_F_SC_DEQ);
-  gw->unresolved_ = rte_ring_create("rampart_unresolved", kControlRingSize, SOCKET_ID_ANY, RING_F_SC_DEQ);
-  gw->control_tx_ = rte_ring_create("rampart_control_tx", kControlRingSize, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  gw->to_control_ = rte_ring_create(("rampart_to_control" + gw->tag_).c_str(), kControlRingSize, SOCKET_ID_ANY, RING_F_SC_DEQ);
+  gw->unresolved_ = rte_ring_create(("rampart_unresolved" + gw->tag_).c_str(), kControlRingSize, SOCKET_ID_ANY, RING_F_SC_DEQ);
+  gw->control_tx_ = rte_ring_create(("rampart_control_tx" + gw->tag_).c_str(), kControlRingSize, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
   if (!gw->to_control_ || !gw->unresolved_ || !gw->control_tx_) return make_error(Errc::kNoMemory, "cannot create rings");
   for (uint16_t w = 0; w < workers; ++w) {
-    std::string name = "rampart_events_" + std::to_string(w);
+    std::string name = "rampart_events" + gw->tag_ + "_" + std::to_string(w);
     rte_ring* ring = rte_ring_create_elem(name.c_str(), sizeof(SaEvent), kControlRingSize, SOCKET_ID_ANY,
                                           RING_F_SP_ENQ | RING_F_SC_DEQ);
     if (ring == nullptr) return make_error(Errc::kNoMemory, "cannot create event ring " + name);
     gw->events_.push_back(ring);
-    name = "rampart_trace_" + std::to_string(w);
+    name = "rampart_trace" + gw->tag_ + "_" + std::to_string(w);
     ring = rte_ring_create_elem(name.c_str(), sizeof(TraceRecord), kControlRingSize, SOCKET_ID_ANY,
                                 RING_F_SP_ENQ | RING_F_SC_DEQ);
     if (ring == nullptr) return make_error(Errc::kNoMemory, "cannot create trace ring " + name);

@@ -211,6 +211,7 @@ class Gateway {
   std::unique_ptr<Sad> sad_;          // shared with the workers (lock-free readers)
   const Tables* tables_ = nullptr;    // the generation last published
   uint64_t generation_ = 0;           // names each SPD and route table uniquely
+  std::string tag_;                   // "_N" for the process's Nth gateway: its DPDK objects' names
   std::vector<PolicySpec> policies_;  // as built into tables_
   std::vector<RouteSpec> connected_;  // from the ports' addresses
   std::vector<RouteSpec> routes_spec_;  // connected and configured, as built into tables_

@@ -210,12 +210,12 @@ Result<void> Gateway::set_policies(const std::vector<PolicySpec>& policies) {
     slots[d].push_back(slot);
   }
   ++generation_;
-  auto out = Spd::build("spd_out_" + std::to_string(generation_), rules[0], slots[0]);
+  auto out = Spd::build("spd_out" + tag_ + "_" + std::to_string(generation_), rules[0], slots[0]);
   if (!out) {
     undo();
     return out.error();
   }
-  auto in = Spd::build("spd_in_" + std::to_string(generation_), rules[1], slots[1]);
+  auto in = Spd::build("spd_in" + tag_ + "_" + std::to_string(generation_), rules[1], slots[1]);
   if (!in) {
     undo();
     return in.error();
@@ -233,15 +233,15 @@ Result<void> Gateway::set_routes(const std::vector<RouteSpec>& routes) {
   std::vector<RouteSpec> all = connected_;
   all.insert(all.end(), routes.begin(), routes.end());
   ++generation_;
-  auto table = RouteTable::build("routes_" + std::to_string(generation_), all);
+  auto table = RouteTable::build("routes" + tag_ + "_" + std::to_string(generation_), all);
   if (!table) return table.error();
   std::shared_ptr<const Spd> out, in;
   if (tables_ != nullptr) {
     out = tables_->spd_out;
     in = tables_->spd_in;
   } else {  // the first tables: no policy yet
-    auto empty_out = Spd::build("spd_out_" + std::to_string(generation_), {}, {});
-    auto empty_in = Spd::build("spd_in_" + std::to_string(generation_), {}, {});
+    auto empty_out = Spd::build("spd_out" + tag_ + "_" + std::to_string(generation_), {}, {});
+    auto empty_in = Spd::build("spd_in" + tag_ + "_" + std::to_string(generation_), {}, {});
     if (!empty_out) return empty_out.error();
     if (!empty_in) return empty_in.error();
     out = std::move(*empty_out);

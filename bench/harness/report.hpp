@@ -9,7 +9,7 @@
 namespace rampart::bench {
 
 struct Row {
-  std::string system;     // "rampart", "rte_ipsec", "ipsec-mb"
+  std::string system;     // "rampart", "rampart-esp", "rampart-clear", "rte_ipsec", "ipsec-mb"
   std::string direction;  // "outbound", "inbound"
   std::string size;       // "64", "imix"
   double mean_size = 0;   // IP bytes per packet, for the plot's x axis

@@ -84,8 +84,8 @@ dp::PolicySpec Flows::policy(unsigned index, dp::SaDirection direction) const {
   p.name = std::string(direction == dp::SaDirection::kOutbound ? "o" : "i") + std::to_string(index);
   p.direction = direction;
   p.family = config.family;
-  p.action = dp::PolicyAction::kProtect;
-  p.sa = p.name;
+  p.action = config.clear ? dp::PolicyAction::kBypass : dp::PolicyAction::kProtect;
+  if (!config.clear) p.sa = p.name;
   bool one = config.sas == 1;  // one SA: the whole site behind one policy
   bool out = direction == dp::SaDirection::kOutbound;
   if (config.family == dp::IpFamily::kIpv4) {
@@ -150,8 +150,10 @@ PipelineRig::PipelineRig(const RunConfig& config, rte_mempool* pool) : config_(c
   }
   spec.neighbours = {peer, host};
   for (unsigned i = 0; i < config.sas; ++i) {
-    spec.sas.push_back(flows_.sa(i, dp::SaDirection::kOutbound, false));
-    spec.sas.push_back(flows_.sa(i, dp::SaDirection::kInbound, false));
+    if (!config.clear) {
+      spec.sas.push_back(flows_.sa(i, dp::SaDirection::kOutbound, false));
+      spec.sas.push_back(flows_.sa(i, dp::SaDirection::kInbound, false));
+    }
     spec.policies.push_back(flows_.policy(i, dp::SaDirection::kOutbound));
     spec.policies.push_back(flows_.policy(i, dp::SaDirection::kInbound));
   }
@@ -163,7 +165,7 @@ PipelineRig::PipelineRig(const RunConfig& config, rte_mempool* pool) : config_(c
   gw_ = std::move(*gw);
   worker_ = std::make_unique<dp::Worker>(*gw_, 0, crypto::MbManager::create().value());
   mb_ = std::make_unique<crypto::MbManager>(crypto::MbManager::create().value());
-  if (config.mode == dp::SaMode::kTunnel)
+  if (config.mode == dp::SaMode::kTunnel && !config.clear)
     for (unsigned i = 0; i < config.sas; ++i)
       peer_.push_back(std::move(dp::create_sa(*mb_, flows_.sa(i, dp::SaDirection::kOutbound, true)).value()));
   rte_eth_macaddr_get(in_.a, &inside_mac_);
@@ -198,7 +200,7 @@ Measurement PipelineRig::run(Direction direction, const SizeSpec& size, const Sl
       m.ip_bytes += length;
       auto* inner = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(pkts[i], length));
       flows_.inner_packet(inner, length, static_cast<unsigned>(flow), outbound);
-      if (!outbound) {  // the peer seals it (untimed): our inbound pipeline opens it
+      if (!outbound && !config_.clear) {  // the peer seals it (untimed): our inbound pipeline opens it
         dp::Burst one;
         one.pkts[0] = pkts[i];
         one.sa[0] = peer_[flow % config_.sas].get();

@@ -28,6 +28,7 @@ struct RunConfig {
   dp::SaMode mode = dp::SaMode::kTunnel;
   dp::IpFamily family = dp::IpFamily::kIpv4;
   double seconds = 0.5;     // timed seconds per row
+  bool clear = false;       // BYPASS policies and no SAs: the pipeline carries the packets in the clear
 };
 
 struct Measurement {

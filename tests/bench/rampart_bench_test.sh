@@ -24,14 +24,15 @@ for key in ("cpu", "flags", "cores", "ipsec_mb", "dpdk", "compiler", "kernel"):
 assert machine["ipsec_mb"]["arch"] in ("sse", "avx", "avx2", "avx512", "aesni"), machine["ipsec_mb"]
 rows = run["rows"]
 systems = {r["system"] for r in rows}
-assert systems == {"rampart", "rampart-esp", "rte_ipsec", "ipsec-mb"}, systems
-assert len(rows) == 2 * 2 * 2 * 4, len(rows)  # SA counts x directions x sizes x systems
+assert systems == {"rampart", "rampart-esp", "rampart-clear", "rte_ipsec", "ipsec-mb"}, systems
+assert len(rows) == 2 * 2 * 2 * 5, len(rows)  # SA counts x directions x sizes x systems
 for r in rows:
     assert r["mpps"] > 0 and r["cycles_per_packet"] > 0, r
     assert r["gbps_l2"] > r["gbps_l3"] > 0, r
-    if r["system"] in ("rampart", "rampart-esp"):
+    if r["system"] in ("rampart", "rampart-esp", "rampart-clear"):
         assert r["sent"] == r["received"] + r["dropped"], r
         assert r["dropped"] == 0, r
+    if r["system"] in ("rampart", "rampart-esp"):
         assert 0 < r["of_ceiling"] and r["vs_rte_ipsec"] > 0, r
 PY
 head -c 8 "$dir/run.png" | od -An -c | grep -q "P   N   G" || fail "no PNG plot"
