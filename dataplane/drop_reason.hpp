@@ -44,6 +44,7 @@ enum class DropReason : uint8_t {
   kTtlExpired,      // TTL ran out at this hop
   kFragmentationNeeded,  // too big for the tunnel with DF set (or IPv6): ICMP "fragmentation needed" or ICMPv6 "packet too big" sent
   kTooBig,          // too big for the tunnel and could not be fragmented
+  kReassembly,      // a fragment for us given up: malformed, overlapping, timed out, too many
   kUnsupported,     // a protocol the pipeline does not handle (e.g. IPv6 for now)
   kControlBusy,     // the ring to the control core was full
   kTxFull,          // the port's tx queue took no more
@@ -85,6 +86,7 @@ inline constexpr std::array<CounterDef, kDropReasonCount> kDropReasonDefs{{
     {"drop_ttl_expired", "TTL ran out at this hop"},
     {"drop_fragmentation_needed", "too big for the tunnel with DF set, or IPv6; ICMP fragmentation needed / packet too big sent"},
     {"drop_too_big", "too big for the tunnel and could not be fragmented"},
+    {"drop_reassembly", "fragment addressed to the gateway given up: malformed, overlapping, too many, too big or timed out"},
     {"drop_unsupported", "a protocol the pipeline does not handle"},
     {"drop_control_busy", "ring to the control core full"},
     {"drop_tx_full", "transmit queue full"},

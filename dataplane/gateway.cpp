@@ -27,6 +27,11 @@ namespace rampart::dp {
 namespace {
 
 constexpr unsigned kControlRingSize = 1024;
+// Packets in reassembly at once per worker, and how long their fragments may wait: a peer's ESP
+// or an IKE message arrives in pieces within milliseconds; what is still missing after two
+// seconds is lost, and holding it longer only helps whoever floods us with first fragments.
+constexpr uint32_t kReassemblyPackets = 1024;
+constexpr uint32_t kReassemblyTimeoutMs = 2000;
 
 bool in_prefix(uint32_t address, const Ipv4Prefix& prefix) {
   uint32_t mask = prefix.length == 0 ? 0 : ~uint32_t{0} << (32 - prefix.length);
@@ -158,6 +163,12 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewaySpec& spec) {
                                 RING_F_SP_ENQ | RING_F_SC_DEQ);
     if (ring == nullptr) return make_error(Errc::kNoMemory, "cannot create trace ring " + name);
     gw->traces_.push_back(ring);
+  }
+  gw->reassemblers_.reserve(workers);
+  for (uint16_t w = 0; w < workers; ++w) {
+    auto reassembler = Reassembler::create(kReassemblyPackets, kReassemblyTimeoutMs, static_cast<int>(rte_socket_id()));
+    if (!reassembler) return reassembler.error();
+    gw->reassemblers_.push_back(std::move(*reassembler));
   }
   gw->drops_ = std::make_unique<CounterTable>(kDropReasonDefs, workers + 1);
   gw->paths_ = std::make_unique<CounterTable>(kPathCounterDefs, workers);
@@ -727,6 +738,7 @@ void Gateway::release() {
   events_.clear();
   for (rte_ring* ring : traces_) rte_ring_free(ring);
   traces_.clear();
+  for (Reassembler& r : reassemblers_) r.close();  // the workers keep their references
   // The ports are stopped, not closed: they belong to whoever created the devices (EAL closes
   // its --vdev and PCI devices in rte_eal_cleanup; tests close their ring pairs).
   ports_.clear();

@@ -18,6 +18,7 @@
 #include "common/result.hpp"
 #include "crypto/mb_manager.hpp"
 #include "dataplane/gateway_spec.hpp"
+#include "dataplane/ip_reassembly.hpp"
 #include "dataplane/packet_trace.hpp"
 #include "dataplane/routes.hpp"
 #include "dataplane/sa.hpp"
@@ -33,7 +34,7 @@ namespace rampart::dp {
 
 // What the gateway counts besides drops, per worker lane.
 enum class PathCounter : size_t {
-  kRx, kTx, kEspOut, kEspIn, kBypass, kEchoReplies, kToControl, kBusyCycles, kIdleCycles, kBusyPolls, kCount
+  kRx, kTx, kEspOut, kEspIn, kBypass, kEchoReplies, kToControl, kReassembled, kBusyCycles, kIdleCycles, kBusyPolls, kCount
 };
 inline constexpr std::array<CounterDef, static_cast<size_t>(PathCounter::kCount)> kPathCounterDefs{{
     {"rx_packets", "packets received on all ports"},
@@ -43,6 +44,7 @@ inline constexpr std::array<CounterDef, static_cast<size_t>(PathCounter::kCount)
     {"bypass_packets", "packets forwarded in the clear by a bypass policy"},
     {"echo_replies", "ICMP echo requests to the gateway answered"},
     {"to_control_packets", "packets handed to the control core (ARP, ND, IKE)"},
+    {"reassembled_packets", "packets addressed to the gateway put back together from fragments"},
     {"busy_cycles", "TSC cycles workers spent on passes that moved packets"},
     {"idle_cycles", "TSC cycles workers spent on passes that found nothing"},
     {"busy_polls", "worker passes that moved packets"},
@@ -229,6 +231,7 @@ class Gateway {
   std::unique_ptr<CounterTable> paths_;
   std::vector<rte_ring*> events_;        // per worker: SaEvents (lifetimes, sequence overflow)
   std::vector<rte_ring*> traces_;        // per worker: TraceRecords
+  std::vector<Reassembler> reassemblers_;  // per worker: fragments addressed to us
   std::atomic<int32_t> trace_budget_{0};  // packets still to capture; workers take one each
   std::vector<TraceRecord> trace_log_;   // control core only
   std::vector<IkeDatagram> ike_inbox_;   // control core only

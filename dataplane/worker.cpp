@@ -16,6 +16,7 @@
 #include "dataplane/ethernet.hpp"
 #include "dataplane/gateway.hpp"
 #include "dataplane/ip_fragment.hpp"
+#include "dataplane/ip_reassembly.hpp"
 #include "dataplane/ipv6_chain.hpp"
 #include "dataplane/tables.hpp"
 #include "dataplane/update_channel.hpp"
@@ -134,7 +135,8 @@ Worker::Worker(Gateway& gateway, unsigned index, crypto::MbManager mb)
       drops_(gateway.drops_->lane(index)),
       paths_(gateway.paths_->lane(index)),
       esp_{&mb_, &drops_, gateway.events_[index]},
-      tracer_(static_cast<uint16_t>(index), gateway.traces_[index], gateway.trace_budget_) {
+      tracer_(static_cast<uint16_t>(index), gateway.traces_[index], gateway.trace_budget_),
+      reassembly_(gateway.reassemblers_[index]) {
   UpdateChannel& channel = *gateway.updates_;
   channel.attach(index);  // empties the ring: the current state is copied here instead
   updates_ = channel.ring(index);
@@ -183,6 +185,9 @@ void Worker::poll_once() noexcept {
     moved += n;
     paths_.add(PathCounter::kRx, n);
     process(p, pkts, n);
+    // What reassembly gave up on in this burst (its death row holds one burst's worth, no
+    // more), and what timed out: a couple of loads when there is nothing.
+    if (uint32_t given_up = reassembly_.release(start)) [[unlikely]] drops_.add(DropReason::kReassembly, given_up);
   }
   // The control core's packets (ARP replies and requests) leave through worker 0's queues.
   if (index_ == 0) {
@@ -244,11 +249,28 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
     return false;
   };
 
+  // A fragment addressed to us waits for the rest of its packet (ip_reassembly.hpp); the whole
+  // packet then goes on as if it had come in one piece.
+  auto fragment_for_us = [&](const rte_mbuf* m) {
+    const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
+    if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
+      return reinterpret_cast<const rte_ipv4_hdr*>(eth + 1)->dst_addr == our_address;
+    return port.spec.has_address6 &&
+           std::memcmp(reinterpret_cast<const rte_ipv6_hdr*>(eth + 1)->dst_addr, port.spec.address6.address.data(), 16) == 0;
+  };
+  uint64_t now = 0;
+
   if (tracer_.active()) [[unlikely]]
     for (uint16_t i = 0; i < count; ++i) tracer_.capture(pkts[i], port_index);
   for (uint16_t i = 0; i < count; ++i) {
     rte_mbuf* m = pkts[i];
     if (i + 1 < count) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+    if (Reassembler::is_fragment(m) && fragment_for_us(m)) [[unlikely]] {
+      if (now == 0) now = rte_rdtsc();
+      m = reassembly_.add(m, now);
+      if (m == nullptr) continue;
+      paths_.add(PathCounter::kReassembled);
+    }
     m->port = port_index;
     uint32_t length = rte_pktmbuf_data_len(m);
     if (length < kEthernetLength) [[unlikely]] {

@@ -22,6 +22,7 @@ struct rte_ring;
 namespace rampart::dp {
 
 class Gateway;
+class Reassembler;
 struct NextHop;
 struct Port;
 struct SaRuntime;
@@ -70,6 +71,7 @@ class Worker {
   CounterTable::Lane& paths_;
   EspContext esp_;
   PacketTracer tracer_;
+  Reassembler& reassembly_;  // this worker's, owned by the gateway
   // The last kAcquire sent: one per slot per 100 ms is enough for IKE to start the SA.
   uint32_t acquired_slot_ = UINT32_MAX;
   uint64_t acquired_tsc_ = 0;

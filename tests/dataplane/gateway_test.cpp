@@ -461,6 +461,60 @@ TEST_CASE_METHOD(GatewayBench, "too big for the tunnel: DF gets ICMP fragmentati
   CHECK(joined == Bytes(original.begin() + 20, original.end()));
 }
 
+// Splits an IPv4 packet (20-byte header) into fragments carrying `piece` bytes of its payload each
+// (a multiple of 8, but for the last).
+std::vector<Bytes> fragments_of(const Bytes& packet, size_t piece) {
+  std::vector<Bytes> out;
+  for (size_t at = 20; at < packet.size(); at += piece) {
+    size_t length = std::min(piece, packet.size() - at);
+    Bytes f(packet.begin(), packet.begin() + 20);
+    f.insert(f.end(), packet.begin() + static_cast<long>(at), packet.begin() + static_cast<long>(at + length));
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(f.data());
+    bool more = at + length < packet.size();
+    ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(f.size()));
+    ip->fragment_offset = rte_cpu_to_be_16(static_cast<uint16_t>((at - 20) / 8 | (more ? RTE_IPV4_HDR_MF_FLAG : 0)));
+    ip->hdr_checksum = 0;
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    out.push_back(f);
+  }
+  return out;
+}
+
+TEST_CASE_METHOD(GatewayBench, "fragmented ESP to the gateway is put back together, then opened", "[dp][gateway][mtu]") {
+  learn_neighbours();
+  // The peer's ESP crossed a link with a smaller MTU and came in three pieces, the last first.
+  Bytes inner = udp(ip4(203, 0, 113, 10), ip4(192, 0, 2, 10), 1000);
+  std::vector<Bytes> pieces = fragments_of(peer_seal(inner), 400);
+  REQUIRE(pieces.size() == 3);
+  for (auto it = pieces.rbegin(); it != pieces.rend(); ++it) send(out_.b, from_peer(*it));
+  step();
+  auto out = receive_all(in_.b);
+  REQUIRE(out.size() == 1);
+  CHECK(ip_of(out[0]) == after_hop(inner));
+  CHECK(counter("reassembled_packets") == 1);
+  CHECK(counter("esp_in_packets") == 1);
+
+  // Given up, and counted: a fragment whose length field lies; the two fragments of a packet, the
+  // last of which overlaps the first. A first fragment alone waits, and is freed at shutdown.
+  std::vector<Bytes> second = fragments_of(peer_seal(inner), 400);
+  Bytes liar = second[1];
+  reinterpret_cast<rte_ipv4_hdr*>(liar.data())->total_length = rte_cpu_to_be_16(12);
+  send(out_.b, from_peer(liar));
+  Bytes overlapping = second[2];  // the last piece, moved back over the first
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(overlapping.data());
+  ip->fragment_offset = rte_cpu_to_be_16(200 / 8);
+  ip->hdr_checksum = 0;
+  ip->hdr_checksum = rte_ipv4_cksum(ip);
+  send(out_.b, from_peer(second[0]));
+  send(out_.b, from_peer(overlapping));
+  std::vector<Bytes> third = fragments_of(peer_seal(inner), 400);
+  send(out_.b, from_peer(third[0]));
+  step();
+  CHECK(receive_all(in_.b).empty());
+  CHECK(counter("drop_reassembly") == 3);
+  CHECK(counter("reassembled_packets") == 1);
+}
+
 TEST_CASE("lifetimes in the daemon: packets counted by the worker, seconds by the control core",
           "[dp][gateway][lifetime]") {
   SECTION("hard packet limit") {

@@ -6,6 +6,7 @@ outside_out.pcap out.
     pcap_golden.py make DIR                    # writes DIR/inside_in.pcap, DIR/outside_in.pcap
     pcap_golden.py check DIR GOLDEN [--update]  # checks DIR/*_out.pcap, then compares with GOLDEN/*.hex
 
+One of the peer's ESP packets arrives in IP fragments (scapy's), for the gateway to reassemble.
 check decrypts what gateway 1 sent with the peer's key and compares every packet with what went
 in (one hop less), then compares the exact bytes with the golden files (--update rewrites them).
 """
@@ -14,7 +15,7 @@ import os
 import sys
 
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
-from scapy.all import ICMP, IP, UDP, Ether, Raw, rdpcap, wrpcap  # noqa: E402
+from scapy.all import ICMP, IP, UDP, Ether, Raw, fragment, rdpcap, wrpcap  # noqa: E402
 from scapy.layers.ipsec import ESP, SecurityAssociation  # noqa: E402
 
 KEY_1TO2 = bytes.fromhex("000102030405060708090a0b0c0d0e0fcafebabe")
@@ -22,6 +23,7 @@ KEY_2TO1 = bytes.fromhex("202122232425262728292a2b2c2d2e2fdeadbeef")
 HOST_MAC = "02:00:00:00:00:10"
 PEER_MAC = "02:00:00:00:00:02"
 SIZES = (1, 100, 1000, 1372)
+FRAGMENTED = 1300  # the inner size of the ESP packet that arrives in fragments
 
 
 def inner_to_b(i, size):
@@ -51,6 +53,10 @@ def make(d):
     for i, s in enumerate(SIZES):
         esp = peer.encrypt(inner_to_a(i, s), seq_num=i + 1, iv=(i + 1).to_bytes(8, "big"))
         outside.append(Ether(src=PEER_MAC) / IP(bytes(esp)))
+    # ESP that crossed a smaller MTU on the way, split by scapy into pieces of 512 bytes, last first.
+    esp = peer.encrypt(inner_to_a(len(SIZES), FRAGMENTED), seq_num=len(SIZES) + 1, iv=(len(SIZES) + 1).to_bytes(8, "big"))
+    for piece in reversed(fragment(IP(bytes(esp)), fragsize=512)):
+        outside.append(Ether(src=PEER_MAC) / piece)
     outside.append(Ether(src=PEER_MAC) / IP(src="198.51.100.2", dst="198.51.100.1", proto=50) /
                    Raw(b"\x00\x00\xde\xad" + bytes(60)))                      # unknown SPI
     outside.append(Ether(src=PEER_MAC) / IP(src="198.51.100.2", dst="192.0.2.10") / UDP() / Raw(b"clear"))
@@ -78,6 +84,7 @@ def check(d, golden, update):
         if bytes(inner) != bytes(one_hop(inner_to_b(i, SIZES[i]))):
             errors.append("outside %d: decrypts to something other than what went in" % i)
     expected = [None] + [one_hop(inner_to_a(i, s)) for i, s in enumerate(SIZES)]  # echo reply first
+    expected.append(one_hop(inner_to_a(len(SIZES), FRAGMENTED)))  # put back together, then opened
     if len(received) != len(expected):
         errors.append("inside: %d packets out, expected %d" % (len(received), len(expected)))
     else:

@@ -34,6 +34,7 @@ for command in counters drops sa interfaces policy routes neighbors workers; do
   /usr/bin/python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$dir/$command.json" || console_failures=$((console_failures + 1))
 done
 grep -q "drop_unknown_spi *1 " "$dir/counters.txt" || console_failures=$((console_failures + 1))
+grep -q "reassembled_packets *1 " "$dir/counters.txt" || console_failures=$((console_failures + 1))
 grep -q '"spi": 4097, "direction": "outbound"' "$dir/sa.json" || console_failures=$((console_failures + 1))
 grep -q "0x00001001  outbound" "$dir/sa.txt" || console_failures=$((console_failures + 1))
 grep -q "203.0.113.0/24 *198.51.100.2 *outside" "$dir/routes.txt" || console_failures=$((console_failures + 1))
