@@ -32,6 +32,8 @@ constexpr unsigned kControlRingSize = 1024;
 // seconds is lost, and holding it longer only helps whoever floods us with first fragments.
 constexpr uint32_t kReassemblyPackets = 1024;
 constexpr uint32_t kReassemblyTimeoutMs = 2000;
+constexpr unsigned kLargeMbufs = 31;
+constexpr uint16_t kLargeMbufRoom = UINT16_MAX;  // the most an mbuf holds: IP packets of up to 65,393 bytes
 
 bool in_prefix(uint32_t address, const Ipv4Prefix& prefix) {
   uint32_t mask = prefix.length == 0 ? 0 : ~uint32_t{0} << (32 - prefix.length);
@@ -164,9 +166,15 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewaySpec& spec) {
     if (ring == nullptr) return make_error(Errc::kNoMemory, "cannot create trace ring " + name);
     gw->traces_.push_back(ring);
   }
+  // Reassembled packets too long for a regular mbuf (IKE messages with certificate chains, jumbo
+  // ESP) are gathered into one of these: a few, as big as an IPv4 packet can be.
+  gw->large_pool_ = rte_pktmbuf_pool_create(("rampart_large" + gw->tag_).c_str(), kLargeMbufs, 0, 0,
+                                            kLargeMbufRoom, static_cast<int>(rte_socket_id()));
+  if (gw->large_pool_ == nullptr) return make_error(Errc::kNoMemory, "cannot create the pool for reassembled packets");
   gw->reassemblers_.reserve(workers);
   for (uint16_t w = 0; w < workers; ++w) {
-    auto reassembler = Reassembler::create(kReassemblyPackets, kReassemblyTimeoutMs, static_cast<int>(rte_socket_id()));
+    auto reassembler = Reassembler::create(kReassemblyPackets, kReassemblyTimeoutMs, gw->large_pool_,
+                                           static_cast<int>(rte_socket_id()));
     if (!reassembler) return reassembler.error();
     gw->reassemblers_.push_back(std::move(*reassembler));
   }
@@ -181,6 +189,7 @@ Gateway::~Gateway() {
   updates_.reset();
   delete tables_;
   rte_mempool_free(pool_);
+  rte_mempool_free(large_pool_);
 }
 
 Result<void> Gateway::run(const std::function<void()>& on_control_pass) {
@@ -718,7 +727,7 @@ void Gateway::release_held() {
 
 unsigned Gateway::shutdown() {
   release();
-  return pool_ ? rte_mempool_in_use_count(pool_) : 0;
+  return (pool_ ? rte_mempool_in_use_count(pool_) : 0) + (large_pool_ ? rte_mempool_in_use_count(large_pool_) : 0);
 }
 
 void Gateway::release() {

@@ -207,6 +207,7 @@ class Gateway {
   GatewaySpec spec_;
   std::atomic<bool> stop_{false};
   rte_mempool* pool_ = nullptr;
+  rte_mempool* large_pool_ = nullptr;  // reassembled packets longer than a pool_ mbuf
   std::vector<Port> ports_;
   std::unique_ptr<crypto::MbManager> control_mb_;
   std::unique_ptr<UpdateChannel> updates_;

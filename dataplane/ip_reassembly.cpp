@@ -5,6 +5,7 @@
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 
+#include <cstring>
 #include <utility>
 
 namespace rampart::dp {
@@ -17,17 +18,21 @@ constexpr uint32_t kBucketEntries = 8;
 
 }  // namespace
 
-Result<Reassembler> Reassembler::create(uint32_t max_packets, uint32_t timeout_ms, int socket) {
+Result<Reassembler> Reassembler::create(uint32_t max_packets, uint32_t timeout_ms, rte_mempool* large_pool, int socket) {
   uint32_t buckets = rte_align32pow2((max_packets + kBucketEntries - 1) / kBucketEntries);
   uint64_t max_cycles = rte_get_tsc_hz() / 1000 * timeout_ms;
   Reassembler r;
+  r.large_pool_ = large_pool;
   r.table_ = rte_ip_frag_table_create(buckets, kBucketEntries, max_packets, max_cycles, socket);
   if (r.table_ == nullptr) return make_error(Errc::kNoMemory, "cannot create the IP reassembly table");
   return r;
 }
 
 Reassembler::Reassembler(Reassembler&& other) noexcept
-    : table_(std::exchange(other.table_, nullptr)), death_row_(other.death_row_), given_up_(other.given_up_) {
+    : table_(std::exchange(other.table_, nullptr)),
+      large_pool_(other.large_pool_),
+      death_row_(other.death_row_),
+      given_up_(other.given_up_) {
   other.death_row_.cnt = 0;
 }
 
@@ -89,9 +94,26 @@ rte_mbuf* Reassembler::add(rte_mbuf* m, uint64_t now) noexcept {
     whole = rte_ipv6_frag_reassemble_packet(table_, &death_row_, m, now, ip6, fragment);
   }
   if (whole == nullptr) return nullptr;  // held, or in the death row
-  // The rest of the worker reads packets as one segment.
-  if (whole->nb_segs > 1 && rte_pktmbuf_linearize(whole) != 0) return give_up(whole);
-  return whole;
+  return whole->nb_segs == 1 ? whole : into_one_segment(whole);
+}
+
+// The rest of the worker reads packets as one segment: the chain is gathered into its first
+// mbuf when it fits there (most ESP that crossed a smaller MTU), else into a large one.
+rte_mbuf* Reassembler::into_one_segment(rte_mbuf* chain) noexcept {
+  if (rte_pktmbuf_linearize(chain) == 0) return chain;
+  rte_mbuf* one = large_pool_ != nullptr ? rte_pktmbuf_alloc(large_pool_) : nullptr;
+  if (one == nullptr || rte_pktmbuf_tailroom(one) < chain->pkt_len) {
+    if (one != nullptr) rte_pktmbuf_free(one);
+    return give_up(chain);
+  }
+  auto* to = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(one, static_cast<uint16_t>(chain->pkt_len)));
+  for (const rte_mbuf* s = chain; s != nullptr; s = s->next) {
+    std::memcpy(to, rte_pktmbuf_mtod(s, const uint8_t*), s->data_len);
+    to += s->data_len;
+  }
+  one->port = chain->port;
+  rte_pktmbuf_free(chain);
+  return one;
 }
 
 uint32_t Reassembler::release(uint64_t now) noexcept {

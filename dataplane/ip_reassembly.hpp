@@ -12,14 +12,16 @@
 #include "common/result.hpp"
 
 struct rte_mbuf;
+struct rte_mempool;
 
 namespace rampart::dp {
 
 class Reassembler {
  public:
   // Room for max_packets packets in reassembly at once; a packet's fragments are given up
-  // timeout_ms after its first arrived.
-  static Result<Reassembler> create(uint32_t max_packets, uint32_t timeout_ms, int socket);
+  // timeout_ms after its first arrived. A whole packet that does not fit the first fragment's
+  // mbuf is copied into one from large_pool (one segment of up to 64 KiB; may be null).
+  static Result<Reassembler> create(uint32_t max_packets, uint32_t timeout_ms, rte_mempool* large_pool, int socket);
   Reassembler(Reassembler&& other) noexcept;
   Reassembler& operator=(Reassembler&&) = delete;
   ~Reassembler();
@@ -44,8 +46,10 @@ class Reassembler {
  private:
   Reassembler() = default;
   rte_mbuf* give_up(rte_mbuf* m) noexcept;
+  rte_mbuf* into_one_segment(rte_mbuf* chain) noexcept;
 
   rte_ip_frag_tbl* table_ = nullptr;
+  rte_mempool* large_pool_ = nullptr;
   rte_ip_frag_death_row death_row_{};
   uint32_t given_up_ = 0;  // freed here rather than through the death row
 };

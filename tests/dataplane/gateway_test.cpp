@@ -515,6 +515,25 @@ TEST_CASE_METHOD(GatewayBench, "fragmented ESP to the gateway is put back togeth
   CHECK(counter("reassembled_packets") == 1);
 }
 
+TEST_CASE_METHOD(GatewayBench, "an IKE message longer than an mbuf, in fragments, reaches the control core whole",
+                 "[dp][gateway][mtu]") {
+  learn_neighbours();
+  // IKE_AUTH with a certificate chain, 3,000 bytes of UDP payload, from a peer that does not
+  // fragment at the IKE level (RFC 7383): IP fragments of 1,200 bytes.
+  Bytes ike = udp(ip4(198, 51, 100, 2), ip4(198, 51, 100, 1), 3000);
+  auto* u = reinterpret_cast<rte_udp_hdr*>(ike.data() + 20);
+  u->src_port = u->dst_port = rte_cpu_to_be_16(500);
+  u->dgram_cksum = 0;
+  for (size_t i = 28; i < ike.size(); ++i) ike[i] = static_cast<uint8_t>(i * 7);
+  for (const Bytes& piece : fragments_of(ike, 1200)) send(out_.b, from_peer(piece));
+  step();
+  auto inbox = gw_->take_ike();
+  REQUIRE(inbox.size() == 1);
+  REQUIRE(inbox[0].payload.size() == 3000);
+  CHECK(std::memcmp(inbox[0].payload.data(), ike.data() + 28, 3000) == 0);
+  CHECK(counter("reassembled_packets") == 1);
+}
+
 TEST_CASE("lifetimes in the daemon: packets counted by the worker, seconds by the control core",
           "[dp][gateway][lifetime]") {
   SECTION("hard packet limit") {
