@@ -5,17 +5,16 @@
 
 namespace rampart::crypto {
 
-// Which ipsec-mb interface, measured on an AVX-512/VAES core (bench/gcm_api_bench, and
-// rampart-bench's rows before and after; docs/architecture.md has the numbers):
-// - sealing goes through the burst API (IMB_GET_NEXT_BURST / IMB_SUBMIT_BURST, one job per
-//   buffer): 78-85 cycles for a 64-byte buffer where the direct GCM API takes 111-123, 10% less
-//   at 512 bytes, level at 1420;
-// - opening stays on the direct API: through jobs it was level at 64 bytes and 10% slower at 1420.
-// (On an AVX2 core the direct API was ahead for sealing too, by 5-20%.)
+// Which ipsec-mb interface: the direct GCM API (IMB_AES128_GCM_ENC and kin), one call per buffer,
+// with the burst's nonces built first. bench/gcm_api_bench measures it against the job and burst
+// APIs: on this AVX-512/VAES core 55 cycles for a 64-byte buffer against 75-79, and ahead at
+// every size. Building each nonce (salt || IV, two stores) just before its call cost about as
+// much again (111-123 cycles at 64 bytes): the call reads the nonce back as one wider load, which
+// cannot be forwarded from two stores still in flight, and waits for them to reach the cache.
 
 namespace {
 
-constexpr uint32_t kChunk = 32;  // jobs handed to ipsec-mb at once
+constexpr uint32_t kChunk = 32;  // ops whose nonces are built ahead at once
 
 inline void make_nonce(const AeadOp& op, uint8_t nonce[kGcmNonceLen]) noexcept {
   std::memcpy(nonce, op.key->salt, kGcmSaltLen);
@@ -29,49 +28,9 @@ inline bool icv_equal(const uint8_t* a, const uint8_t* b) noexcept {
   return diff == 0;
 }
 
-// One AES-GCM encryption job: the whole buffer is encrypted and authenticated, the tag written to
-// the op's icv. The nonce must live until the job completes.
-inline void fill_seal_job(IMB_JOB* job, const AeadOp& op, const uint8_t* nonce) noexcept {
-  job->cipher_mode = IMB_CIPHER_GCM;
-  job->hash_alg = IMB_AUTH_AES_GMAC;
-  job->chain_order = IMB_ORDER_CIPHER_HASH;
-  job->cipher_direction = IMB_DIR_ENCRYPT;
-  job->enc_keys = &op.key->schedule;
-  job->dec_keys = &op.key->schedule;
-  job->key_len_in_bytes = op.key->key_len;
-  job->src = op.src;
-  job->dst = op.dst;
-  job->cipher_start_src_offset_in_bytes = 0;
-  job->msg_len_to_cipher_in_bytes = op.len;
-  job->hash_start_src_offset_in_bytes = 0;
-  job->msg_len_to_hash_in_bytes = op.len;
-  job->iv = nonce;
-  job->iv_len_in_bytes = kGcmNonceLen;
-  job->u.GCM.aad = op.aad;
-  job->u.GCM.aad_len_in_bytes = op.aad_len;
-  job->auth_tag_output = op.icv;
-  job->auth_tag_output_len_in_bytes = kGcmIcvLen;
-}
-
-// Seals up to kChunk ops as bursts. GCM completes every job at submission on the code paths
-// ipsec-mb has for it; the flushes are there for any that did not, so that all are done on return.
-void seal_chunk(IMB_MGR* m, const AeadOp* ops, uint32_t n) noexcept {
-  uint8_t nonce[kChunk][kGcmNonceLen];
-  IMB_JOB* jobs[kChunk];
-  for (uint32_t at = 0; at < n;) {
-    uint32_t got = IMB_GET_NEXT_BURST(m, n - at, jobs);
-    if (got == 0) {  // the manager still holds earlier jobs: finish them first
-      (void)IMB_FLUSH_BURST(m, kChunk, jobs);
-      continue;
-    }
-    for (uint32_t i = 0; i < got; ++i) {
-      make_nonce(ops[at + i], nonce[at + i]);
-      fill_seal_job(jobs[i], ops[at + i], nonce[at + i]);
-    }
-    uint32_t done = IMB_SUBMIT_BURST_NOCHECK(m, got, jobs);
-    if (done < got) (void)IMB_FLUSH_BURST(m, got - done, jobs);
-    at += got;
-  }
+// The nonces of up to kChunk ops, built before any is used (see above).
+inline void make_nonces(const AeadOp* ops, size_t n, uint8_t (*nonces)[kGcmNonceLen]) noexcept {
+  for (size_t i = 0; i < n; ++i) make_nonce(ops[i], nonces[i]);
 }
 
 }  // namespace
@@ -95,30 +54,50 @@ Result<void> gcm_key_init(const MbManager& mgr, std::span<const std::byte> key,
 }
 
 void gcm_seal_burst(const MbManager& mgr, std::span<const AeadOp> ops) noexcept {
-  for (size_t at = 0; at < ops.size(); at += kChunk)
-    seal_chunk(mgr.get(), ops.data() + at, static_cast<uint32_t>(std::min<size_t>(kChunk, ops.size() - at)));
+  IMB_MGR* m = mgr.get();
+  gcm_context_data ctx;
+  uint8_t nonces[kChunk][kGcmNonceLen];
+  for (size_t at = 0; at < ops.size(); at += kChunk) {
+    size_t n = std::min<size_t>(kChunk, ops.size() - at);
+    make_nonces(ops.data() + at, n, nonces);
+    for (size_t i = 0; i < n; ++i) {
+      const AeadOp& op = ops[at + i];
+      if (op.key->key_len == 16)
+        IMB_AES128_GCM_ENC(m, &op.key->schedule, &ctx, op.dst, op.src, op.len, nonces[i], op.aad, op.aad_len, op.icv,
+                           kGcmIcvLen);
+      else if (op.key->key_len == 24) [[unlikely]]
+        IMB_AES192_GCM_ENC(m, &op.key->schedule, &ctx, op.dst, op.src, op.len, nonces[i], op.aad, op.aad_len, op.icv,
+                           kGcmIcvLen);
+      else
+        IMB_AES256_GCM_ENC(m, &op.key->schedule, &ctx, op.dst, op.src, op.len, nonces[i], op.aad, op.aad_len, op.icv,
+                           kGcmIcvLen);
+    }
+  }
 }
 
 size_t gcm_open_burst(const MbManager& mgr, std::span<const AeadOp> ops, bool* ok) noexcept {
   IMB_MGR* m = mgr.get();
   gcm_context_data ctx;
-  uint8_t nonce[kGcmNonceLen];
+  uint8_t nonces[kChunk][kGcmNonceLen];
   uint8_t computed[kGcmIcvLen];
   size_t verified = 0;
-  for (size_t i = 0; i < ops.size(); ++i) {
-    const AeadOp& op = ops[i];
-    make_nonce(op, nonce);
-    if (op.key->key_len == 16)
-      IMB_AES128_GCM_DEC(m, &op.key->schedule, &ctx, op.dst, op.src, op.len, nonce, op.aad,
-                         op.aad_len, computed, kGcmIcvLen);
-    else if (op.key->key_len == 24) [[unlikely]]
-      IMB_AES192_GCM_DEC(m, &op.key->schedule, &ctx, op.dst, op.src, op.len, nonce, op.aad,
-                         op.aad_len, computed, kGcmIcvLen);
-    else
-      IMB_AES256_GCM_DEC(m, &op.key->schedule, &ctx, op.dst, op.src, op.len, nonce, op.aad,
-                         op.aad_len, computed, kGcmIcvLen);
-    ok[i] = icv_equal(computed, op.icv);
-    verified += ok[i];
+  for (size_t at = 0; at < ops.size(); at += kChunk) {
+    size_t n = std::min<size_t>(kChunk, ops.size() - at);
+    make_nonces(ops.data() + at, n, nonces);
+    for (size_t i = 0; i < n; ++i) {
+      const AeadOp& op = ops[at + i];
+      if (op.key->key_len == 16)
+        IMB_AES128_GCM_DEC(m, &op.key->schedule, &ctx, op.dst, op.src, op.len, nonces[i], op.aad, op.aad_len, computed,
+                           kGcmIcvLen);
+      else if (op.key->key_len == 24) [[unlikely]]
+        IMB_AES192_GCM_DEC(m, &op.key->schedule, &ctx, op.dst, op.src, op.len, nonces[i], op.aad, op.aad_len, computed,
+                           kGcmIcvLen);
+      else
+        IMB_AES256_GCM_DEC(m, &op.key->schedule, &ctx, op.dst, op.src, op.len, nonces[i], op.aad, op.aad_len, computed,
+                           kGcmIcvLen);
+      ok[at + i] = icv_equal(computed, op.icv);
+      verified += ok[at + i];
+    }
   }
   return verified;
 }
