@@ -28,9 +28,16 @@ inline bool icv_equal(const uint8_t* a, const uint8_t* b) noexcept {
   return diff == 0;
 }
 
-// The nonces of up to kChunk ops, built before any is used (see above).
-inline void make_nonces(const AeadOp* ops, size_t n, uint8_t (*nonces)[kGcmNonceLen]) noexcept {
-  for (size_t i = 0; i < n; ++i) make_nonce(ops[i], nonces[i]);
+// Calls f(op, nonce, index) for every op, the nonces of up to kChunk ops made before the first
+// of them is used (see above).
+template <typename F>
+inline void with_nonces(std::span<const AeadOp> ops, F&& f) noexcept {
+  uint8_t nonces[kChunk][kGcmNonceLen];
+  for (size_t at = 0; at < ops.size(); at += kChunk) {
+    size_t n = std::min<size_t>(kChunk, ops.size() - at);
+    for (size_t i = 0; i < n; ++i) make_nonce(ops[at + i], nonces[i]);
+    for (size_t i = 0; i < n; ++i) f(ops[at + i], nonces[i], at + i);
+  }
 }
 
 }  // namespace
@@ -56,49 +63,31 @@ Result<void> gcm_key_init(const MbManager& mgr, std::span<const std::byte> key,
 void gcm_seal_burst(const MbManager& mgr, std::span<const AeadOp> ops) noexcept {
   IMB_MGR* m = mgr.get();
   gcm_context_data ctx;
-  uint8_t nonces[kChunk][kGcmNonceLen];
-  for (size_t at = 0; at < ops.size(); at += kChunk) {
-    size_t n = std::min<size_t>(kChunk, ops.size() - at);
-    make_nonces(ops.data() + at, n, nonces);
-    for (size_t i = 0; i < n; ++i) {
-      const AeadOp& op = ops[at + i];
-      if (op.key->key_len == 16)
-        IMB_AES128_GCM_ENC(m, &op.key->schedule, &ctx, op.dst, op.src, op.len, nonces[i], op.aad, op.aad_len, op.icv,
-                           kGcmIcvLen);
-      else if (op.key->key_len == 24) [[unlikely]]
-        IMB_AES192_GCM_ENC(m, &op.key->schedule, &ctx, op.dst, op.src, op.len, nonces[i], op.aad, op.aad_len, op.icv,
-                           kGcmIcvLen);
-      else
-        IMB_AES256_GCM_ENC(m, &op.key->schedule, &ctx, op.dst, op.src, op.len, nonces[i], op.aad, op.aad_len, op.icv,
-                           kGcmIcvLen);
-    }
-  }
+  with_nonces(ops, [&](const AeadOp& op, const uint8_t* nonce, size_t) {
+    if (op.key->key_len == 16)
+      IMB_AES128_GCM_ENC(m, &op.key->schedule, &ctx, op.dst, op.src, op.len, nonce, op.aad, op.aad_len, op.icv, kGcmIcvLen);
+    else if (op.key->key_len == 24) [[unlikely]]
+      IMB_AES192_GCM_ENC(m, &op.key->schedule, &ctx, op.dst, op.src, op.len, nonce, op.aad, op.aad_len, op.icv, kGcmIcvLen);
+    else
+      IMB_AES256_GCM_ENC(m, &op.key->schedule, &ctx, op.dst, op.src, op.len, nonce, op.aad, op.aad_len, op.icv, kGcmIcvLen);
+  });
 }
 
 size_t gcm_open_burst(const MbManager& mgr, std::span<const AeadOp> ops, bool* ok) noexcept {
   IMB_MGR* m = mgr.get();
   gcm_context_data ctx;
-  uint8_t nonces[kChunk][kGcmNonceLen];
   uint8_t computed[kGcmIcvLen];
   size_t verified = 0;
-  for (size_t at = 0; at < ops.size(); at += kChunk) {
-    size_t n = std::min<size_t>(kChunk, ops.size() - at);
-    make_nonces(ops.data() + at, n, nonces);
-    for (size_t i = 0; i < n; ++i) {
-      const AeadOp& op = ops[at + i];
-      if (op.key->key_len == 16)
-        IMB_AES128_GCM_DEC(m, &op.key->schedule, &ctx, op.dst, op.src, op.len, nonces[i], op.aad, op.aad_len, computed,
-                           kGcmIcvLen);
-      else if (op.key->key_len == 24) [[unlikely]]
-        IMB_AES192_GCM_DEC(m, &op.key->schedule, &ctx, op.dst, op.src, op.len, nonces[i], op.aad, op.aad_len, computed,
-                           kGcmIcvLen);
-      else
-        IMB_AES256_GCM_DEC(m, &op.key->schedule, &ctx, op.dst, op.src, op.len, nonces[i], op.aad, op.aad_len, computed,
-                           kGcmIcvLen);
-      ok[at + i] = icv_equal(computed, op.icv);
-      verified += ok[at + i];
-    }
-  }
+  with_nonces(ops, [&](const AeadOp& op, const uint8_t* nonce, size_t index) {
+    if (op.key->key_len == 16)
+      IMB_AES128_GCM_DEC(m, &op.key->schedule, &ctx, op.dst, op.src, op.len, nonce, op.aad, op.aad_len, computed, kGcmIcvLen);
+    else if (op.key->key_len == 24) [[unlikely]]
+      IMB_AES192_GCM_DEC(m, &op.key->schedule, &ctx, op.dst, op.src, op.len, nonce, op.aad, op.aad_len, computed, kGcmIcvLen);
+    else
+      IMB_AES256_GCM_DEC(m, &op.key->schedule, &ctx, op.dst, op.src, op.len, nonce, op.aad, op.aad_len, computed, kGcmIcvLen);
+    ok[index] = icv_equal(computed, op.icv);
+    verified += ok[index];
+  });
   return verified;
 }
 
