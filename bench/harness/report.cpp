@@ -124,7 +124,7 @@ bool plot(const std::vector<Row>& rows, const std::string& png, const std::strin
                        : r.system == "rampart-esp" ? "rampart ESP stage"
                        : r.system == "rte_ipsec"   ? "DPDK rte_ipsec (ESP only)"
                                                    : r.system;
-    if (r.system != "ipsec-mb") name += ", " + std::to_string(r.sas) + (r.sas == 1 ? " SA" : " SAs");
+    name += ", " + std::to_string(r.sas) + (r.sas == 1 ? " SA" : " SAs");  // the ceiling too: one key per SA
     lines[{r.direction, name}].push_back(&r);
   }
   std::string data = png + ".dat", script = png + ".gp";
