@@ -27,11 +27,7 @@ namespace rampart::dp {
 namespace {
 
 constexpr unsigned kControlRingSize = 1024;
-// Packets in reassembly at once per worker, and how long their fragments may wait: a peer's ESP
-// or an IKE message arrives in pieces within milliseconds; what is still missing after two
-// seconds is lost, and holding it longer only helps whoever floods us with first fragments.
-constexpr uint32_t kReassemblyPackets = 1024;
-constexpr uint32_t kReassemblyTimeoutMs = 2000;
+constexpr uint32_t kReassemblyPackets = 1024;  // packets in reassembly at once, per worker
 constexpr unsigned kLargeMbufs = 31;
 constexpr uint16_t kLargeMbufRoom = UINT16_MAX;  // the most an mbuf holds: IP packets of up to 65,393 bytes
 
@@ -173,7 +169,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewaySpec& spec) {
   if (gw->large_pool_ == nullptr) return make_error(Errc::kNoMemory, "cannot create the pool for reassembled packets");
   gw->reassemblers_.reserve(workers);
   for (uint16_t w = 0; w < workers; ++w) {
-    auto reassembler = Reassembler::create(kReassemblyPackets, kReassemblyTimeoutMs, gw->large_pool_,
+    auto reassembler = Reassembler::create(kReassemblyPackets, spec.reassembly_timeout_ms, gw->large_pool_,
                                            static_cast<int>(rte_socket_id()));
     if (!reassembler) return reassembler.error();
     gw->reassemblers_.push_back(std::move(*reassembler));

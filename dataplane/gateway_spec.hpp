@@ -100,6 +100,9 @@ struct GatewaySpec {
   unsigned burst = 32;
   uint32_t max_sas = 4096;          // SAs installed at once (and SA names policies may use)
   uint32_t rekey_linger_ms = 2000;  // how long a replaced inbound SA still opens packets
+  // How long the fragments of a packet addressed to us wait for the rest: a peer's pieces come
+  // within milliseconds; holding what is missing longer only helps whoever floods us with them.
+  uint32_t reassembly_timeout_ms = 2000;
   std::vector<PortSpec> ports;
   std::vector<RouteSpec> routes;
   std::vector<NeighbourSpec> neighbours;  // static entries, learned before the workers start

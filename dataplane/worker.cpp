@@ -185,10 +185,11 @@ void Worker::poll_once() noexcept {
     moved += n;
     paths_.add(PathCounter::kRx, n);
     process(p, pkts, n);
-    // What reassembly gave up on in this burst (its death row holds one burst's worth, no
-    // more), and what timed out: a couple of loads when there is nothing.
+    // What reassembly gave up on in this burst: its death row holds one burst's worth, no more.
     if (uint32_t given_up = reassembly_.release(start)) [[unlikely]] drops_.add(DropReason::kReassembly, given_up);
   }
+  // What timed out, even when nothing came: a couple of loads when there is nothing to free.
+  if (uint32_t given_up = reassembly_.release(start)) [[unlikely]] drops_.add(DropReason::kReassembly, given_up);
   // The control core's packets (ARP replies and requests) leave through worker 0's queues.
   if (index_ == 0) {
     rte_mbuf* control[kMaxBurst];

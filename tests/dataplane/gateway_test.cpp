@@ -515,6 +515,24 @@ TEST_CASE_METHOD(GatewayBench, "fragmented ESP to the gateway is put back togeth
   CHECK(counter("reassembled_packets") == 1);
 }
 
+TEST_CASE("fragments whose packet never completes are given up after the timeout, and counted",
+          "[dp][gateway][mtu]") {
+  GatewayBench b([](dp::GatewaySpec& spec) { spec.reassembly_timeout_ms = 200; });
+  b.learn_neighbours();
+  std::vector<Bytes> pieces = fragments_of(b.peer_seal(udp(ip4(203, 0, 113, 10), ip4(192, 0, 2, 10), 1000)), 400);
+  b.send(b.out_.b, b.from_peer(pieces[0]));
+  b.send(b.out_.b, b.from_peer(pieces[2]));  // the middle one is lost
+  b.step();
+  CHECK(b.counter("drop_reassembly") == 0);  // still waiting
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  b.step();
+  CHECK(b.counter("drop_reassembly") == 2);
+  b.send(b.out_.b, b.from_peer(pieces[1]));  // too late: it starts a packet of its own, which waits
+  b.step();
+  CHECK(b.receive_all(b.in_.b).empty());
+  CHECK(b.counter("reassembled_packets") == 0);
+}
+
 TEST_CASE_METHOD(GatewayBench, "an IKE message longer than an mbuf, in fragments, reaches the control core whole",
                  "[dp][gateway][mtu]") {
   learn_neighbours();
