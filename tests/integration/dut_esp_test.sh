@@ -13,15 +13,11 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 rampartd=$1
 bench=$2
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 source "$here/../../scripts/lib/topology.sh"
 export RP_GATEWAYS=gw1
 rp_test_begin  # root, namespaces up, everything removed on exit
-rp_ns "$RP_NS_G2" ip link set g2out netns "$RP_NS_A"
-rp_ns "$RP_NS_A" ip link set g2out up
-rp_ns "$RP_NS_A" ip addr add 198.51.100.2/24 dev g2out  # the kernel answers gateway 1's ARP for it
+rp_move_to_a "$RP_NS_G2" g2out 198.51.100.2/24  # gateway 2's outside end, played by the bench
 gateways_start "$rampartd" || exit 1
 g1_in=$(ip -n "$RP_NS_G1" -br link show g1in | awk '{print $3}')
 g1_out=$(ip -n "$RP_NS_G1" -br link show g1out | awk '{print $3}')

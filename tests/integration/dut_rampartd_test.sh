@@ -9,14 +9,10 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 rampartd=$1
 bench=$2
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 source "$here/../../scripts/lib/topology.sh"
 rp_test_begin  # root, namespaces up, everything removed on exit
-rp_ns "$RP_NS_B" ip link set b0 netns "$RP_NS_A"
-rp_ns "$RP_NS_A" ip link set b0 up
-rp_ns "$RP_NS_A" ip addr add 203.0.113.10/24 dev b0  # the kernel answers gateway 2's ARP for it
+rp_move_to_a "$RP_NS_B" b0 203.0.113.10/24  # host B's end, received on by the bench
 gateways_start "$rampartd" || exit 1
 g1_mac=$(ip -n "$RP_NS_G1" -br link show g1in | awk '{print $3}')
 rp_ns "$RP_NS_A" ping -c 2 -W 1 -q 192.0.2.1 >/dev/null 2>&1  # gateway 1 learns host A

@@ -7,8 +7,6 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 rampartd=$1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 source "$here/../../scripts/lib/topology.sh"
 rp_test_begin  # root, namespaces up, everything removed on exit

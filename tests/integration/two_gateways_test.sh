@@ -8,8 +8,6 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 rampartd=$1
 outer=${2:-ipv4}   # ipv6: the same topology with the tunnel between the gateways' IPv6 addresses
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 source "$here/../../scripts/lib/topology.sh"
 rp_test_begin  # root, namespaces up, everything removed on exit

@@ -27,8 +27,6 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 rampartd=$1
 rampartctl=$(dirname "$rampartd")/rampartctl
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 source "$here/../../scripts/lib/topology.sh"
 source "$here/strongswan.sh"
