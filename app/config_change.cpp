@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "app/gateway_from_config.hpp"
 #include "common/log.hpp"
@@ -24,16 +25,41 @@ std::string plural(size_t n, const char* what) { return std::to_string(n) + " " 
 
 }  // namespace
 
-Result<std::string> apply_config(dp::Gateway& gateway, RunningConfig& running, cfg::Config next) {
+Result<std::string> apply_config(dp::Gateway& gateway, IkeService* ike, RunningConfig& running, cfg::Config next) {
   auto now = gateway_from_config(running.config);
   auto want = gateway_from_config(next);
   if (!now) return now.error();
   if (!want) return want.error();
-  if (now->ports != want->ports || now->worker_lcores != want->worker_lcores || now->mbufs != want->mbufs ||
-      now->burst != want->burst || now->max_sas != want->max_sas || now->neighbours != want->neighbours)
-    return make_error(Errc::kUnsupported, next.source +
-                                              ": interfaces, workers, burst, mbufs, max_sas and static neighbours "
-                                              "change only with a restart; nothing was changed");
+  // What only a restart can change is refused by name, with nothing changed.
+  const cfg::Config& was = running.config;
+  std::vector<std::string> fixed;
+  auto fixed_if = [&](bool differs, const char* what) {
+    if (differs) fixed.push_back(what);
+  };
+  fixed_if(now->ports != want->ports, "interfaces");
+  fixed_if(was.dataplane.worker_lcores != next.dataplane.worker_lcores, "dataplane.workers");
+  fixed_if(now->burst != want->burst, "dataplane.burst");
+  fixed_if(now->mbufs != want->mbufs, "dataplane.mbufs");
+  fixed_if(now->max_sas != want->max_sas, "dataplane.max_sas");
+  fixed_if(was.dataplane.memory_mb != next.dataplane.memory_mb, "dataplane.memory_mb");
+  fixed_if(was.dataplane.hugepages != next.dataplane.hugepages, "dataplane.hugepages");
+  fixed_if(now->neighbours != want->neighbours, "neighbours");
+  fixed_if(was.console_socket != next.console_socket, "console.socket");
+  fixed_if(was.metrics_listen != next.metrics_listen, "console.metrics");
+  if (!fixed.empty()) {
+    std::string names;
+    for (const std::string& f : fixed) names += (names.empty() ? "" : ", ") + f;
+    return make_error(Errc::kUnsupported, next.source + ": " + names + (fixed.size() == 1 ? " changes" : " change") +
+                                              " only with a restart; nothing was changed");
+  }
+  // The new connections are checked (proposals, credentials) before anything changes.
+  std::optional<IkeService> connections;
+  if (next.connections != was.connections) {
+    if (ike == nullptr) return make_error(Errc::kUnsupported, next.source + ": connections: this gateway runs no IKE");
+    auto checked = IkeService::create(next);
+    if (!checked) return make_error(checked.code(), checked.message() + "\nnothing was changed");
+    connections.emplace(std::move(*checked));
+  }
   std::map<std::string, const dp::SaParams*> before;
   for (const dp::SaParams& p : now->sas) before[p.name] = &p;
   std::vector<const dp::SaParams*> install;
@@ -55,9 +81,9 @@ Result<std::string> apply_config(dp::Gateway& gateway, RunningConfig& running, c
     if (auto r = gateway.install_sa(*p); !r) return partly(r.error(), "SA " + p->name);
     ++done;
   }
-  bool policies = gateway.policies() != want->policies;
+  bool policies = gateway.policies(dp::kConfigPolicies) != want->policies;
   if (policies) {
-    if (auto r = gateway.set_policies(want->policies); !r) return partly(r.error(), "policies");
+    if (auto r = gateway.set_policies(dp::kConfigPolicies, want->policies); !r) return partly(r.error(), "policies");
     ++done;
   }
   bool routes = now->routes != want->routes;
@@ -67,11 +93,17 @@ Result<std::string> apply_config(dp::Gateway& gateway, RunningConfig& running, c
   }
   for (const std::string& name : remove)
     if (auto r = gateway.remove_sa(name); !r) return partly(r.error(), "SA " + name);
+  std::string ike_summary = "connections unchanged";
+  if (connections) {
+    IkeReconfigured r = ike->reconfigure(gateway, std::move(*connections));
+    ike_summary = "connections: " + std::to_string(r.added) + " added, " + std::to_string(r.removed) + " removed, " +
+                  std::to_string(r.restarted) + " restarted, " + std::to_string(r.unchanged) + " unchanged";
+  }
   set_log_level(next.log_level);
   running.config = std::move(next);
   std::string summary = plural(install.size(), "SA") + " installed, " + plural(remove.size(), "SA") + " removed, " +
                         (policies ? "policies replaced" : "policies unchanged") + ", " +
-                        (routes ? "routes replaced" : "routes unchanged") + "\n";
+                        (routes ? "routes replaced" : "routes unchanged") + ", " + ike_summary + "\n";
   LOG_INFO("config", "applied %s: %s", running.config.source.c_str(), summary.c_str());
   return summary;
 }
@@ -86,7 +118,7 @@ Result<std::string> add_sa(dp::Gateway& gateway, RunningConfig& running, const s
   else
     next.sas.push_back(*sa);
   if (auto r = cfg::check_config(next, "sa add"); !r) return r.error();
-  return apply_config(gateway, running, std::move(next));
+  return apply_config(gateway, nullptr, running, std::move(next));
 }
 
 Result<std::string> delete_sa(dp::Gateway& gateway, RunningConfig& running, const std::string& name) {
@@ -96,7 +128,7 @@ Result<std::string> delete_sa(dp::Gateway& gateway, RunningConfig& running, cons
   next.sas.erase(gone, next.sas.end());
   if (auto r = cfg::check_config(next, running.config.source); !r)
     return make_error(r.code(), r.message() + "\n(delete or change the policies that name it first)");
-  return apply_config(gateway, running, std::move(next));
+  return apply_config(gateway, nullptr, running, std::move(next));
 }
 
 Result<std::string> add_policy(dp::Gateway& gateway, RunningConfig& running, const std::string& settings) {
@@ -108,7 +140,7 @@ Result<std::string> add_policy(dp::Gateway& gateway, RunningConfig& running, con
     return make_error(Errc::kExists, "policy add: a policy named \"" + policy->name + "\" exists");
   next.policies.push_back(*policy);
   if (auto r = cfg::check_config(next, "policy add"); !r) return r.error();
-  return apply_config(gateway, running, std::move(next));
+  return apply_config(gateway, nullptr, running, std::move(next));
 }
 
 Result<std::string> delete_policy(dp::Gateway& gateway, RunningConfig& running, const std::string& name) {
@@ -116,7 +148,7 @@ Result<std::string> delete_policy(dp::Gateway& gateway, RunningConfig& running, 
   auto gone = std::remove_if(next.policies.begin(), next.policies.end(), [&](const auto& p) { return p.name == name; });
   if (gone == next.policies.end()) return make_error(Errc::kNotFound, "no policy named \"" + name + "\"");
   next.policies.erase(gone, next.policies.end());
-  return apply_config(gateway, running, std::move(next));
+  return apply_config(gateway, nullptr, running, std::move(next));
 }
 
 Result<std::string> add_route(dp::Gateway& gateway, RunningConfig& running, const std::string& settings) {
@@ -130,7 +162,7 @@ Result<std::string> add_route(dp::Gateway& gateway, RunningConfig& running, cons
   else
     next.routes.push_back(*route);
   if (auto r = cfg::check_config(next, "route add"); !r) return r.error();
-  return apply_config(gateway, running, std::move(next));
+  return apply_config(gateway, nullptr, running, std::move(next));
 }
 
 Result<std::string> delete_route(dp::Gateway& gateway, RunningConfig& running, const std::string& destination) {
@@ -141,14 +173,14 @@ Result<std::string> delete_route(dp::Gateway& gateway, RunningConfig& running, c
                              [&](const cfg::RouteConfig& r) { return r.destination == *prefix; });
   if (gone == next.routes.end()) return make_error(Errc::kNotFound, "no route to " + destination);
   next.routes.erase(gone, next.routes.end());
-  return apply_config(gateway, running, std::move(next));
+  return apply_config(gateway, nullptr, running, std::move(next));
 }
 
-Result<std::string> reload_config(dp::Gateway& gateway, RunningConfig& running, const std::string& path) {
+Result<std::string> reload_config(dp::Gateway& gateway, IkeService* ike, RunningConfig& running, const std::string& path) {
   std::string file = path.empty() ? running.path : path;
   auto next = cfg::load_config_file(file);
   if (!next) return make_error(next.code(), next.message() + "\nnothing was changed");
-  auto applied = apply_config(gateway, running, std::move(*next));
+  auto applied = apply_config(gateway, ike, running, std::move(*next));
   if (applied) running.path = file;
   return applied;
 }

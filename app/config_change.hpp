@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "app/ike_service.hpp"
 #include "common/result.hpp"
 #include "config/config.hpp"
 #include "dataplane/gateway.hpp"
@@ -20,9 +21,12 @@ struct RunningConfig {
 };
 
 // Makes the gateway run `next` instead of running.config; on success running.config = next.
-// Refused, with nothing changed, when something only a restart can change differs (interfaces,
-// workers, the pool, static neighbours).
-Result<std::string> apply_config(dp::Gateway& gateway, RunningConfig& running, cfg::Config next);
+// Refused, with nothing changed, when something only a restart can change differs (each such
+// setting is named: interfaces, workers, the pool, memory, static neighbours, the console's
+// socket and metrics address). The file's SAs, policies and routes are changed as a diff; what
+// IKE installed is never touched but through `ike`, which takes the changed connections
+// (IkeService::reconfigure). ike may be null when the connections do not change.
+Result<std::string> apply_config(dp::Gateway& gateway, IkeService* ike, RunningConfig& running, cfg::Config next);
 
 // The console's edits. settings: the inside of one group, as in the file, e.g.
 //   name = "to-b"; spi = 0x1002; direction = "outbound"; key = "..."; local = "..."; remote = "...";
@@ -33,6 +37,6 @@ Result<std::string> add_policy(dp::Gateway& gateway, RunningConfig& running, con
 Result<std::string> delete_policy(dp::Gateway& gateway, RunningConfig& running, const std::string& name);
 Result<std::string> add_route(dp::Gateway& gateway, RunningConfig& running, const std::string& settings);
 Result<std::string> delete_route(dp::Gateway& gateway, RunningConfig& running, const std::string& destination);
-Result<std::string> reload_config(dp::Gateway& gateway, RunningConfig& running, const std::string& path);
+Result<std::string> reload_config(dp::Gateway& gateway, IkeService* ike, RunningConfig& running, const std::string& path);
 
 }  // namespace rampart::app

@@ -450,7 +450,7 @@ console::Reply handle_console_command(dp::Gateway& gateway, ConsoleState& state,
                           json);
   }
   if (words.size() >= 2 && words.size() <= 3 && words[0] == "config" && words[1] == "reload")
-    return change_reply(reload_config(gateway, state.running, words.size() == 3 ? words[2] : ""), json);
+    return change_reply(reload_config(gateway, state.ike, state.running, words.size() == 3 ? words[2] : ""), json);
   return {false, "unknown command \"" + json_escape(raw.substr(0, 80)) + "\"; commands: show " +
                      "counters|drops|interfaces|policy|routes|neighbors|workers|ike, show sa [NAME|SPI] [--show-keys], " +
                      "counters clear, metrics, sa add SETTINGS, sa del NAME, policy add SETTINGS, policy del NAME, " +

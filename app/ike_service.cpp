@@ -95,6 +95,7 @@ Result<IkeService> IkeService::create(const cfg::Config& config) {
     if (esp_suite->dh && !ike::dh_group_supported(esp_suite->dh))
       return make_error(Errc::kParse, where + ".esp: unsupported group");
     Connection conn;
+    conn.config = c;
     conn.name = c.name;
     conn.local = c.local;
     conn.remote = c.remote;
@@ -131,6 +132,62 @@ Result<IkeService> IkeService::create(const cfg::Config& config) {
     service.connections_.push_back(std::move(conn));
   }
   return service;
+}
+
+std::string IkeService::policy_owner(const Connection& c) { return "ike/" + c.name; }
+
+// Settings equal but for where they were written.
+bool IkeService::same_settings(const cfg::ConnectionConfig& a, const cfg::ConnectionConfig& b) {
+  cfg::ConnectionConfig x = a, y = b;
+  x.line = y.line = 0;
+  return x == y;
+}
+
+// A connection goes: its IKE SA is deleted (the peer hears it, RFC 7296 1.4.1), its CHILD_SA and
+// policies leave the data plane, and nothing restarts it.
+void IkeService::end(dp::Gateway& gateway, Connection& c) {
+  c.stopped = true;
+  c.initiate = c.trap = false;
+  for (auto* sa : {&c.sa, &c.half_open})
+    if (*sa && (*sa)->state() == ike::IkeState::kEstablished) {
+      (*sa)->close();
+      drain(gateway, c, **sa);
+    }
+  remove_child(gateway, c);
+  (void)gateway.set_policies(policy_owner(c), {});
+}
+
+IkeReconfigured IkeService::reconfigure(dp::Gateway& gateway, IkeService next) {
+  IkeReconfigured summary;
+  std::vector<Connection> kept;
+  for (Connection& fresh : next.connections_) {
+    Connection* old = find(fresh.name);
+    if (old != nullptr && same_settings(old->config, fresh.config)) {
+      old->config.line = fresh.config.line;
+      kept.push_back(std::move(*old));
+      old->name.clear();  // taken
+      ++summary.unchanged;
+      continue;
+    }
+    if (old != nullptr) {
+      LOG_INFO("ike", "%s: changed: restarting it", old->name.c_str());
+      end(gateway, *old);
+      old->name.clear();
+      ++summary.restarted;
+    } else {
+      LOG_INFO("ike", "%s: added", fresh.name.c_str());
+      ++summary.added;
+    }
+    kept.push_back(std::move(fresh));
+  }
+  for (Connection& gone : connections_) {
+    if (gone.name.empty()) continue;
+    LOG_INFO("ike", "%s: removed: deleting its IKE SA", gone.name.c_str());
+    end(gateway, gone);
+    ++summary.removed;
+  }
+  connections_ = std::move(kept);
+  return summary;
 }
 
 IkeService::Connection* IkeService::find(const std::string& name) {
@@ -323,8 +380,6 @@ void IkeService::remove_child(dp::Gateway& gateway, Connection& c) {
 bool IkeService::set_policies(dp::Gateway& gateway, Connection& c, const ike::TrafficSelector& local,
                               const ike::TrafficSelector& remote, bool inbound_too) {
   std::vector<dp::PolicySpec> policies;
-  for (const dp::PolicySpec& q : gateway.policies())
-    if (q.name != c.name + "-out" && q.name != c.name + "-in") policies.push_back(q);
   for (bool out : {true, false}) {
     if (!out && !inbound_too) continue;
     if (out && !inbound_too && !c.trap) continue;
@@ -347,7 +402,7 @@ bool IkeService::set_policies(dp::Gateway& gateway, Connection& c, const ike::Tr
     q.sa = q.name;
     policies.push_back(q);
   }
-  if (auto r = gateway.set_policies(policies); !r) {
+  if (auto r = gateway.set_policies(policy_owner(c), policies); !r) {
     LOG_WARN("ike", "%s: cannot install the policies: %s", c.name.c_str(), r.message().c_str());
     return false;
   }

@@ -42,6 +42,11 @@ struct IkeTotals {
   uint64_t bad_init = 0;       // IKE_SA_INIT requests malformed or refused (no state kept)
 };
 
+// What a reload did to the connections.
+struct IkeReconfigured {
+  size_t added = 0, removed = 0, restarted = 0, unchanged = 0;
+};
+
 class IkeService {
  public:
   // Checks every connection's proposals; errors name the file, line and setting.
@@ -56,8 +61,15 @@ class IkeService {
   Result<void> terminate(const std::string& connection);
   Result<void> rekey(const std::string& connection, bool ike_sa);
 
+  // Runs the connections of `next` (made by create from the new config) instead, as swanctl
+  // --load-conns does: a connection whose settings did not change is not touched (its IKE SA and
+  // CHILD_SA go on); a removed one is ended (Delete sent, SAs and policies removed); a changed one
+  // is ended and starts again as the new settings say; a new one starts per its start action.
+  IkeReconfigured reconfigure(dp::Gateway& gateway, IkeService next);
+
  private:
   struct Connection {
+    cfg::ConnectionConfig config;  // as loaded: a reload compares it
     std::string name;
     cfg::IpAddress local, remote;  // IKE's and the CHILD_SA's outer addresses (one family)
     bool initiate = false;  // start at once, and again whenever the IKE SA dies
@@ -75,6 +87,10 @@ class IkeService {
   };
   IkeService() = default;
   Connection* find(const std::string& name);
+  // The data plane keeps each connection's policies under an owner of their own.
+  static std::string policy_owner(const Connection& c);
+  static bool same_settings(const cfg::ConnectionConfig& a, const cfg::ConnectionConfig& b);
+  void end(dp::Gateway& gateway, Connection& c);
   void handle(dp::Gateway& gateway, Connection& c, const dp::IkeDatagram& d, uint64_t now);
   void drain(dp::Gateway& gateway, Connection& c, ike::IkeSa& sa);
   void apply(dp::Gateway& gateway, Connection& c, const ike::ChildEvent& event, bool nat, uint16_t remote_port);

@@ -1,7 +1,9 @@
 // rampartd: the gateway daemon. rampartd -c rampart.conf
 // Loads and checks the config (errors name file:line), brings up EAL with the config's lcores,
-// memory and devices, builds the gateway, runs workers on their lcores and the control core here,
-// and on SIGINT/SIGTERM stops, prints its counters and checks every mbuf came back.
+// memory and devices, builds the gateway, runs workers on their lcores and the control core here;
+// SIGHUP reloads the config (as "config reload" does); SIGINT/SIGTERM stop it, print its counters
+// and check every mbuf came back. Every way out removes EAL's run directory.
+#include <algorithm>
 #include <csignal>
 #include <optional>
 #include <cstdio>
@@ -12,6 +14,7 @@
 #include "app/console_commands.hpp"
 #include "app/gateway_from_config.hpp"
 #include "app/ike_service.hpp"
+#include "app/startup_checks.hpp"
 #include "app/telemetry_endpoints.hpp"
 #include "common/log.hpp"
 #include "config/config.hpp"
@@ -26,16 +29,45 @@ namespace {
 using namespace rampart;
 
 dp::Gateway* g_gateway = nullptr;
+volatile std::sig_atomic_t g_reload = 0;  // SIGHUP: reload the config on the control core
 
-void on_signal(int) {
+void on_stop_signal(int) {
   if (g_gateway) g_gateway->stop();
 }
+
+void on_hangup(int) { g_reload = 1; }
 
 int usage() {
   std::fprintf(stderr, "usage: rampartd -c CONFIG [--check]\n"
                        "  -c CONFIG   the configuration file (see config/rampart.conf.example)\n"
-                       "  --check     load and check the configuration, then exit\n");
+                       "  --check     check the configuration (and the files, interfaces and lcores it names), then exit\n");
   return 2;
+}
+
+// RFC 4106 8.1: GCM with statically configured keys is hard to use safely; automated keying is
+// the answer. Rampart draws a random IV start at every install, but says so once.
+void warn_of_manual_keys(const cfg::Config& config) {
+  bool outbound = std::any_of(config.sas.begin(), config.sas.end(),
+                              [](const cfg::SaConfig& sa) { return sa.direction == cfg::Direction::kOutbound; });
+  if (outbound)
+    LOG_WARN("rampartd",
+             "manually keyed SAs: RFC 4106 (section 8.1) calls AES-GCM with statically configured keys hard to use "
+             "safely and asks for automated keying; prefer IKE connections. Each install starts its IVs at a random "
+             "value, so a restart or reload with the same key sends no nonce twice.");
+}
+
+void reload_on_hangup(dp::Gateway& gw, app::ConsoleState& state) {
+  if (!g_reload) return;
+  g_reload = 0;
+  LOG_INFO("rampartd", "SIGHUP: reloading %s", state.running.path.c_str());
+  auto r = app::reload_config(gw, state.ike, state.running, "");
+  if (r) {
+    std::string summary = *r;
+    while (!summary.empty() && summary.back() == '\n') summary.pop_back();
+    LOG_INFO("rampartd", "SIGHUP: reloaded: %s", summary.c_str());
+  } else {
+    LOG_ERROR("rampartd", "SIGHUP: reload refused: %s", r.message().c_str());
+  }
 }
 
 int run(int argc, char** argv) {
@@ -52,6 +84,7 @@ int run(int argc, char** argv) {
   }
   if (config_path.empty()) return usage();
 
+  // Everything that needs no EAL is checked first, for --check and before start-up alike.
   auto config = cfg::load_config_file(config_path);
   if (!config) {
     std::fprintf(stderr, "%s\n", config.message().c_str());
@@ -63,86 +96,79 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", spec.message().c_str());
     return 1;
   }
-  // EAL would refuse a missing lcore with a page of usage text; say it the config's way instead.
-  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  for (unsigned lcore : config->dataplane.worker_lcores) {
-    if (lcore == 0 || static_cast<long>(lcore) >= cpus) {
-      std::fprintf(stderr, "%s:%d: dataplane.workers: lcore %u %s (this machine has CPUs 0-%ld; lcore 0 is the control core)\n",
-                   config_path.c_str(), config->dataplane.workers_line, lcore,
-                   lcore == 0 ? "is the control core" : "does not exist", cpus - 1);
-      return 1;
-    }
+  if (auto r = app::check_host(*config); !r) {
+    std::fprintf(stderr, "%s\n", r.message().c_str());
+    return 1;
+  }
+  auto ike = app::IkeService::create(*config);  // proposals, certificates and keys
+  if (!ike) {
+    std::fprintf(stderr, "%s\n", ike.message().c_str());
+    return 1;
   }
   if (check_only) {
     std::printf("%s: OK\n", config_path.c_str());
     return 0;
   }
+  warn_of_manual_keys(*config);
+  std::signal(SIGPIPE, SIG_IGN);  // a console client that goes away is an error on its socket
 
   std::string prefix = "rampartd_" + std::to_string(getpid());
-  if (auto r = dp::eal_init(app::eal_args_from_config(*config, prefix)); !r) {
+  dp::EalScope eal(prefix);  // before everything that uses EAL: it goes last
+  if (auto r = eal.start(app::eal_args_from_config(*config, prefix)); !r) {
     std::fprintf(stderr, "rampartd: %s\n", r.message().c_str());
     return 1;
   }
-  int status = 0;
-  {
-    auto gateway = dp::Gateway::create(*spec);
-    if (!gateway) {
-      std::fprintf(stderr, "rampartd: %s\n", gateway.message().c_str());
-      dp::eal_cleanup(prefix);
-      return 1;
-    }
-    auto console = console::Server::listen(config->console_socket);
-    if (!console) {
-      std::fprintf(stderr, "rampartd: %s\n", console.message().c_str());
-      dp::eal_cleanup(prefix);
-      return 1;
-    }
-    std::optional<console::MetricsListener> metrics;
-    if (!config->metrics_listen.empty()) {
-      auto listener = console::MetricsListener::listen(config->metrics_listen);
-      if (!listener) {
-        std::fprintf(stderr, "rampartd: %s\n", listener.message().c_str());
-        dp::eal_cleanup(prefix);
-        return 1;
-      }
-      metrics.emplace(std::move(*listener));
-      LOG_INFO("rampartd", "Prometheus metrics at http://%s/metrics", config->metrics_listen.c_str());
-    }
-    g_gateway = gateway->get();
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
-    LOG_INFO("rampartd", "running with %s; console at %s", config_path.c_str(), console->path().c_str());
-    dp::Gateway& gw = **gateway;
-    app::ConsoleState console_state;
-    console_state.running = {*config, config_path};
-    auto ike = app::IkeService::create(*config);
-    if (!ike) {
-      std::fprintf(stderr, "%s\n", ike.message().c_str());
-      g_gateway = nullptr;
-      dp::eal_cleanup(prefix);
-      return 1;
-    }
-    console_state.ike = &*ike;
-    auto serve_console = [&] {
-      console->poll([&](const std::string& request) { return app::handle_console_command(gw, console_state, request); });
-      if (metrics) metrics->poll([&] { return app::metrics_text(gw); });
-      ike->poll(gw);
-    };
-    app::register_telemetry(&gw);
-    if (auto r = gw.run(serve_console); !r) {
-      std::fprintf(stderr, "rampartd: %s\n", r.message().c_str());
-      status = 1;
-    }
-    g_gateway = nullptr;
-    app::register_telemetry(nullptr);
-    std::printf("%s", console::format_counters_table((*gateway)->counters()).c_str());
-    std::fflush(stdout);
-    if (unsigned leaked = (*gateway)->shutdown(); leaked != 0) {
-      std::fprintf(stderr, "rampartd: %u mbufs were not returned to the pool\n", leaked);
-      status = 1;
-    }
+  auto gateway = dp::Gateway::create(*spec);
+  if (!gateway) {
+    std::fprintf(stderr, "rampartd: %s\n", gateway.message().c_str());
+    return 1;
   }
-  dp::eal_cleanup(prefix);
+  auto console = console::Server::listen(config->console_socket);
+  if (!console) {
+    std::fprintf(stderr, "rampartd: %s\n", console.message().c_str());
+    return 1;
+  }
+  std::optional<console::MetricsListener> metrics;
+  if (!config->metrics_listen.empty()) {
+    auto listener = console::MetricsListener::listen(config->metrics_listen);
+    if (!listener) {
+      std::fprintf(stderr, "rampartd: %s\n", listener.message().c_str());
+      return 1;
+    }
+    metrics.emplace(std::move(*listener));
+    LOG_INFO("rampartd", "Prometheus metrics at http://%s/metrics", config->metrics_listen.c_str());
+  }
+  dp::Gateway& gw = **gateway;
+  g_gateway = &gw;
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGHUP, on_hangup);
+  LOG_INFO("rampartd", "running with %s; console at %s", config_path.c_str(), console->path().c_str());
+  app::ConsoleState console_state;
+  console_state.running = {*config, config_path};
+  console_state.ike = &*ike;
+  app::TelemetryPublisher telemetry;  // goes before the gateway: DPDK's thread reads only its copies
+  auto serve_console = [&] {
+    reload_on_hangup(gw, console_state);
+    telemetry.poll(gw);
+    console->poll([&](const std::string& request) { return app::handle_console_command(gw, console_state, request); });
+    if (metrics) metrics->poll([&] { return app::metrics_text(gw); });
+    ike->poll(gw);
+  };
+  int status = 0;
+  if (auto r = gw.run(serve_console); !r) {
+    std::fprintf(stderr, "rampartd: %s\n", r.message().c_str());
+    status = 1;
+  }
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  g_gateway = nullptr;
+  std::printf("%s", console::format_counters_table(gw.counters()).c_str());
+  std::fflush(stdout);
+  if (unsigned leaked = gw.shutdown(); leaked != 0) {
+    std::fprintf(stderr, "rampartd: %u mbufs were not returned to the pool\n", leaked);
+    status = 1;
+  }
   LOG_INFO("rampartd", "stopped");
   return status;
 }

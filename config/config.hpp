@@ -125,6 +125,7 @@ struct ConnectionConfig {
   unsigned dpd_s = 30;                                  // liveness check after this long idle; 0: none
   unsigned retransmit_tries = 5;                        // after 0.5, 1, 2, 4, 8 s: the peer is dead
   int line = 0;
+  bool operator==(const ConnectionConfig&) const = default;
 };
 
 struct Config {

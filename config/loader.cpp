@@ -199,6 +199,13 @@ void Loader::load_dataplane(const Setting& s, const std::string& path, Dataplane
       }
     }
     if (w->getLength() == 0) error(*w, join_path(path, "workers"), "expected at least one lcore");
+    // Every worker would write each outbound SA's sequence number, which is also its AES-GCM IV:
+    // two workers could send one nonce twice under one key (RFC 4106 8.1), which gives away the
+    // authentication key. Until each SA has one owning worker, one worker runs.
+    if (out.worker_lcores.size() > 1)
+      error(*w, join_path(path, "workers"),
+            "only one worker lcore is supported for now: workers would share each outbound SA's sequence numbers "
+            "and send the same AES-GCM nonce twice under one key");
   }
   if (auto v = get_uint(s, path, "burst", 1, 256, false)) out.burst = static_cast<unsigned>(*v);
   if (auto v = get_uint(s, path, "max_sas", 2, 1u << 22, false)) out.max_sas = static_cast<unsigned>(*v);
@@ -509,8 +516,30 @@ void Loader::cross_check(const Config& config) {
     if (sa.spi != 0 && !spis.insert({sa.direction, sa.spi}).second)
       error(sa.line, p + ".spi", "SPI " + std::to_string(sa.spi) + " is used by an earlier SA of the same direction");
   }
+  // IKE installs each connection's CHILD_SA as NAME-in and NAME-out, beside the file's SAs.
+  std::set<std::string> connection_names;
+  for (size_t i = 0; i < config.connections.size(); ++i) {
+    const auto& c = config.connections[i];
+    std::string p = index_path("connections", static_cast<int>(i));
+    if (!c.name.empty() && !connection_names.insert(c.name).second)
+      error(c.line, p + ".name", quoted(c.name) + " is used by an earlier connection");
+    for (const char* suffix : {"-in", "-out"})
+      if (names.count(c.name + suffix))
+        error(c.line, p + ".name", quoted(c.name) + " would name its CHILD_SA " + quoted(c.name + suffix) +
+                                       ", the name of an SA in \"sas\"");
+    // Datagrams find their connection by address: a second one for the same pair would never
+    // hear from its peer.
+    for (size_t j = 0; j < i; ++j)
+      if (config.connections[j].local == c.local && config.connections[j].remote == c.remote)
+        error(c.line, p + ".remote",
+              "connections[" + std::to_string(j) + "] (" + quoted(config.connections[j].name) +
+                  ") has the same local and remote addresses: one connection per peer address");
+  }
+  std::set<std::string> policy_names;
   for (size_t i = 0; i < config.policies.size(); ++i) {
     const auto& pol = config.policies[i];
+    if (!pol.name.empty() && !policy_names.insert(pol.name).second)
+      error(pol.line, index_path("policies", static_cast<int>(i)) + ".name", quoted(pol.name) + " is used by an earlier policy");
     if (pol.sa.empty()) continue;
     auto sa = std::find_if(config.sas.begin(), config.sas.end(), [&](const SaConfig& s) { return s.name == pol.sa; });
     std::string p = index_path("policies", static_cast<int>(i)) + ".sa";

@@ -44,4 +44,19 @@ void eal_cleanup(const std::string& file_prefix) {
   std::filesystem::remove_all(std::filesystem::path("/var/run/dpdk") / file_prefix, ignored);
 }
 
+Result<void> EalScope::start(const std::vector<std::string>& args) {
+  auto r = eal_init(args);
+  started_ = r.ok();
+  return r;
+}
+
+EalScope::~EalScope() {
+  if (started_) {
+    eal_cleanup(prefix_);
+  } else {  // a failed start may still have made the run directory
+    std::error_code ignored;
+    std::filesystem::remove_all(std::filesystem::path("/var/run/dpdk") / prefix_, ignored);
+  }
+}
+
 }  // namespace rampart::dp

@@ -79,6 +79,9 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewaySpec& spec) {
   gw->tag_ = "_" + std::to_string(gateways.fetch_add(1));
   auto workers = static_cast<uint16_t>(spec.worker_lcores.size());
   if (workers == 0) return make_error(Errc::kInvalidArgument, "no worker lcores");
+  // Workers share each outbound SA: two would reuse its sequence numbers, and so its GCM nonces.
+  if (workers > 1)
+    return make_error(Errc::kUnsupported, "one worker lcore only: workers would share each outbound SA's sequence numbers");
   if (spec.ports.size() > kMaxPorts) return make_error(Errc::kInvalidArgument, "too many ports");
   if (spec.burst > kMaxBurst) return make_error(Errc::kInvalidArgument, "burst above " + std::to_string(kMaxBurst));
   auto pool = create_packet_pool("rampart_pool" + gw->tag_, spec.mbufs, static_cast<int>(rte_socket_id()));
@@ -133,7 +136,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewaySpec& spec) {
   if (auto r = gw->set_routes(spec.routes); !r) return r.error();
   for (const SaParams& p : spec.sas)
     if (auto r = gw->install_sa(p); !r) return make_error(r.code(), "SA " + p.name + ": " + r.message());
-  if (auto r = gw->set_policies(spec.policies); !r) return r.error();
+  if (auto r = gw->set_policies(kConfigPolicies, spec.policies); !r) return r.error();
   auto neighbours = NeighbourTable::create("rampart_neighbours" + gw->tag_, 1024);
   if (!neighbours) return neighbours.error();
   gw->neighbours_ = std::move(*neighbours);

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -74,6 +75,9 @@ struct SaSnapshot {
   uint64_t drops;
 };
 
+// The owner of the policies the config file and the console's edits make (Gateway::set_policies).
+inline const std::string kConfigPolicies = "config";
+
 // IKE's ports (RFC 7296 2.23): 500, and 4500 once NAT traversal moves it there.
 inline constexpr uint16_t kIkePort = 500;
 inline constexpr uint16_t kIkeNatTPort = 4500;
@@ -126,7 +130,9 @@ class Gateway {
   std::vector<WorkerSnapshot> worker_snapshot() const;
   std::vector<NeighbourSnapshot> neighbour_snapshot() const;  // control core only
   const std::vector<RouteSpec>& routes() const noexcept { return routes_spec_; }  // connected, then configured
+  // Every owner's policies as built into the SPDs (the file's first), and one owner's.
   const std::vector<PolicySpec>& policies() const noexcept { return policies_; }
+  const std::vector<PolicySpec>& policies(const std::string& owner) const;
   const GatewaySpec& spec() const noexcept { return spec_; }  // as created: ports, lcores, pool
 
   // Live changes, on the control core while workers run. Each either takes effect whole or
@@ -136,8 +142,10 @@ class Gateway {
   // spec().rekey_linger_ms, then goes. Install the inbound half of a rekey first.
   Result<void> install_sa(const SaParams& params);
   Result<void> remove_sa(const std::string& name);
-  // Replaces every policy (both directions): the new SPDs are built aside and swapped in.
-  Result<void> set_policies(const std::vector<PolicySpec>& policies);
+  // Replaces the policies of one owner (both directions), and only those: the file and the
+  // console edit kConfigPolicies, IKE one owner per connection, so no edit of one touches
+  // another's. The new SPDs, built from every owner's policies, are built aside and swapped in.
+  Result<void> set_policies(const std::string& owner, const std::vector<PolicySpec>& policies);
   // Replaces the configured routes (connected prefixes stay).
   Result<void> set_routes(const std::vector<RouteSpec>& routes);
   // IKE datagrams the workers handed over since the last call (at most 256 wait; more are dropped
@@ -215,7 +223,8 @@ class Gateway {
   const Tables* tables_ = nullptr;    // the generation last published
   uint64_t generation_ = 0;           // names each SPD and route table uniquely
   std::string tag_;                   // "_N" for the process's Nth gateway: its DPDK objects' names
-  std::vector<PolicySpec> policies_;  // as built into tables_
+  std::map<std::string, std::vector<PolicySpec>> owned_policies_;  // by owner
+  std::vector<PolicySpec> policies_;  // every owner's, as built into tables_
   std::vector<RouteSpec> connected_;  // from the ports' addresses
   std::vector<RouteSpec> routes_spec_;  // connected and configured, as built into tables_
   std::vector<Slot> slots_;

@@ -185,29 +185,42 @@ void Gateway::expire_lingering(uint64_t now) {
   }
 }
 
-Result<void> Gateway::set_policies(const std::vector<PolicySpec>& policies) {
-  std::vector<PolicySpec> rules[2];  // outbound, inbound
-  std::vector<uint32_t> slots[2];
+// Each owner's policies are kept apart and merged only here, when the SPDs are built: the file's
+// first, then the others by owner name. Only the owner's own slots are taken and given back.
+Result<void> Gateway::set_policies(const std::string& owner, const std::vector<PolicySpec>& policies) {
   std::vector<uint32_t> acquired;
   auto undo = [&] {
     for (uint32_t slot : acquired) release_slot(slot);
   };
   for (const PolicySpec& p : policies) {
-    uint32_t slot = kNoSlot;
-    if (p.action == PolicyAction::kProtect) {
-      if (p.sa.empty()) {
-        undo();
-        return make_error(Errc::kInvalidArgument, "policy " + p.name + ": protect needs an SA name");
-      }
-      if ((slot = acquire_slot(p.sa)) == kNoSlot) {
-        undo();
-        return make_error(Errc::kNoMemory, "policy " + p.name + ": no SA slot left (max_sas)");
-      }
-      acquired.push_back(slot);
+    if (p.action != PolicyAction::kProtect) continue;
+    if (p.sa.empty()) {
+      undo();
+      return make_error(Errc::kInvalidArgument, "policy " + p.name + ": protect needs an SA name");
     }
+    uint32_t slot = acquire_slot(p.sa);
+    if (slot == kNoSlot) {
+      undo();
+      return make_error(Errc::kNoMemory, "policy " + p.name + ": no SA slot left (max_sas)");
+    }
+    acquired.push_back(slot);
+  }
+  auto owned = owned_policies_;  // the tables to be: this owner's list replaced
+  if (policies.empty())
+    owned.erase(owner);
+  else
+    owned[owner] = policies;
+  std::vector<PolicySpec> merged;
+  auto add = [&](const std::vector<PolicySpec>& list) { merged.insert(merged.end(), list.begin(), list.end()); };
+  if (auto config = owned.find(kConfigPolicies); config != owned.end()) add(config->second);
+  for (const auto& [name, list] : owned)
+    if (name != kConfigPolicies) add(list);
+  std::vector<PolicySpec> rules[2];  // outbound, inbound
+  std::vector<uint32_t> slots[2];
+  for (const PolicySpec& p : merged) {
     int d = p.direction == SaDirection::kOutbound ? 0 : 1;
     rules[d].push_back(p);
-    slots[d].push_back(slot);
+    slots[d].push_back(p.action == PolicyAction::kProtect ? slot_of_.at(p.sa) : kNoSlot);
   }
   ++generation_;
   auto out = Spd::build("spd_out" + tag_ + "_" + std::to_string(generation_), rules[0], slots[0]);
@@ -221,10 +234,18 @@ Result<void> Gateway::set_policies(const std::vector<PolicySpec>& policies) {
     return in.error();
   }
   publish(std::move(*out), std::move(*in), tables_->routes);
-  for (const PolicySpec& p : policies_)
-    if (p.action == PolicyAction::kProtect) release_slot(slot_of_.at(p.sa));
-  policies_ = policies;
+  if (auto before = owned_policies_.find(owner); before != owned_policies_.end())
+    for (const PolicySpec& p : before->second)
+      if (p.action == PolicyAction::kProtect) release_slot(slot_of_.at(p.sa));
+  owned_policies_ = std::move(owned);
+  policies_ = std::move(merged);
   return {};
+}
+
+const std::vector<PolicySpec>& Gateway::policies(const std::string& owner) const {
+  static const std::vector<PolicySpec> kNone;
+  auto it = owned_policies_.find(owner);
+  return it == owned_policies_.end() ? kNone : it->second;
 }
 
 Result<void> Gateway::set_routes(const std::vector<RouteSpec>& routes) {

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "crypto/random.hpp"
 #include "dataplane/wire_headers.hpp"
 
 namespace rampart::dp {
@@ -81,7 +82,13 @@ Result<std::unique_ptr<SaRuntime>> create_sa(const crypto::MbManager& mgr, const
   sa->copy_dscp = p.copy_dscp;
   sa->nat_local_port = p.nat_local_port;
   sa->seq = p.initial_seq;
-  sa->iv_offset = p.iv_offset;
+  if (p.iv_offset) {
+    sa->iv_offset = *p.iv_offset;
+  } else if (p.direction == SaDirection::kOutbound) {
+    auto offset = crypto::random_u64();
+    if (!offset) return offset.error();
+    sa->iv_offset = *offset;
+  }
   sa->soft_packets = limit_or_max(p.lifetime.soft_packets);
   sa->hard_packets = limit_or_max(p.lifetime.hard_packets);
   sa->soft_bytes = limit_or_max(p.lifetime.soft_bytes);

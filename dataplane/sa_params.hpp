@@ -4,6 +4,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace rampart::dp {
@@ -60,9 +61,11 @@ struct SaParams {
   // Outbound: the sequence number already used; the first packet carries initial_seq + 1.
   // Inbound: the highest sequence number already seen (the window's starting top).
   uint64_t initial_seq = 0;
-  // The explicit IV of a packet is its sequence number plus this offset: unique per packet under
-  // one key, as RFC 4106 section 3.1 requires, and reproducible for known-answer tests.
-  uint64_t iv_offset = 0;
+  // The explicit IV of a packet is its sequence number plus an offset, unique per packet under
+  // one key as RFC 4106 section 3.1 requires. Unset (always, but in known-answer tests): a random
+  // offset is drawn at every install, so that a restart, a reload or a rekey by hand that reuses
+  // a manual key does not send the same nonces again.
+  std::optional<uint64_t> iv_offset;
   bool operator==(const SaParams&) const = default;
 };
 

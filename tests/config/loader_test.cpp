@@ -98,6 +98,13 @@ TEST_CASE("numbers out of range give the range", "[config]") {
   CHECK(errors_of("dataplane = { workers = [1, 1]; };\n") == "rampart.conf:1: dataplane.workers[1]: lcore 1 is listed twice");
 }
 
+TEST_CASE("more than one worker is refused: they would share outbound SAs and their nonces", "[config]") {
+  CHECK_THAT(errors_of("dataplane = {\n  workers = [1, 2];\n};\n"),
+             Catch::StartsWith("rampart.conf:2: dataplane.workers: only one worker lcore is supported for now: workers "
+                               "would share each outbound SA's sequence numbers and send the same AES-GCM nonce twice"));
+  CHECK(load("dataplane = {\n  workers = [2];\n};\n").ok());
+}
+
 TEST_CASE("SA keys must be hex of the cipher's length plus salt", "[config]") {
   std::string short_key = kSa;
   short_key.replace(short_key.find("01020304\""), 8, "");
@@ -287,4 +294,30 @@ TEST_CASE("IKE connections: addresses, identities, a long enough PSK, IPv4 selec
                        "  remote_ts = \"203.0.113.0/24\"; } );\n"),
              Catch::Contains("rampart.conf:1: connections[0].remote: of another family than local") &&
                  Catch::Contains("rampart.conf:2: connections[0].psk: a pre-shared key needs at least 16 characters"));
+}
+
+TEST_CASE("duplicates and conflicts among connections, SAs and policies are refused", "[config]") {
+  auto connection = [](const std::string& name, const std::string& remote) {
+    return "  { name = \"" + name + "\"; local = \"198.51.100.1\"; remote = \"" + remote +
+           "\"; local_id = \"a\"; remote_id = \"b\";\n    psk = \"sixteen characters\"; local_ts = \"192.0.2.0/24\"; "
+           "remote_ts = \"203.0.113.0/24\"; }";
+  };
+  CHECK_THAT(errors_of("connections = (\n" + connection("b", "198.51.100.2") + ",\n" + connection("b", "198.51.100.3") +
+                       " );\n"),
+             Catch::Contains("rampart.conf:4: connections[1].name: \"b\" is used by an earlier connection"));
+  CHECK_THAT(errors_of("connections = (\n" + connection("b", "198.51.100.2") + ",\n" + connection("c", "198.51.100.2") +
+                       " );\n"),
+             Catch::Contains("rampart.conf:4: connections[1].remote: connections[0] (\"b\") has the same local and remote "
+                             "addresses: one connection per peer address"));
+  // IKE names its CHILD_SAs NAME-in and NAME-out beside the file's SAs.
+  std::string sa = kSa;
+  sa.replace(sa.find("name = \"a\""), 10, "name = \"b-out\"");
+  CHECK_THAT(errors_of(sa + "connections = (\n" + connection("b", "198.51.100.2") + " );\n"),
+             Catch::Contains("connections[0].name: \"b\" would name its CHILD_SA \"b-out\", the name of an SA in \"sas\""));
+  CHECK_THAT(errors_of("policies = (\n"
+                       "  { name = \"p\"; direction = \"outbound\"; source = \"192.0.2.0/24\"; destination = \"0.0.0.0/0\"; "
+                       "action = \"bypass\"; },\n"
+                       "  { name = \"p\"; direction = \"inbound\"; source = \"0.0.0.0/0\"; destination = \"192.0.2.0/24\"; "
+                       "action = \"bypass\"; } );\n"),
+             Catch::Contains("rampart.conf:3: policies[1].name: \"p\" is used by an earlier policy"));
 }

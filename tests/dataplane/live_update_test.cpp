@@ -267,7 +267,7 @@ TEST_CASE_METHOD(LiveBench, "10,000 policies added and removed under traffic cha
   };
   for (unsigned count = kStep; count <= kPolicies; count += kStep) {
     send(32);
-    auto r = gw_->set_policies(with_decoys(count));
+    auto r = gw_->set_policies(dp::kConfigPolicies, with_decoys(count));
     INFO(count << " decoys: " << (r.ok() ? "" : r.message()));
     REQUIRE(r.ok());
     pump();
@@ -275,7 +275,7 @@ TEST_CASE_METHOD(LiveBench, "10,000 policies added and removed under traffic cha
   CHECK(gw_->policies().size() == kPolicies + 2);
   for (unsigned count = kPolicies; count >= kStep; count -= kStep) {
     send(32);
-    REQUIRE(gw_->set_policies(with_decoys(count - kStep)).ok());
+    REQUIRE(gw_->set_policies(dp::kConfigPolicies, with_decoys(count - kStep)).ok());
     pump();
   }
   CHECK(gw_->policies().size() == 2);
@@ -294,7 +294,7 @@ TEST_CASE_METHOD(LiveBench, "removing an SA stops its traffic; a bad change leav
   auto before = gw_->policies().size();
   dp::PolicySpec bad = tunnel_policies()[0];
   bad.sa.clear();  // protect without an SA name
-  CHECK_FALSE(gw_->set_policies({bad}).ok());
+  CHECK_FALSE(gw_->set_policies(dp::kConfigPolicies, {bad}).ok());
   CHECK(gw_->policies().size() == before);
   auto [out, in] = sa_pair(0);
   dp::SaParams clash = in;

@@ -26,9 +26,10 @@ sleep 1
 sa() {  # name spi direction key local remote
   echo "name = \"$1\"; spi = $2; direction = \"$3\"; mode = \"tunnel\"; cipher = \"aes-gcm-128\"; key = \"$4\"; local = \"$5\"; remote = \"$6\";"
 }
-k12=101112131415161718191a1b1c1d1e1f01020304
-k21=303132333435363738393a3b3c3d3e3f05060708
+# A fresh key every round: a manual key is never installed twice (RFC 4106 8.1).
 for round in 1 2 3; do
+  k12=10111213141516171${round}191a1b1c1d1e1f01020304
+  k21=30313233343536373${round}393a3b3c3d3e3f05060708
   ctl gw2 sa add "$(sa from-peer 0x110$round inbound $k12 198.51.100.2 198.51.100.1)" >/dev/null || fail "gw2 inbound rekey $round"
   ctl gw1 sa add "$(sa from-peer 0x220$round inbound $k21 198.51.100.1 198.51.100.2)" >/dev/null || fail "gw1 inbound rekey $round"
   ctl gw1 sa add "$(sa to-peer 0x110$round outbound $k12 198.51.100.1 198.51.100.2)" >/dev/null || fail "gw1 outbound rekey $round"

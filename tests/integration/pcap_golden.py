@@ -8,7 +8,9 @@ outside_out.pcap out.
 
 One of the peer's ESP packets arrives in IP fragments (scapy's), for the gateway to reassemble.
 check decrypts what gateway 1 sent with the peer's key and compares every packet with what went
-in (one hop less), then compares the exact bytes with the golden files (--update rewrites them).
+in (one hop less), then compares the exact bytes with the golden files (--update rewrites them);
+the IV start is random, so ESP is compared exactly with what scapy seals under the same IV, and
+its golden file holds the headers and the decrypted inner packets.
 """
 import logging
 import os
@@ -70,19 +72,33 @@ def check(d, golden, update):
     sent = rdpcap(os.path.join(d, "outside_out.pcap"))
     received = rdpcap(os.path.join(d, "inside_out.pcap"))
     # The exact bytes, taken now: scapy's decrypt below changes the packets it is given.
-    texts = {name: "".join(bytes(f).hex() + "\n" for f in frames)
-             for name, frames in (("outside_out", sent), ("inside_out", received))}
+    texts = {"inside_out": "".join(bytes(f).hex() + "\n" for f in received), "outside_out": ""}
+    sent_bytes = [bytes(f) for f in sent]
     peer = SecurityAssociation(ESP, spi=0x1001, crypt_algo="AES-GCM", crypt_key=KEY_1TO2,
                                tunnel_header=IP(src="198.51.100.1", dst="198.51.100.2"))
     if len(sent) != len(SIZES):
         errors.append("outside: %d packets out, expected %d" % (len(sent), len(SIZES)))
+    ivs = []
     for i, frame in enumerate(sent[:len(SIZES)]):
         if frame[Ether].dst != PEER_MAC or ESP not in frame:
             errors.append("outside %d: not ESP to the peer's MAC" % i)
             continue
+        seq, iv = frame[ESP].seq, sent_bytes[i][14 + 28:14 + 36]
         inner = peer.decrypt(frame[IP])
         if bytes(inner) != bytes(one_hop(inner_to_b(i, SIZES[i]))):
             errors.append("outside %d: decrypts to something other than what went in" % i)
+        # Each install draws a random IV start (RFC 4106: never the same nonce under one key), so
+        # the encrypted part differs between runs. Exact all the same: scapy seals the same inner
+        # packet with the same sequence number and IV into the very bytes rampartd sent.
+        resealed = peer.encrypt(IP(bytes(one_hop(inner_to_b(i, SIZES[i])))), seq_num=seq, iv=iv)
+        if bytes(resealed[ESP]) != sent_bytes[i][14 + 20:]:
+            errors.append("outside %d: ESP differs from what scapy seals with its sequence number and IV" % i)
+        ivs.append(int.from_bytes(iv, "big"))
+        # The golden file keeps what does not depend on the IV: Ethernet, outer IP, SPI and
+        # sequence number, and the decrypted inner packet.
+        texts["outside_out"] += sent_bytes[i][:14 + 28].hex() + " " + bytes(inner).hex() + "\n"
+    if any(b != (a + 1) % 2**64 for a, b in zip(ivs, ivs[1:])):
+        errors.append("outside: IVs do not follow the sequence numbers: %s" % [hex(v) for v in ivs])
     expected = [None] + [one_hop(inner_to_a(i, s)) for i, s in enumerate(SIZES)]  # echo reply first
     expected.append(one_hop(inner_to_a(len(SIZES), FRAGMENTED)))  # put back together, then opened
     if len(received) != len(expected):

@@ -66,8 +66,15 @@ s.connect(sys.argv[1])
 json.loads(s.recv(16384))
 s.send(b"/rampart/counters")
 assert json.loads(s.recv(65536))["/rampart/counters"]["drop_unknown_spi"] == 1
-s.send(b"/rampart/sa")
-assert json.loads(s.recv(65536))["/rampart/sa"]["0x00001001/out"]["packets"] == 4
+s.send(b"/rampart/sa/list")
+page = json.loads(s.recv(65536))["/rampart/sa/list"]
+assert page == {"total": 2, "start": 0, "sas": ["from-peer", "to-peer"]}, page
+for key in (b"to-peer", b"0x1001"):
+    s.send(b"/rampart/sa/info," + key)
+    info = json.loads(s.recv(65536))["/rampart/sa/info"]
+    assert info["packets"] == 4 and info["spi"] == "0x00001001" and info["direction"] == "outbound", info
+s.send(b"/rampart/sa/info,no-such-sa")
+assert json.loads(s.recv(65536))["/rampart/sa/info"] is None
 PY
 "$rampartctl" -s "$dir/console.sock" counters clear >/dev/null || console_failures=$((console_failures + 1))
 "$rampartctl" -s "$dir/console.sock" show drops --json | grep -qx '{}' || console_failures=$((console_failures + 1))

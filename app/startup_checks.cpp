@@ -1,0 +1,52 @@
+#include "app/startup_checks.hpp"
+
+#include <net/if.h>
+#include <unistd.h>
+
+#include <string>
+
+namespace rampart::app {
+
+namespace {
+
+// The value of "iface=NAME" in a DPDK device string such as "net_af_packet0,iface=eth1,qpairs=1".
+std::string iface_of(const std::string& device) {
+  for (size_t at = device.find(','); at != std::string::npos; at = device.find(',', at + 1)) {
+    if (device.compare(at + 1, 6, "iface=") != 0) continue;
+    size_t start = at + 7;
+    return device.substr(start, device.find(',', start) - start);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<void> check_host(const cfg::Config& config) {
+  std::string errors;
+  auto error = [&](int line, const std::string& what) {
+    errors += (errors.empty() ? "" : "\n") + config.source + ":" + std::to_string(line) + ": " + what;
+  };
+  // EAL would refuse a missing lcore with a page of usage text; say it the config's way instead.
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  for (unsigned lcore : config.dataplane.worker_lcores)
+    if (lcore == 0 || static_cast<long>(lcore) >= cpus)
+      error(config.dataplane.workers_line,
+            "dataplane.workers: lcore " + std::to_string(lcore) +
+                (lcore == 0 ? " is the control core" : " does not exist") + " (this machine has CPUs 0-" +
+                std::to_string(cpus - 1) + "; lcore 0 is the control core)");
+  for (size_t i = 0; i < config.interfaces.size(); ++i) {
+    const cfg::InterfaceConfig& itf = config.interfaces[i];
+    bool kernel_port = itf.device.rfind("net_af_packet", 0) == 0 || itf.device.rfind("net_af_xdp", 0) == 0;
+    if (!kernel_port) continue;
+    std::string iface = iface_of(itf.device);
+    std::string where = "interfaces[" + std::to_string(i) + "].device: ";
+    if (iface.empty())
+      error(itf.line, where + "\"" + itf.device + "\" names no kernel interface (add iface=NAME)");
+    else if (if_nametoindex(iface.c_str()) == 0)
+      error(itf.line, where + "there is no network interface \"" + iface + "\" on this host (in this namespace)");
+  }
+  if (!errors.empty()) return make_error(Errc::kInvalidArgument, errors);
+  return {};
+}
+
+}  // namespace rampart::app
