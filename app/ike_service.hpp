@@ -2,8 +2,8 @@
 // SAs, and the CHILD_SAs they agree on installed into the data plane through the gateway's live
 // update path (inbound before outbound, then the policies for the agreed selectors; on a rekey
 // the old inbound SA lingers for packets in flight). Datagrams come from and go to the gateway's
-// own ports on UDP 500, and 4500 after NAT detection, over IPv4 or IPv6. One CHILD_SA (IPv4
-// selectors) per connection;
+// own ports on UDP 500, and 4500 after NAT detection, over IPv4 or IPv6. One CHILD_SA (IPv4 or
+// IPv6 selectors) per connection, its policies under an owner of their own in the data plane;
 // an initiating connection starts again 5 s after its IKE SA failed or was deleted; a trap
 // connection starts when traffic meets its outbound policy.
 #pragma once

@@ -104,7 +104,7 @@ struct PolicyConfig {
 };
 
 // An IKEv2 peer (RFC 7296) with a pre-shared key: the IKE SA between local and remote, and one
-// CHILD_SA protecting local_ts <-> remote_ts. IPv4 and UDP 500 so far.
+// CHILD_SA protecting local_ts <-> remote_ts, over IPv4 or IPv6, UDP 500 (4500 behind a NAT).
 struct ConnectionConfig {
   std::string name;
   IpAddress local, remote;  // IPv4 or IPv6, both of one family

@@ -22,11 +22,19 @@ neighbours = (
 CONF
 "$rampartd" -c "$dir/gw1.conf" >"$dir/gw1.log" 2>&1 &
 pid=$!
-sleep 2  # the pcaps are a dozen packets; the worker is through them in microseconds
+# The pcaps are a dozen packets, through in microseconds once the worker runs; start-up may take
+# long on a busy machine or under ASan: wait (with a bound) until every frame is counted.
+rampartctl=$(dirname "$rampartd")/rampartctl
+frames=$(($(tcpdump -r "$dir/inside_in.pcap" 2>/dev/null | wc -l) + $(tcpdump -r "$dir/outside_in.pcap" 2>/dev/null | wc -l)))
+for _ in $(seq 600); do
+  received=$("$rampartctl" -s "$dir/console.sock" show counters 2>/dev/null | awk '$1 == "rx_packets" {print $2}')
+  [[ ${received:-0} -ge $frames ]] && break
+  kill -0 $pid 2>/dev/null || break
+  sleep 0.1
+done
 
 # The console while it runs: every command in both output modes, a refused command, a client
 # that sends garbage and one that hangs up, and then the console still answers.
-rampartctl=$(dirname "$rampartd")/rampartctl
 console_failures=0
 for command in counters drops sa interfaces policy routes neighbors workers; do
   "$rampartctl" -s "$dir/console.sock" show $command >"$dir/$command.txt" || console_failures=$((console_failures + 1))
