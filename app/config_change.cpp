@@ -77,6 +77,15 @@ Result<std::string> apply_config(dp::Gateway& gateway, IkeService* ike, RunningC
   auto partly = [&](const Error& e, const std::string& what) {
     return make_error(e.code, what + ": " + e.message + (done ? " (the changes before it were applied)" : ""));
   };
+  // Connections first: one that goes takes its CHILD_SAs (NAME-in, NAME-out) with it, and an SA
+  // of the file may take such a name over in the same reload.
+  std::string ike_summary = "connections unchanged";
+  if (connections) {
+    IkeReconfigured r = ike->reconfigure(gateway, std::move(*connections));
+    ike_summary = "connections: " + std::to_string(r.added) + " added, " + std::to_string(r.removed) + " removed, " +
+                  std::to_string(r.restarted) + " restarted, " + std::to_string(r.unchanged) + " unchanged";
+    ++done;
+  }
   for (const dp::SaParams* p : install) {
     if (auto r = gateway.install_sa(*p); !r) return partly(r.error(), "SA " + p->name);
     ++done;
@@ -93,12 +102,6 @@ Result<std::string> apply_config(dp::Gateway& gateway, IkeService* ike, RunningC
   }
   for (const std::string& name : remove)
     if (auto r = gateway.remove_sa(name); !r) return partly(r.error(), "SA " + name);
-  std::string ike_summary = "connections unchanged";
-  if (connections) {
-    IkeReconfigured r = ike->reconfigure(gateway, std::move(*connections));
-    ike_summary = "connections: " + std::to_string(r.added) + " added, " + std::to_string(r.removed) + " removed, " +
-                  std::to_string(r.restarted) + " restarted, " + std::to_string(r.unchanged) + " unchanged";
-  }
   set_log_level(next.log_level);
   running.config = std::move(next);
   std::string summary = plural(install.size(), "SA") + " installed, " + plural(remove.size(), "SA") + " removed, " +

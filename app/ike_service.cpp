@@ -2,6 +2,7 @@
 
 #include <rte_cycles.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 
@@ -14,6 +15,7 @@ namespace {
 constexpr uint64_t kRestartMs = 5000;
 constexpr uint64_t kHalfOpenMs = 10000;     // a peer's IKE SA without IKE_AUTH is dropped then
 constexpr size_t kCookieThreshold = 16;     // half-open IKE SAs (all connections) before cookies
+constexpr uint64_t kClosingMs = 10000;      // an ended connection's Delete is retried this long at most
 
 ike::Bytes network_bytes(const cfg::IpAddress& a) {
   const auto* b = reinterpret_cast<const std::byte*>(a.bytes.data());
@@ -143,36 +145,74 @@ bool IkeService::same_settings(const cfg::ConnectionConfig& a, const cfg::Connec
   return x == y;
 }
 
-// A connection goes: its IKE SA is deleted (the peer hears it, RFC 7296 1.4.1), its CHILD_SA and
-// policies leave the data plane, and nothing restarts it.
-void IkeService::end(dp::Gateway& gateway, Connection& c) {
+// A connection goes: its CHILD_SA and policies leave the data plane at once, and its IKE SA is
+// deleted (RFC 7296 1.4.1). The Delete may wait behind an exchange in flight and may be lost, so
+// the connection moves to closing_, where its IKE SA keeps its timers and retransmits until the
+// peer answers, it gives up, or kClosingMs pass; nothing there touches the data plane.
+void IkeService::end(dp::Gateway& gateway, Connection&& c) {
   c.stopped = true;
   c.initiate = c.trap = false;
-  for (auto* sa : {&c.sa, &c.half_open})
-    if (*sa && (*sa)->state() == ike::IkeState::kEstablished) {
-      (*sa)->close();
-      drain(gateway, c, **sa);
-    }
   remove_child(gateway, c);
-  (void)gateway.set_policies(policy_owner(c), {});
+  if (auto r = gateway.set_policies(policy_owner(c), {}); !r)
+    LOG_WARN("ike", "%s: its policies could not be removed: %s", c.name.c_str(), r.message().c_str());
+  c.half_open.reset();
+  if (!c.sa || c.sa->state() != ike::IkeState::kEstablished) return;
+  c.sa->close();
+  c.retry_at = now_ms_ + kClosingMs;  // the deadline
+  closing_.push_back(std::move(c));
+  send_outbox(gateway, closing_.back(), *closing_.back().sa);
+}
+
+void IkeService::send_outbox(dp::Gateway& gateway, const Connection& c, ike::IkeSa& sa) {
+  const ike::Path& p = sa.path();
+  for (ike::Bytes& datagram : sa.take_outbox())
+    gateway.send_ike({family_of(c.local), c.local.bytes, c.remote.bytes, p.local_port, p.remote_port, std::move(datagram)});
+}
+
+// Datagrams for a closing IKE SA (the answer to its Delete), its retransmissions, and its end.
+bool IkeService::to_closing(dp::Gateway& gateway, const dp::IkeDatagram& d) {
+  for (Connection& c : closing_) {
+    if (family_of(c.local) != d.family || c.local.bytes != d.destination || c.remote.bytes != d.source ||
+        !c.sa->owns(d.payload))
+      continue;
+    ike::Path from{network_bytes({c.local.family, d.destination}), network_bytes({c.local.family, d.source}),
+                   d.destination_port, d.source_port};
+    (void)c.sa->receive(d.payload, from, now_ms_);
+    send_outbox(gateway, c, *c.sa);
+    (void)c.sa->take_events();  // its CHILD_SA left the data plane when it was ended
+    return true;
+  }
+  return false;
+}
+
+void IkeService::tick_closing(dp::Gateway& gateway) {
+  for (Connection& c : closing_) {
+    c.sa->tick(now_ms_);
+    send_outbox(gateway, c, *c.sa);
+    (void)c.sa->take_events();
+  }
+  std::erase_if(closing_, [&](const Connection& c) { return over(c.sa) || now_ms_ >= c.retry_at; });
 }
 
 IkeReconfigured IkeService::reconfigure(dp::Gateway& gateway, IkeService next) {
   IkeReconfigured summary;
+  now_ms_ = now_ms();
   std::vector<Connection> kept;
+  std::vector<bool> taken(connections_.size(), false);
   for (Connection& fresh : next.connections_) {
-    Connection* old = find(fresh.name);
-    if (old != nullptr && same_settings(old->config, fresh.config)) {
+    auto old = std::find_if(connections_.begin(), connections_.end(), [&](const Connection& c) { return c.name == fresh.name; });
+    size_t index = static_cast<size_t>(old - connections_.begin());
+    if (old != connections_.end() && same_settings(old->config, fresh.config)) {
       old->config.line = fresh.config.line;
       kept.push_back(std::move(*old));
-      old->name.clear();  // taken
+      taken[index] = true;
       ++summary.unchanged;
       continue;
     }
-    if (old != nullptr) {
+    if (old != connections_.end()) {
       LOG_INFO("ike", "%s: changed: restarting it", old->name.c_str());
-      end(gateway, *old);
-      old->name.clear();
+      end(gateway, std::move(*old));
+      taken[index] = true;
       ++summary.restarted;
     } else {
       LOG_INFO("ike", "%s: added", fresh.name.c_str());
@@ -180,10 +220,10 @@ IkeReconfigured IkeService::reconfigure(dp::Gateway& gateway, IkeService next) {
     }
     kept.push_back(std::move(fresh));
   }
-  for (Connection& gone : connections_) {
-    if (gone.name.empty()) continue;
-    LOG_INFO("ike", "%s: removed: deleting its IKE SA", gone.name.c_str());
-    end(gateway, gone);
+  for (size_t i = 0; i < connections_.size(); ++i) {
+    if (taken[i]) continue;
+    LOG_INFO("ike", "%s: removed: deleting its IKE SA", connections_[i].name.c_str());
+    end(gateway, std::move(connections_[i]));
     ++summary.removed;
   }
   connections_ = std::move(kept);
@@ -216,7 +256,9 @@ void IkeService::poll(dp::Gateway& gateway) {
     for (Connection& c : connections_)
       if (c.trap && !c.stopped && slot == c.name + "-out" && now_ms_ >= c.retry_at)
         start(gateway, c, "initiating for the traffic its policy caught (trap)");
+  tick_closing(gateway);
   for (const dp::IkeDatagram& d : gateway.take_ike()) {
+    if (to_closing(gateway, d)) continue;
     Connection* match = nullptr;
     for (Connection& c : connections_)
       if (family_of(c.local) == d.family && c.local.bytes == d.destination && c.remote.bytes == d.source) match = &c;
@@ -316,10 +358,8 @@ void IkeService::handle(dp::Gateway& gateway, Connection& c, const dp::IkeDatagr
 }
 
 void IkeService::drain(dp::Gateway& gateway, Connection& c, ike::IkeSa& sa) {
-  const ike::Path& p = sa.path();
-  for (ike::Bytes& datagram : sa.take_outbox())
-    gateway.send_ike({family_of(c.local), c.local.bytes, c.remote.bytes, p.local_port, p.remote_port, std::move(datagram)});
-  for (const ike::ChildEvent& e : sa.take_events()) apply(gateway, c, e, sa.udp_encapsulation(), p.remote_port);
+  send_outbox(gateway, c, sa);
+  for (const ike::ChildEvent& e : sa.take_events()) apply(gateway, c, e, sa.udp_encapsulation(), sa.path().remote_port);
   if (sa.state() == ike::IkeState::kEstablished && !c.policies_installed && c.outbound_spi)
     LOG_WARN("ike", "%s: CHILD_SA installed without its policies", c.name.c_str());
 }

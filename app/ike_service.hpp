@@ -90,7 +90,10 @@ class IkeService {
   // The data plane keeps each connection's policies under an owner of their own.
   static std::string policy_owner(const Connection& c);
   static bool same_settings(const cfg::ConnectionConfig& a, const cfg::ConnectionConfig& b);
-  void end(dp::Gateway& gateway, Connection& c);
+  void end(dp::Gateway& gateway, Connection&& c);
+  void send_outbox(dp::Gateway& gateway, const Connection& c, ike::IkeSa& sa);
+  bool to_closing(dp::Gateway& gateway, const dp::IkeDatagram& d);
+  void tick_closing(dp::Gateway& gateway);
   void handle(dp::Gateway& gateway, Connection& c, const dp::IkeDatagram& d, uint64_t now);
   void drain(dp::Gateway& gateway, Connection& c, ike::IkeSa& sa);
   void apply(dp::Gateway& gateway, Connection& c, const ike::ChildEvent& event, bool nat, uint16_t remote_port);
@@ -101,6 +104,7 @@ class IkeService {
   size_t half_open() const;
 
   std::vector<Connection> connections_;
+  std::vector<Connection> closing_;  // ended by a reload: their IKE SA's Delete still in flight
   ike::CookieGuard cookies_;
   IkeTotals totals_;
   uint64_t now_ms_ = 0;

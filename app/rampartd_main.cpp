@@ -4,6 +4,7 @@
 // SIGHUP reloads the config (as "config reload" does); SIGINT/SIGTERM stop it, print its counters
 // and check every mbuf came back. Every way out removes EAL's run directory.
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <optional>
 #include <cstdio>
@@ -28,14 +29,15 @@ namespace {
 
 using namespace rampart;
 
-dp::Gateway* g_gateway = nullptr;
-volatile std::sig_atomic_t g_reload = 0;  // SIGHUP: reload the config on the control core
+// Set from signal handlers, which may run on any of DPDK's threads, and read by the control
+// core at each pass: lock-free atomics, and nothing else touched from a handler.
+std::atomic<bool> g_stop{false};    // SIGINT, SIGTERM (also while starting)
+std::atomic<bool> g_reload{false};  // SIGHUP: reload the config
+static_assert(std::atomic<bool>::is_always_lock_free);
 
-void on_stop_signal(int) {
-  if (g_gateway) g_gateway->stop();
-}
+void on_stop_signal(int) { g_stop.store(true); }
 
-void on_hangup(int) { g_reload = 1; }
+void on_hangup(int) { g_reload.store(true); }
 
 int usage() {
   std::fprintf(stderr, "usage: rampartd -c CONFIG [--check]\n"
@@ -57,8 +59,7 @@ void warn_of_manual_keys(const cfg::Config& config) {
 }
 
 void reload_on_hangup(dp::Gateway& gw, app::ConsoleState& state) {
-  if (!g_reload) return;
-  g_reload = 0;
+  if (!g_reload.exchange(false)) return;
   LOG_INFO("rampartd", "SIGHUP: reloading %s", state.running.path.c_str());
   auto r = app::reload_config(gw, state.ike, state.running, "");
   if (r) {
@@ -111,6 +112,11 @@ int run(int argc, char** argv) {
   }
   warn_of_manual_keys(*config);
   std::signal(SIGPIPE, SIG_IGN);  // a console client that goes away is an error on its socket
+  // From here on, no signal but a fatal one ends the process without cleaning up EAL: a stop
+  // during start-up is kept for when the gateway runs, a SIGHUP then is a reload of an unchanged file.
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGHUP, on_hangup);
 
   std::string prefix = "rampartd_" + std::to_string(getpid());
   dp::EalScope eal(prefix);  // before everything that uses EAL: it goes last
@@ -139,16 +145,13 @@ int run(int argc, char** argv) {
     LOG_INFO("rampartd", "Prometheus metrics at http://%s/metrics", config->metrics_listen.c_str());
   }
   dp::Gateway& gw = **gateway;
-  g_gateway = &gw;
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
-  std::signal(SIGHUP, on_hangup);
   LOG_INFO("rampartd", "running with %s; console at %s", config_path.c_str(), console->path().c_str());
   app::ConsoleState console_state;
   console_state.running = {*config, config_path};
   console_state.ike = &*ike;
   app::TelemetryPublisher telemetry;  // goes before the gateway: DPDK's thread reads only its copies
   auto serve_console = [&] {
+    if (g_stop.load()) gw.stop();  // run() returns after this pass
     reload_on_hangup(gw, console_state);
     telemetry.poll(gw);
     console->poll([&](const std::string& request) { return app::handle_console_command(gw, console_state, request); });
@@ -160,9 +163,6 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "rampartd: %s\n", r.message().c_str());
     status = 1;
   }
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
-  g_gateway = nullptr;
   std::printf("%s", console::format_counters_table(gw.counters()).c_str());
   std::fflush(stdout);
   if (unsigned leaked = gw.shutdown(); leaked != 0) {

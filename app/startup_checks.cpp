@@ -1,6 +1,7 @@
 #include "app/startup_checks.hpp"
 
 #include <net/if.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <string>
@@ -27,13 +28,20 @@ Result<void> check_host(const cfg::Config& config) {
     errors += (errors.empty() ? "" : "\n") + config.source + ":" + std::to_string(line) + ": " + what;
   };
   // EAL would refuse a missing lcore with a page of usage text; say it the config's way instead.
-  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  // The CPUs this process may run on (a cpuset or taskset may leave out some the machine has).
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
+    for (unsigned cpu = 0; cpu < static_cast<unsigned>(sysconf(_SC_NPROCESSORS_ONLN)); ++cpu) CPU_SET(cpu, &allowed);
+  std::string usable;
+  for (unsigned cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+    if (CPU_ISSET(cpu, &allowed)) usable += (usable.empty() ? "" : ",") + std::to_string(cpu);
   for (unsigned lcore : config.dataplane.worker_lcores)
-    if (lcore == 0 || static_cast<long>(lcore) >= cpus)
+    if (lcore == 0 || lcore >= CPU_SETSIZE || !CPU_ISSET(lcore, &allowed))
       error(config.dataplane.workers_line,
             "dataplane.workers: lcore " + std::to_string(lcore) +
-                (lcore == 0 ? " is the control core" : " does not exist") + " (this machine has CPUs 0-" +
-                std::to_string(cpus - 1) + "; lcore 0 is the control core)");
+                (lcore == 0 ? " is the control core" : " is not a CPU rampartd may run on") + " (it may use CPUs " +
+                usable + "; lcore 0 is the control core)");
   for (size_t i = 0; i < config.interfaces.size(); ++i) {
     const cfg::InterfaceConfig& itf = config.interfaces[i];
     bool kernel_port = itf.device.rfind("net_af_packet", 0) == 0 || itf.device.rfind("net_af_xdp", 0) == 0;

@@ -35,7 +35,23 @@ struct Published {
   std::atomic<bool> wanted{false};
   std::atomic<bool> live{false};
 };
-Published g_published;
+// Never destroyed: DPDK's telemetry thread is not stopped at exit, and may still be inside a call.
+Published& g_published = *new Published;
+
+// A name as DPDK can carry it: under its string limit, cut on a UTF-8 character boundary
+// (/rampart/sa/info finds an SA whose name was cut by its SPI).
+std::string fit(const std::string& name) {
+  size_t length = std::min(name.size(), size_t{RTE_TEL_MAX_STRING_LEN - 1});
+  while (length < name.size() && length > 0 && (static_cast<unsigned char>(name[length]) & 0xC0) == 0x80) --length;
+  return name.substr(0, length);
+}
+
+// Its length once DPDK has escaped it for JSON ('"' and '\\' as two bytes, control bytes as six).
+size_t json_length(const std::string& s) {
+  size_t length = 0;
+  for (unsigned char c : s) length += c == '"' || c == '\\' ? 2 : c < 0x20 ? 6 : 1;
+  return length;
+}
 
 // The newest snapshot, asking the control core for a fresh one when it is stale; null when no
 // gateway publishes.
@@ -81,10 +97,9 @@ int sa_list(const char*, const char* params, rte_tel_data* d) {
   }
   size_t next = start, bytes = 0;
   for (; next < sas.size() && next - start < kPageEntries; ++next) {
-    bytes += sas[next].name.size() + 4;
+    std::string name = fit(sas[next].name);
+    bytes += json_length(name) + 3;  // quoted, and a comma
     if (bytes > kPageBytes) break;
-    // A name longer than DPDK's string limit is shown cut; /rampart/sa/info takes its SPI.
-    std::string name = sas[next].name.substr(0, RTE_TEL_MAX_STRING_LEN - 1);
     if (rte_tel_data_add_array_string(names, name.c_str()) != 0) {
       rte_tel_data_free(names);
       return -1;
@@ -108,8 +123,9 @@ int sa_list(const char*, const char* params, rte_tel_data* d) {
 const TelemetrySa* find_sa(const TelemetrySnapshot& snapshot, const std::string& key) {
   for (const TelemetrySa& sa : snapshot.sas)
     if (sa.name == key && !sa.lingering) return &sa;
+  bool hex = key.size() > 2 && key[0] == '0' && (key[1] == 'x' || key[1] == 'X');
   char* end = nullptr;
-  unsigned long long spi = std::strtoull(key.c_str(), &end, 0);
+  unsigned long long spi = std::strtoull(key.c_str() + (hex ? 2 : 0), &end, hex ? 16 : 10);
   if (key.empty() || *end != '\0' || spi > UINT32_MAX) return nullptr;
   const TelemetrySa* found = nullptr;
   for (const TelemetrySa& sa : snapshot.sas)
@@ -124,7 +140,7 @@ int sa_info(const char*, const char* params, rte_tel_data* d) {
   if (sa == nullptr) return -1;
   char spi[16];
   std::snprintf(spi, sizeof spi, "0x%08x", sa->spi);
-  std::string name = sa->name.substr(0, RTE_TEL_MAX_STRING_LEN - 1);
+  std::string name = fit(sa->name);
   const char* state = sa->expired ? "expired" : sa->lingering ? "lingering" : "active";
   if (rte_tel_data_start_dict(d) != 0 || rte_tel_data_add_dict_string(d, "name", name.c_str()) != 0 ||
       rte_tel_data_add_dict_string(d, "spi", spi) != 0 ||

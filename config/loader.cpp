@@ -231,7 +231,10 @@ void Loader::load_interface(const Setting& s, const std::string& path, Interface
                                         return p;
                                       });
   if (auto v = get_uint(s, path, "mtu", 576, 9000, false)) out.mtu = static_cast<unsigned>(*v);
-  if (auto v = get_string(s, path, "name", true)) out.name = *v;
+  if (auto v = get_string(s, path, "name", true)) {
+    if (v->empty()) error(s["name"], join_path(path, "name"), "must not be empty");
+    out.name = *v;
+  }
   if (auto v = get_string(s, path, "device", true)) out.device = *v;
   if (auto v = get_parsed<IpPrefix>(s, path, "address", true, "an IPv4 or IPv6 prefix", parse_ip_prefix))
     out.address = *v;
@@ -250,7 +253,10 @@ void Loader::load_connection(const Setting& s, const std::string& path, Connecti
                         "local_ts", "remote_ts", "start_action",
                         "initiate", "force_encap", "ike_rekey", "child_rekey", "child_rekey_bytes", "child_rekey_packets", "dpd",
                         "retransmit_tries"});
-  if (auto v = get_string(s, path, "name", true)) out.name = *v;
+  if (auto v = get_string(s, path, "name", true)) {
+    if (v->empty()) error(s["name"], join_path(path, "name"), "must not be empty");
+    out.name = *v;
+  }
   auto local = get_parsed<IpAddress>(s, path, "local", true, "an IPv4 or IPv6 address", parse_ip_address);
   auto remote = get_parsed<IpAddress>(s, path, "remote", true, "an IPv4 or IPv6 address", parse_ip_address);
   if (local) out.local = *local;
@@ -354,7 +360,10 @@ void Loader::load_sa(const Setting& s, const std::string& path, SaConfig& out) {
   out.line = static_cast<int>(s.getSourceLine());
   check_known(s, path, {"name", "spi", "direction", "mode", "cipher", "key", "local", "remote",
                         "esn", "replay_window", "nat_t", "lifetime"});
-  if (auto v = get_string(s, path, "name", true)) out.name = *v;
+  if (auto v = get_string(s, path, "name", true)) {
+    if (v->empty()) error(s["name"], join_path(path, "name"), "must not be empty");
+    out.name = *v;
+  }
   // SPIs 1-255 are reserved by IANA (RFC 4303 section 2.1).
   if (auto v = get_uint(s, path, "spi", 256, 0xffffffffu, true)) out.spi = static_cast<uint32_t>(*v);
   if (auto v = get_parsed<Direction>(s, path, "direction", true, "\"inbound\" or \"outbound\"", parse_direction))
@@ -416,7 +425,10 @@ void Loader::load_policy(const Setting& s, const std::string& path, PolicyConfig
   out.line = static_cast<int>(s.getSourceLine());
   check_known(s, path, {"name", "direction", "source", "destination", "protocol", "source_ports",
                         "destination_ports", "action", "sa", "priority"});
-  if (auto v = get_string(s, path, "name", true)) out.name = *v;
+  if (auto v = get_string(s, path, "name", true)) {
+    if (v->empty()) error(s["name"], join_path(path, "name"), "must not be empty");
+    out.name = *v;
+  }
   if (auto v = get_parsed<Direction>(s, path, "direction", true, "\"inbound\" or \"outbound\"", parse_direction))
     out.direction = *v;
   auto selector = [&](const char* name, IpPrefix& prefix) {

