@@ -15,7 +15,8 @@ namespace {
 constexpr uint64_t kRestartMs = 5000;
 constexpr uint64_t kHalfOpenMs = 10000;     // a peer's IKE SA without IKE_AUTH is dropped then
 constexpr size_t kCookieThreshold = 16;     // half-open IKE SAs (all connections) before cookies
-constexpr uint64_t kClosingMs = 10000;      // an ended connection's Delete is retried this long at most
+constexpr uint64_t kClosingMs = 10000;
+constexpr uint64_t kHoldMs = 500;  // the longest IKE's sends wait for workers to take new SAs      // an ended connection's Delete is retried this long at most
 
 ike::Bytes network_bytes(const cfg::IpAddress& a) {
   const auto* b = reinterpret_cast<const std::byte*>(a.bytes.data());
@@ -123,6 +124,7 @@ Result<IkeService> IkeService::create(const cfg::Config& config) {
     conn.peer.child_rekey_ms = uint64_t{c.child_rekey_s} * 1000;
     conn.peer.dpd_ms = uint64_t{c.dpd_s} * 1000;
     conn.peer.retransmit_tries = c.retransmit_tries;
+    conn.peer.keep_child = c.initiate || c.trap;  // such a connection keeps its tunnel up
     // Soft: IKE rekeys (time is IKE's own timer; bytes and packets come from the workers). Hard:
     // the data plane stops the SA if no rekey replaced it in time.
     auto hard = [](uint64_t soft) { return soft ? soft + soft / 10 + 1 : 0; };
@@ -161,6 +163,14 @@ void IkeService::end(dp::Gateway& gateway, Connection&& c) {
   c.retry_at = now_ms_ + kClosingMs;  // the deadline
   closing_.push_back(std::move(c));
   send_outbox(gateway, closing_.back(), *closing_.back().sa);
+}
+
+// Sends what waits for the workers once they have taken every change (or, should a worker be
+// stuck, after kHoldMs: IKE must not stall with it).
+void IkeService::release_held(dp::Gateway& gateway) {
+  if (held_.empty() || (!gateway.updates_delivered() && now_ms_ < held_since_ + kHoldMs)) return;
+  for (dp::IkeDatagram& d : held_) gateway.send_ike(d);
+  held_.clear();
 }
 
 void IkeService::send_outbox(dp::Gateway& gateway, const Connection& c, ike::IkeSa& sa) {
@@ -230,6 +240,17 @@ IkeReconfigured IkeService::reconfigure(dp::Gateway& gateway, IkeService next) {
   return summary;
 }
 
+size_t IkeService::close_all(dp::Gateway& gateway) {
+  now_ms_ = now_ms();
+  size_t deletes = 0;
+  for (Connection& c : connections_) {
+    deletes += c.sa && c.sa->state() == ike::IkeState::kEstablished;
+    end(gateway, std::move(c));
+  }
+  connections_.clear();
+  return deletes;
+}
+
 IkeService::Connection* IkeService::find(const std::string& name) {
   for (Connection& c : connections_)
     if (c.name == name) return &c;
@@ -256,6 +277,7 @@ void IkeService::poll(dp::Gateway& gateway) {
     for (Connection& c : connections_)
       if (c.trap && !c.stopped && slot == c.name + "-out" && now_ms_ >= c.retry_at)
         start(gateway, c, "initiating for the traffic its policy caught (trap)");
+  release_held(gateway);
   tick_closing(gateway);
   for (const dp::IkeDatagram& d : gateway.take_ike()) {
     if (to_closing(gateway, d)) continue;
@@ -264,7 +286,13 @@ void IkeService::poll(dp::Gateway& gateway) {
       if (family_of(c.local) == d.family && c.local.bytes == d.destination && c.remote.bytes == d.source) match = &c;
     if (match == nullptr) {
       ++totals_.unknown_peer;
-      LOG_DEBUG("ike", "a datagram from a peer no connection names: dropped");
+      if (now_ms_ >= quiet_until_.unknown_peer) {  // a peer can send these at any rate: one line a second
+        quiet_until_.unknown_peer = now_ms_ + 1000;
+        cfg::IpAddress source{d.family == dp::IpFamily::kIpv4 ? cfg::Family::kIpv4 : cfg::Family::kIpv6, d.source};
+        LOG_INFO("ike", "a datagram from %s, which no connection names: dropped (%llu so far; show ike)",
+                 cfg::to_string(source).c_str(),
+                 static_cast<unsigned long long>(totals_.unknown_peer));
+      }
       continue;
     }
     handle(gateway, *match, d, now_ms_);
@@ -335,10 +363,17 @@ void IkeService::handle(dp::Gateway& gateway, Connection& c, const dp::IkeDatagr
     c.half_open_since = now;
     sa = &*c.half_open;
   }
-  if (auto r = sa->receive(d.payload, from, now); !r) LOG_DEBUG("ike", "%s: %s", c.name.c_str(), r.message().c_str());
+  auto received = sa->receive(d.payload, from, now);
+  if (!received) LOG_DEBUG("ike", "%s: %s", c.name.c_str(), received.message().c_str());
   drain(gateway, c, *sa);
   if (c.half_open && c.half_open->state() == ike::IkeState::kIdle) {  // malformed or refused: no state kept
     ++totals_.bad_init;
+    if (now_ms_ >= quiet_until_.bad_init) {
+      quiet_until_.bad_init = now_ms_ + 1000;
+      LOG_INFO("ike", "%s: an IKE_SA_INIT refused (%s; %llu so far)", c.name.c_str(),
+               received ? "answered with an error notify" : received.message().c_str(),
+               static_cast<unsigned long long>(totals_.bad_init));
+    }
     c.half_open.reset();
   }
   if (c.half_open && c.half_open->state() == ike::IkeState::kEstablished) {
@@ -357,9 +392,22 @@ void IkeService::handle(dp::Gateway& gateway, Connection& c, const dp::IkeDatagr
   }
 }
 
+// Make-before-break: the CHILD_SA events are applied first, and when they installed an SA, what
+// IKE sends next (a CREATE_CHILD_SA answer, the Delete of the SA it replaces) waits until every
+// worker has taken the change: the peer may switch to the new SA as soon as it reads either.
 void IkeService::drain(dp::Gateway& gateway, Connection& c, ike::IkeSa& sa) {
-  send_outbox(gateway, c, sa);
-  for (const ike::ChildEvent& e : sa.take_events()) apply(gateway, c, e, sa.udp_encapsulation(), sa.path().remote_port);
+  bool installed = false;
+  for (const ike::ChildEvent& e : sa.take_events())
+    installed |= apply(gateway, c, e, sa.udp_encapsulation(), sa.path().remote_port);
+  if (installed && held_.empty()) held_since_ = now_ms_;
+  if (installed || !held_.empty()) {  // behind what is held already: the order stays
+    const ike::Path& p = sa.path();
+    for (ike::Bytes& datagram : sa.take_outbox())
+      held_.push_back({family_of(c.local), c.local.bytes, c.remote.bytes, p.local_port, p.remote_port, std::move(datagram)});
+    release_held(gateway);
+  } else {
+    send_outbox(gateway, c, sa);
+  }
   if (sa.state() == ike::IkeState::kEstablished && !c.policies_installed && c.outbound_spi)
     LOG_WARN("ike", "%s: CHILD_SA installed without its policies", c.name.c_str());
 }
@@ -367,11 +415,11 @@ void IkeService::drain(dp::Gateway& gateway, Connection& c, ike::IkeSa& sa) {
 // Inbound first, so that the peer's first ESP packet finds its SA; outbound when IKE says so;
 // the policies with the first outbound SA. Installing under the same name replaces the SA and
 // lets the replaced inbound one linger (dp::Gateway::install_sa).
-void IkeService::apply(dp::Gateway& gateway, Connection& c, const ike::ChildEvent& event, bool nat, uint16_t remote_port) {
+bool IkeService::apply(dp::Gateway& gateway, Connection& c, const ike::ChildEvent& event, bool nat, uint16_t remote_port) {
   const ike::ChildSa& child = event.child;
   if (event.kind == ike::ChildEventKind::kDown) {
     if (child.inbound_spi == c.inbound_spi) remove_child(gateway, c);
-    return;
+    return false;
   }
   bool outbound = event.kind == ike::ChildEventKind::kOutboundUp;
   dp::SaParams p;
@@ -391,17 +439,18 @@ void IkeService::apply(dp::Gateway& gateway, Connection& c, const ike::ChildEven
   p.nat_remote_port = remote_port;
   if (auto r = gateway.install_sa(p); !r) {
     LOG_WARN("ike", "%s: cannot install the CHILD_SA: %s", c.name.c_str(), r.message().c_str());
-    return;
+    return false;
   }
   (outbound ? c.outbound_spi : c.inbound_spi) = p.spi;
   if (!outbound || c.policies_installed) {
     LOG_INFO("ike", "%s: CHILD_SA %s 0x%08x", c.name.c_str(), outbound ? "out" : "in", p.spi);
-    return;
+    return true;
   }
-  if (!set_policies(gateway, c, child.local_ts, child.remote_ts, true)) return;
+  if (!set_policies(gateway, c, child.local_ts, child.remote_ts, true)) return true;
   c.policies_installed = true;
   LOG_INFO("ike", "%s: CHILD_SA in 0x%08x out 0x%08x%s, policies in place", c.name.c_str(), c.inbound_spi, c.outbound_spi,
            nat ? " (ESP in UDP)" : "");
+  return true;
 }
 
 void IkeService::remove_child(dp::Gateway& gateway, Connection& c) {

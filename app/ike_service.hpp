@@ -55,6 +55,8 @@ class IkeService {
   void poll(dp::Gateway& gateway);
   std::vector<IkeConnectionStatus> status() const;
   const IkeTotals& totals() const noexcept { return totals_; }
+  // IKE datagrams waiting for the workers to take the SAs they announce (make-before-break).
+  size_t held_datagrams() const noexcept { return held_.size(); }
 
   // Operator commands (rampartctl ike ...). Errors name what is wrong.
   Result<void> initiate(const std::string& connection);
@@ -66,6 +68,11 @@ class IkeService {
   // CHILD_SA go on); a removed one is ended (Delete sent, SAs and policies removed); a changed one
   // is ended and starts again as the new settings say; a new one starts per its start action.
   IkeReconfigured reconfigure(dp::Gateway& gateway, IkeService next);
+  // Shutting down, as strongSwan does: every IKE SA is deleted (the peers hear it), every
+  // connection ended. Returns how many Deletes went out; closing() says some still wait for
+  // their answer (keep polling a short while for them).
+  size_t close_all(dp::Gateway& gateway);
+  bool closing() const noexcept { return !closing_.empty(); }
 
  private:
   struct Connection {
@@ -96,7 +103,9 @@ class IkeService {
   void tick_closing(dp::Gateway& gateway);
   void handle(dp::Gateway& gateway, Connection& c, const dp::IkeDatagram& d, uint64_t now);
   void drain(dp::Gateway& gateway, Connection& c, ike::IkeSa& sa);
-  void apply(dp::Gateway& gateway, Connection& c, const ike::ChildEvent& event, bool nat, uint16_t remote_port);
+  // Returns whether it installed an SA.
+  bool apply(dp::Gateway& gateway, Connection& c, const ike::ChildEvent& event, bool nat, uint16_t remote_port);
+  void release_held(dp::Gateway& gateway);
   void remove_child(dp::Gateway& gateway, Connection& c);
   bool set_policies(dp::Gateway& gateway, Connection& c, const ike::TrafficSelector& local, const ike::TrafficSelector& remote,
                     bool inbound_too);
@@ -104,9 +113,14 @@ class IkeService {
   size_t half_open() const;
 
   std::vector<Connection> connections_;
-  std::vector<Connection> closing_;  // ended by a reload: their IKE SA's Delete still in flight
+  std::vector<Connection> closing_;
+  std::vector<dp::IkeDatagram> held_;  // IKE's sends that wait for the workers to take new SAs
+  uint64_t held_since_ = 0;            // ms  // ended by a reload: their IKE SA's Delete still in flight
   ike::CookieGuard cookies_;
   IkeTotals totals_;
+  struct {
+    uint64_t unknown_peer = 0, bad_init = 0;
+  } quiet_until_;  // ms: rate limits of the log lines a peer can cause
   uint64_t now_ms_ = 0;
 };
 

@@ -5,6 +5,7 @@
 // and check every mbuf came back. Every way out removes EAL's run directory.
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <optional>
 #include <cstdio>
@@ -150,8 +151,15 @@ int run(int argc, char** argv) {
   console_state.running = {*config, config_path};
   console_state.ike = &*ike;
   app::TelemetryPublisher telemetry;  // goes before the gateway: DPDK's thread reads only its copies
+  // A stop deletes every IKE SA first (the peers hear it), and waits up to a second for the answers.
+  std::optional<std::chrono::steady_clock::time_point> stopping_since;
   auto serve_console = [&] {
-    if (g_stop.load()) gw.stop();  // run() returns after this pass
+    if (g_stop.load() && !stopping_since) {
+      stopping_since = std::chrono::steady_clock::now();
+      if (size_t deletes = ike->close_all(gw)) LOG_INFO("rampartd", "stopping: %zu IKE SA(s) deleted", deletes);
+    }
+    if (stopping_since && (!ike->closing() || std::chrono::steady_clock::now() - *stopping_since > std::chrono::seconds(1)))
+      gw.stop();  // run() returns after this pass
     reload_on_hangup(gw, console_state);
     telemetry.poll(gw);
     console->poll([&](const std::string& request) { return app::handle_console_command(gw, console_state, request); });

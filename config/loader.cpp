@@ -263,6 +263,11 @@ void Loader::load_connection(const Setting& s, const std::string& path, Connecti
   if (remote) out.remote = *remote;
   if (local && remote && local->family != remote->family)
     error(s["remote"], join_path(path, "remote"), "of another family than local");
+  // Datagrams find their connection by exact address: 0.0.0.0 or :: would never match one.
+  for (auto [name, address] : {std::pair{"local", &local}, std::pair{"remote", &remote}})
+    if (*address && std::all_of(address->value().bytes.begin(), address->value().bytes.end(), [](uint8_t b) { return b == 0; }))
+      error(s[name], join_path(path, name),
+            quoted(to_string(address->value())) + " is the unspecified address, which no peer has (name the peer's address)");
   if (auto v = get_string(s, path, "local_id", true)) out.local_id = *v;
   if (auto v = get_string(s, path, "remote_id", true)) out.remote_id = *v;
   if (auto v = get_string(s, path, "auth", false)) {

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_map>
 
@@ -39,8 +40,14 @@ class Credentials {
   // CERTREQ's Certification Authority field: SHA-1 of the CA's SubjectPublicKeyInfo (3.7).
   const Bytes& authority() const noexcept { return authority_; }
 
-  // AUTH data for method 14 over `octets`.
-  Result<Bytes> sign(ByteView octets) const;
+  // RFC 7427 hash algorithm numbers (IANA "Hash Algorithms for Digital Signatures").
+  static constexpr uint16_t kSha256 = 2, kSha384 = 3, kSha512 = 4;
+  // The hash this key signs with (RFC 8247 2.4, RFC 7427): the one that matches its strength
+  // (SHA-256 for P-256 and RSA, SHA-384 for P-384, SHA-512 for P-521) when the peer's
+  // SIGNATURE_HASH_ALGORITHMS allow it (or it sent none), else the strongest the peer allows.
+  uint16_t signing_hash(std::span<const uint16_t> peer_hashes) const;
+  // AUTH data for method 14 over `octets`, with signing_hash(peer_hashes).
+  Result<Bytes> sign(ByteView octets, std::span<const uint16_t> peer_hashes = {}) const;
   // The peer's certificate (DER) is trusted, names `id`, and made `auth_data` over `octets`.
   // A certificate whose chain verified is remembered for a minute (up to 1024 of them), so a
   // peer that comes back costs one signature check, not two. One thread at a time.

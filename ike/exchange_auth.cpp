@@ -61,7 +61,7 @@ Result<std::vector<Payload>> IkeSa::authentication(bool of_initiator, const IdPa
   Bytes octets = signed_octets(of_initiator, id);
   if (!config_.credentials)
     return std::vector<Payload>{{PayloadType::kAuth, false, AuthPayload{kAuthPsk, psk_auth(static_cast<Prf>(gen_.suite.prf), config_.psk, octets)}}};
-  auto signature = config_.credentials->sign(octets);
+  auto signature = config_.credentials->sign(octets, peer_hashes_);
   if (!signature) return signature.error();
   return std::vector<Payload>{{PayloadType::kCert, false, CertPayload{kCertX509Signature, config_.credentials->certificate()}},
                               {PayloadType::kAuth, false, AuthPayload{kAuthDigitalSignature, std::move(*signature)}}};

@@ -29,8 +29,6 @@ Result<IkeKeys> rekeyed_keys(const Suite& old_suite, const IkeKeys& old, const S
                          encryption_key_length(sk));
 }
 
-Bytes group_bytes(uint16_t group) { return {static_cast<std::byte>(group >> 8), static_cast<std::byte>(group)}; }
-
 }  // namespace
 
 void IkeSa::make_current(ChildSa child, Bytes min_nonce) {
@@ -88,7 +86,9 @@ Result<void> IkeSa::respond_create_child(Generation& gen, const Message& request
   }
   if (sa->proposals.front().protocol == 1) return respond_ike_rekey(gen, request, inner);
   const NotifyPayload* rekey = find_notify(inner, notify::kRekeySa);
-  if (!rekey) {  // one CHILD_SA per IKE SA: new ones are refused (3.10.1)
+  if (!rekey) {
+    // One CHILD_SA per IKE SA: a new one only when there is none (not even one on its way).
+    if (!child_ && !collision_ && !outbound_waiting_) return respond_new_child(gen, request, inner);
     send_response(gen, request, {notify_payload(notify::kNoAdditionalSas)});
     return {};
   }

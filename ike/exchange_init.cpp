@@ -113,7 +113,17 @@ void IkeSa::send_init() {
 }
 
 // Responder: choose a suite, agree on g^ir, derive the keys, answer.
+// The hashes the peer accepts in signatures (RFC 7427 4: SIGNATURE_HASH_ALGORITHMS, 2 bytes each).
+std::vector<uint16_t> IkeSa::signature_hashes(const std::vector<Payload>& payloads) {
+  std::vector<uint16_t> hashes;
+  if (const auto* n = find_notify(payloads, notify::kSignatureHashAlgorithms))
+    for (size_t i = 0; i + 1 < n->data.size() && hashes.size() < 16; i += 2)
+      hashes.push_back(static_cast<uint16_t>(static_cast<uint8_t>(n->data[i]) << 8 | static_cast<uint8_t>(n->data[i + 1])));
+  return hashes;
+}
+
 Result<void> IkeSa::respond_init(const Message& request, ByteView datagram) {
+  peer_hashes_ = signature_hashes(request.payloads);
   const auto* sa = find<SaPayload>(request.payloads, PayloadType::kSa);
   const auto* ke = find<KePayload>(request.payloads, PayloadType::kKe);
   const auto* nonce = find<RawPayload>(request.payloads, PayloadType::kNonce);
@@ -174,6 +184,7 @@ Result<void> IkeSa::respond_init(const Message& request, ByteView datagram) {
   init_response_ = serialize_message(m);
   gen_.last_response = init_response_;
   gen_.last_response_id = 0;
+  gen_.last_request.assign(current_datagram_.begin(), current_datagram_.end());
   gen_.peer_next_id = 1;
   send_plain(init_response_);
   state_ = IkeState::kInitSent;
@@ -182,6 +193,7 @@ Result<void> IkeSa::respond_init(const Message& request, ByteView datagram) {
 
 // Initiator: the response, or a request to send IKE_SA_INIT again (a cookie, another group).
 Result<void> IkeSa::finish_init(const Message& response, ByteView datagram) {
+  peer_hashes_ = signature_hashes(response.payloads);
   auto again = [&]() -> Result<void> {
     send_init();
     return {};

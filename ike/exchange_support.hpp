@@ -12,6 +12,8 @@
 #include "ike/prf.hpp"
 
 namespace rampart::ike::notify {
+inline constexpr uint16_t kUnsupportedCriticalPayload = 1;
+inline constexpr uint16_t kInvalidMajorVersion = 5;
 inline constexpr uint16_t kInvalidSyntax = 7;
 inline constexpr uint16_t kNoProposalChosen = 14;
 inline constexpr uint16_t kInvalidKePayload = 17;
@@ -64,6 +66,8 @@ uint64_t be64_value(const Bytes& bytes);
 
 Bytes random_bytes(size_t n);
 uint64_t random_u64();     // never 0
+// A DH group number as INVALID_KE_PAYLOAD carries it (3.10.1).
+inline Bytes group_bytes(uint16_t group) { return {static_cast<std::byte>(group >> 8), static_cast<std::byte>(group)}; }
 uint32_t random_esp_spi(); // 256 and up (1-255 are reserved, RFC 4303 2.1)
 // Digests IKE uses outside the PRF: SHA-1 (NAT detection 2.23, CERTREQ 3.7) and SHA-256 (cookies).
 Bytes sha1(ByteView data);

@@ -103,6 +103,7 @@ void IkeSa::send_response(Generation& gen, const Message& request, const std::ve
   }
   gen.last_response = std::move(*sealed);
   gen.last_response_id = request.header.message_id;
+  gen.last_request.assign(current_datagram_.begin(), current_datagram_.end());
   gen.peer_next_id = request.header.message_id + 1;
   outbox_.push_back(gen.last_response);
 }
@@ -134,6 +135,16 @@ void IkeSa::rekey_ike() {
   queue(gen_, Task::kRekeyIke);
   start_next(gen_, now_ms_);
 }
+void IkeSa::delete_child() {
+  if (!child_ || state_ != IkeState::kEstablished) return;
+  events_.push_back({ChildEventKind::kDown, *child_});
+  replaced_.push_back(*child_);  // until the peer answers the Delete
+  queue(gen_, Task::kDeleteChild, child_->inbound_spi);
+  child_.reset();
+  outbound_waiting_.reset();
+  start_next(gen_, now_ms_);
+}
+
 void IkeSa::close() {
   queue(gen_, Task::kDeleteIke);
   start_next(gen_, now_ms_);
@@ -152,6 +163,12 @@ void IkeSa::start_next(Generation& gen, uint64_t now_ms) {
         if (!child_ || child_->inbound_spi != next.rekeyed_spi) break;  // gone or rekeyed meanwhile
         auto r = child_rekey_request(inner);
         if (r) send_request(gen, Task::kRekeyChild, std::move(*r), ExchangeType::kCreateChildSa, inner);
+        break;
+      }
+      case Task::kCreateChild: {
+        if (child_) break;  // the peer made one meanwhile
+        auto r = child_create_request(inner);
+        if (r) send_request(gen, Task::kCreateChild, std::move(*r), ExchangeType::kCreateChildSa, inner);
         break;
       }
       case Task::kRekeyIke: {
@@ -222,6 +239,8 @@ void IkeSa::tick(uint64_t now_ms) {
     ike_rekey_at_ = 0;
     queue(gen_, Task::kRekeyIke);
   }
+  watch_childless();
+  if (state_ != IkeState::kEstablished) return;
   if (config_.dpd_ms && !gen_.pending && gen_.queued.empty() && now_ms_ >= last_heard_ms_ + config_.dpd_ms)
     queue(gen_, Task::kDpd);
   start_next(gen_, now_ms_);
@@ -276,6 +295,7 @@ Result<void> IkeSa::receive(ByteView datagram, const Path& from, uint64_t now_ms
 }
 
 Result<void> IkeSa::dispatch(Generation& gen, const Message& m, ByteView datagram) {
+  current_datagram_ = datagram;
   bool response = (m.header.flags & kFlagResponse) != 0;
   bool retiring = &gen != &gen_;
   if (auto wrong = check_payloads(m.header.exchange, m.payloads))
@@ -302,6 +322,7 @@ Result<void> IkeSa::dispatch(Generation& gen, const Message& m, ByteView datagra
     switch (request.task) {
       case Task::kAuth: r = finish_auth(inner); break;
       case Task::kRekeyChild: r = finish_child_rekey(gen, request, inner); break;
+      case Task::kCreateChild: r = finish_child_create(gen, request, inner); break;
       case Task::kRekeyIke: r = finish_ike_rekey(request, inner); break;
       default: finish_informational(gen, request, inner); break;  // may end `gen` (a retiring one)
     }
@@ -310,8 +331,17 @@ Result<void> IkeSa::dispatch(Generation& gen, const Message& m, ByteView datagra
     return r;
   }
 
-  // A request. The one we answered last, again: the same answer (2.1).
+  // A request. The one we answered last, again: the same answer (2.1). But only to the request
+  // itself, byte for byte, or to one whose integrity checks out: anyone can forge the SPIs and
+  // message ID, and answering each copy would make us a reflector.
   if (gen.last_response_id && m.header.message_id == *gen.last_response_id) {
+    bool same = std::equal(datagram.begin(), datagram.end(), gen.last_request.begin(), gen.last_request.end());
+    if (!same && m.header.exchange != ExchangeType::kIkeSaInit)
+      same = std::holds_alternative<std::vector<Payload>>(open(gen, datagram, !gen.initiator));
+    if (!same) {
+      ++counters_.resends_refused;
+      return make_error(Errc::kCrypto, "IKE SA: dropped: a copy of the last request that is not it");
+    }
     outbox_.push_back(gen.last_response);
     ++counters_.responses_resent;
     return {};

@@ -54,6 +54,11 @@ struct PeerConfig {
   // A responder may answer IKE_SA_INIT with a key pair it used for other IKE SAs in the last
   // dh_reuse_ms (RFC 7296 2.12; KeyExchange::reused). 0: a fresh one each time.
   uint64_t dh_reuse_ms = 0;
+  // Without a CHILD_SA (deleted by the peer, lost in a rekey race, refused at IKE_AUTH): make one
+  // again (a connection that keeps its tunnel up), and delete the IKE SA after childless_ms
+  // rather than keep it as a husk (0: keep it).
+  bool keep_child = false;
+  uint64_t childless_ms = 30000;
 };
 
 // Where the IKE SA's datagrams go: addresses in network order (4 or 16 bytes).
@@ -85,6 +90,7 @@ enum class IkeState { kIdle, kInitSent, kAuthSent, kEstablished, kClosed, kFaile
 struct IkeCounters {
   uint64_t requests_sent = 0, retransmits = 0, responses_resent = 0;
   uint64_t dropped = 0;  // malformed, unauthentic, or out of the window
+  uint64_t resends_refused = 0;  // copies of an answered request that were not it: no answer again
   uint64_t child_rekeys = 0, ike_rekeys = 0, dpd_checks = 0;
 };
 
@@ -105,6 +111,9 @@ class IkeSa {
   void rekey_child();
   void rekey_ike();
   void close();  // INFORMATIONAL Delete of the IKE SA (and so of its CHILD_SA)
+  // INFORMATIONAL Delete of the CHILD_SA alone (swanctl --terminate --child); it leaves the data
+  // plane at once (kDown). The IKE SA stands, and may make another (PeerConfig::keep_child).
+  void delete_child();
 
   // What to send, in order. A NAT keepalive is the one-byte datagram {0xFF}; everything else is
   // an IKE message (on 4500 it goes after the non-ESP marker).
@@ -133,7 +142,7 @@ class IkeSa {
   bool owns(ByteView datagram) const;
 
  private:
-  enum class Task : uint8_t { kInit, kAuth, kRekeyChild, kRekeyIke, kDeleteChild, kDeleteIke, kDpd };
+  enum class Task : uint8_t { kInit, kAuth, kCreateChild, kRekeyChild, kRekeyIke, kDeleteChild, kDeleteIke, kDpd };
   // A request in flight and what its response needs.
   struct Request {
     Task task;
@@ -159,6 +168,7 @@ class IkeSa {
     uint32_t peer_next_id = 0;  // the peer's next request
     std::optional<uint32_t> last_response_id;
     Bytes last_response;
+    Bytes last_request;  // the request last_response answers, as it arrived
     std::optional<Request> pending;
     std::deque<Request> queued;  // task and rekeyed_spi filled in
     uint64_t retire_by = 0;  // a retiring generation is dropped then, Delete or not
@@ -201,6 +211,11 @@ class IkeSa {
   Result<void> check_authentication(bool of_initiator, const std::vector<Payload>& inner, const IdPayload& id) const;
   // exchange_child.cpp: CREATE_CHILD_SA.
   Result<Request> child_rekey_request(std::vector<Payload>& inner);
+  // exchange_child_create.cpp: a CHILD_SA made anew when the IKE SA has none.
+  Result<Request> child_create_request(std::vector<Payload>& inner);
+  Result<void> respond_new_child(Generation& gen, const Message& request, const std::vector<Payload>& inner);
+  Result<void> finish_child_create(Generation& gen, const Request& request, const std::vector<Payload>& inner);
+  void watch_childless();
   Result<Request> ike_rekey_request(std::vector<Payload>& inner);
   Result<void> respond_create_child(Generation& gen, const Message& request, const std::vector<Payload>& inner);
   Result<void> respond_ike_rekey(Generation& gen, const Message& request, const std::vector<Payload>& inner);
@@ -239,10 +254,14 @@ class IkeSa {
   uint64_t outbound_waiting_since_ = 0;
   std::optional<PeerRekey> collision_;
   uint64_t last_heard_ms_ = 0, last_sent_ms_ = 0, child_rekey_at_ = 0, ike_rekey_at_ = 0, now_ms_ = 0;
+  uint64_t childless_since_ = 0, child_create_at_ = 0;  // established without a CHILD_SA
   std::vector<Bytes> outbox_;
   std::vector<ChildEvent> events_;
   IkeCounters counters_;
   bool authentic_ = false;  // the datagram dispatch() took passed its integrity check
+  ByteView current_datagram_;  // the one dispatch() is handling: a response keeps a copy
+  std::vector<uint16_t> peer_hashes_;  // SIGNATURE_HASH_ALGORITHMS from the peer's IKE_SA_INIT
+  static std::vector<uint16_t> signature_hashes(const std::vector<Payload>& payloads);
 };
 
 }  // namespace rampart::ike

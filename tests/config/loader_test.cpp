@@ -320,6 +320,8 @@ TEST_CASE("duplicates and conflicts among connections, SAs and policies are refu
                        "  { name = \"p\"; direction = \"inbound\"; source = \"0.0.0.0/0\"; destination = \"192.0.2.0/24\"; "
                        "action = \"bypass\"; } );\n"),
              Catch::Contains("rampart.conf:3: policies[1].name: \"p\" is used by an earlier policy"));
+  CHECK_THAT(errors_of("connections = (\n" + connection("b", "0.0.0.0") + " );\n"),
+             Catch::Contains("rampart.conf:2: connections[0].remote: \"0.0.0.0\" is the unspecified address"));
 }
 
 TEST_CASE("names of connections, SAs and policies must not be empty", "[config]") {

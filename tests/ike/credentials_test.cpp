@@ -135,3 +135,37 @@ TEST_CASE("loading errors name the file", "[ike][cert]") {
   REQUIRE_FALSE(not_pem.ok());
   CHECK_THAT(not_pem.message(), Catch::Contains("gw1.key: not a PEM X.509 certificate"));
 }
+
+// RFC 8247 2.4 and RFC 7427: the hash fits the key, and is one the peer's
+// SIGNATURE_HASH_ALGORITHMS allow; the AlgorithmIdentifier in the AUTH data says which.
+TEST_CASE("the signature's hash fits the key and the peer's SIGNATURE_HASH_ALGORITHMS", "[ike][cert]") {
+  auto p256 = credentials("gw1"), p384 = credentials("gw1-p384"), rsa = credentials("gw2");
+  using H = std::vector<uint16_t>;
+  CHECK(p256->signing_hash({}) == Credentials::kSha256);
+  CHECK(p384->signing_hash({}) == Credentials::kSha384);
+  CHECK(rsa->signing_hash({}) == Credentials::kSha256);
+  CHECK(p384->signing_hash(H{2, 3, 4}) == Credentials::kSha384);
+  CHECK(p256->signing_hash(H{4}) == Credentials::kSha512);   // a peer that asks for SHA-512 only
+  CHECK(rsa->signing_hash(H{3, 2}) == Credentials::kSha256);
+  CHECK(rsa->signing_hash(H{3}) == Credentials::kSha384);
+  CHECK(p384->signing_hash(H{2, 4}) == Credentials::kSha512);  // the strongest it allows
+  Bytes octets(100, std::byte{7});
+  IdPayload gw1_id = identity("gw1.example.net");
+  // ecdsa-with-SHA384 is 1.2.840.10045.4.3.3: the AlgorithmIdentifier's last byte.
+  auto signature = p384->sign(octets);
+  REQUIRE(signature.ok());
+  CHECK((*signature)[0] == std::byte{12});
+  CHECK((*signature)[12] == std::byte{0x03});
+  CHECK(p256->verify(p384->certificate(), gw1_id, octets, *signature).ok());
+  auto asked = p256->sign(octets, H{3});
+  REQUIRE(asked.ok());
+  CHECK((*asked)[12] == std::byte{0x03});
+  CHECK(p256->verify(p256->certificate(), gw1_id, octets, *asked).ok());
+}
+
+TEST_CASE("a P-384 certificate authenticates an IKE SA with SHA-384 both ways", "[ike][cert]") {
+  PeerConfig one = gateway(true, "gw1-p384");
+  auto link = run(std::move(one), gateway(false, "gw2"));
+  CHECK(link.a().state() == IkeState::kEstablished);
+  CHECK(link.b().state() == IkeState::kEstablished);
+}

@@ -291,3 +291,44 @@ TEST_CASE("a responder that reuses its key pair still sets up distinct IKE SAs",
   CHECK(one.a().child()->outbound_key != two.a().child()->outbound_key);  // the nonces differ
   CHECK(one.b().responder_spi() != two.b().responder_spi());
 }
+
+// A CHILD_SA deleted alone (swanctl --terminate --child, or lost in a rekey race) must not leave
+// the IKE SA a husk: the side that keeps its tunnel up makes another (CREATE_CHILD_SA without
+// REKEY_SA), and the other side accepts it because none is left.
+TEST_CASE("a CHILD_SA that is gone comes back; an IKE SA left without one goes", "[ike][lifecycle]") {
+  SECTION("the peer deletes it: the initiator that keeps its tunnel makes it again") {
+    PeerConfig a = site(true);
+    a.keep_child = true;
+    auto link = established(a, site(false));
+    uint32_t before = link.plane_a().inbound;
+    link.b().delete_child();
+    // INFORMATIONAL { D(ESP) } <--, then --> CREATE_CHILD_SA { SA, Ni, TSi, TSr }
+    REQUIRE(link.run_until([&] { return link.plane_a().inbound == 0; }, 2000));
+    REQUIRE(link.run_until([&] { return link.mirrored() && link.plane_a().inbound != 0; }, 10000));
+    CHECK(link.plane_a().inbound != before);
+    CHECK(link.a().state() == IkeState::kEstablished);
+    CHECK(link.b().state() == IkeState::kEstablished);
+    REQUIRE(link.a().child().has_value());
+    REQUIRE(link.b().child().has_value());
+    CHECK(link.a().child()->outbound_spi == link.b().child()->inbound_spi);
+    CHECK(link.a().child()->inbound_spi == link.b().child()->outbound_spi);
+    link.run_for(5000);  // and it stays: no second one, no Delete
+    CHECK(link.a().child()->inbound_spi == link.plane_a().inbound);
+  }
+  SECTION("with PFS, from the initiator's own Delete") {
+    PeerConfig a = site(true, "aes128gcm16-ecp256");
+    a.keep_child = true;
+    auto link = established(a, site(false, "aes128gcm16-ecp256"));
+    link.a().delete_child();
+    REQUIRE(link.run_until([&] { return link.plane_b().inbound == 0; }, 2000));
+    REQUIRE(link.run_until([&] { return link.mirrored() && link.plane_a().inbound != 0; }, 10000));
+  }
+  SECTION("nobody makes it again: the IKE SA is deleted after childless_ms") {
+    PeerConfig a = site(true), b = site(false);
+    a.childless_ms = b.childless_ms = 5000;
+    auto link = established(a, b);
+    link.b().delete_child();
+    REQUIRE(link.run_until([&] { return link.a().state() == IkeState::kClosed; }, 10000));
+    CHECK(link.b().state() == IkeState::kClosed);
+  }
+}

@@ -6,6 +6,7 @@
 
 #include "ike/exchange_support.hpp"
 #include "ike/ike_sa.hpp"
+#include "ike/sk_crypto.hpp"
 #include "tests/dataplane/esp_harness.hpp"
 #include "tests/ike/ike_link.hpp"
 
@@ -134,6 +135,12 @@ TEST_CASE("garbage, tampering and messages out of turn are dropped; a retransmit
   REQUIRE(b.receive(init, ab, 1).ok());  // IKE_SA_INIT again: the same response, no new state
   CHECK(b.take_outbox().at(0) == init_response);
   CHECK(b.counters().responses_resent == 1);
+  // A forged copy (the SPIs and message ID right, the rest not the request): no answer, counted.
+  Bytes forged_init = init;
+  forged_init[forged_init.size() - 1] ^= std::byte{1};
+  CHECK_FALSE(b.receive(forged_init, ab, 1).ok());
+  CHECK(b.take_outbox().empty());
+  CHECK(b.counters().resends_refused == 1);
   REQUIRE(a.receive(init_response, ba, 2).ok());
   Bytes auth = a.take_outbox().at(0);
   Bytes tampered = auth;
@@ -145,6 +152,10 @@ TEST_CASE("garbage, tampering and messages out of turn are dropped; a retransmit
   Bytes auth_response = b.take_outbox().at(0);
   REQUIRE(b.receive(auth, ab, 5).ok());  // IKE_AUTH again: answered from the cache
   CHECK(b.take_outbox().at(0) == auth_response);
+  CHECK_FALSE(b.receive(tampered, ab, 5).ok());  // its tampered copy: not answered again
+  CHECK(b.take_outbox().empty());
+  CHECK(b.counters().resends_refused == 2);
+  CHECK(b.counters().responses_resent == 2);
   CHECK_FALSE(a.receive(init_response, ba, 6).ok());  // a response to nothing in flight
   REQUIRE(a.receive(auth_response, ba, 7).ok());
   CHECK(a.state() == IkeState::kEstablished);
@@ -233,4 +244,27 @@ TEST_CASE("IPv6 traffic selectors (TS_IPV6_ADDR_RANGE) are narrowed and agreed",
   CHECK(link.mirrored());
   // Mixed families never narrow to anything.
   CHECK_FALSE(narrow(site1, TrafficSelector{7, 0, 0, 65535, ipv4(192, 0, 2, 0), ipv4(192, 0, 2, 255)}));
+}
+
+// RFC 7296 2.21.2: an initiator that refuses the responder's AUTH says so in an INFORMATIONAL of
+// its own; the responder, established by then, must end the IKE SA and its CHILD_SA.
+TEST_CASE("AUTHENTICATION_FAILED in an INFORMATIONAL ends the IKE SA and its CHILD_SA", "[ike][exchange]") {
+  for (uint16_t type : {notify::kAuthenticationFailed, notify::kInvalidSyntax}) {
+    test::IkeLink link(initiator(site(true, "aes128gcm16-prfsha256-ecp256", "aes128gcm16")),
+                       responder(site(false, "aes128gcm16-prfsha256-ecp256", "aes128gcm16")));
+    run(link);
+    REQUIRE(link.b().state() == IkeState::kEstablished);
+    REQUIRE(link.plane_b().inbound != 0);
+    IkeSa& a = link.a();
+    const IkeKeys& k = a.keys();
+    Header h{a.initiator_spi(), a.responder_spi(), PayloadType::kNone, 0x20, ExchangeType::kInformational, kFlagInitiator, 2, 0};
+    SkSuite suite{a.suite().encryption, a.suite().key_bits, a.suite().integrity};
+    auto sealed = seal_message(suite, k.sk_ei, k.sk_ai, h, {notify_payload(type)}, random_iv_source());
+    REQUIRE(sealed.ok());
+    CHECK(link.b().receive(*sealed, path(2, 1), link.now()).ok());
+    CHECK(link.b().state() == IkeState::kFailed);
+    CHECK_THAT(link.b().failure(), Catch::Contains("the peer sent"));
+    link.collect();
+    CHECK(link.plane_b().inbound == 0);  // the CHILD_SA left the data plane
+  }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes the example PKI in this folder: a CA (ECDSA P-256), gateway 1's certificate (ECDSA P-256,
 # subjectAltName DNS:gw1.example.net), gateway 2's (RSA 2048, DNS:gw2.example.net, and an ECDSA
-# P-256 one, gw2-ecdsa), and an
+# P-256 one, gw2-ecdsa; gw1-p384, ECDSA P-384, for gateway 1), and an
 # impostor for gw2.example.net signed by another CA. Valid for 100 years. For demonstrations and
 # tests only: the private keys are public. Run it here to make new ones.
 set -euo pipefail
@@ -11,9 +11,11 @@ ca() {  # name subject
   openssl req -x509 -new -key "$1.key" -sha256 -days 36500 -subj "$2" -out "$1.pem" \
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
 }
-leaf() {  # name rsa|ec host ca
+leaf() {  # name rsa|ec|ec384 host ca
   if [[ $2 == rsa ]]; then
     openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1.key" 2>/dev/null
+  elif [[ $2 == ec384 ]]; then
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$1.key" 2>/dev/null
   else
     openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null
   fi
@@ -27,6 +29,7 @@ ca ca "/C=XX/O=Rampart Example/CN=Rampart Example CA"
 leaf gw1 ec gw1.example.net ca
 leaf gw2 rsa gw2.example.net ca
 leaf gw2-ecdsa ec gw2.example.net ca
+leaf gw1-p384 ec384 gw1.example.net ca  # signs with SHA-384 (RFC 8247 2.4)
 ca other-ca "/C=XX/O=Someone Else/CN=Another CA"
 leaf impostor ec gw2.example.net other-ca
 rm -f ./*.srl other-ca.key
