@@ -349,7 +349,7 @@ Reply show_ike(const IkeService* ike, bool json, bool show_keys) {
       << ", \"peer\": \"" << s.remote << "\", \"initiator_spi\": \"" << spis << "\", \"suite\": \"" << s.suite
       << "\", \"inbound_spi\": " << s.inbound_spi << ", \"outbound_spi\": " << s.outbound_spi
       << ", \"udp_encapsulation\": " << (s.nat ? "true" : "false") << ", \"requests_sent\": " << c.requests_sent
-      << ", \"retransmits\": " << c.retransmits << ", \"responses_resent\": " << c.responses_resent << ", \"resends_refused\": " << c.resends_refused
+      << ", \"retransmits\": " << c.retransmits << ", \"responses_resent\": " << c.responses_resent << ", \"resends_refused\": " << c.resends_refused << ", \"cp_unanswered\": " << c.cp_unanswered
       << ", \"dropped\": " << c.dropped << ", \"child_rekeys\": " << c.child_rekeys << ", \"ike_rekeys\": " << c.ike_rekeys
       << ", \"dpd_checks\": " << c.dpd_checks;
     if (show_keys)

@@ -4,6 +4,8 @@
 // 2.9 allows and its keys from 2.17.
 #include <openssl/crypto.h>
 
+#include <algorithm>
+
 #include "ike/exchange_support.hpp"
 #include "ike/ike_sa.hpp"
 #include "ike/sk_crypto.hpp"
@@ -135,6 +137,10 @@ Result<void> IkeSa::respond_auth(const Message& request, const std::vector<Paylo
     fail("the initiator's authentication failed: " + authentic.message());
     return {};
   }
+  // A CP(CFG_REQUEST) asks for an address and servers, which only remote access will give
+  // (3.15.4: a responder that does not serve it sends no CP); counted, so show ike says so.
+  if (std::any_of(inner.begin(), inner.end(), [](const Payload& p) { return p.type == PayloadType::kCp; }))
+    ++counters_.cp_unanswered;
   // From here the IKE SA stands; a CHILD_SA problem is answered with a notify (2.21.2).
   IdPayload our_id = identity(config_.local_id);
   auto proof = authentication(false, our_id);

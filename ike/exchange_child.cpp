@@ -76,10 +76,55 @@ Result<IkeSa::Request> IkeSa::ike_rekey_request(std::vector<Payload>& inner) {
   return r;
 }
 
-Result<void> IkeSa::respond_create_child(Generation& gen, const Message& request, const std::vector<Payload>& inner) {
+// The responder's half of agreeing a CHILD_SA, new or a rekey, between `local` and `remote`:
+// the suite from the peer's proposals, our nonce and SPI, DH when the suite names a group (PFS),
+// the keys; the answer is sent here. Gives the CHILD_SA and our nonce; a refusal is answered
+// with its notify and gives nullopt.
+Result<IkeSa::ChildAnswer> IkeSa::answer_child(Generation& gen, const Message& request,
+                                                                     const std::vector<Payload>& inner,
+                                                                     const TrafficSelector& local,
+                                                                     const TrafficSelector& remote) {
   const auto* sa = find<SaPayload>(inner, PayloadType::kSa);
   const auto* nonce = find<RawPayload>(inner, PayloadType::kNonce);
   const auto* ke = find<KePayload>(inner, PayloadType::kKe);
+  auto chosen = choose(*sa, config_.esp_suites, 3);
+  if (!chosen || chosen->second->spi.size() != 4) {
+    send_response(gen, request, {notify_payload(notify::kNoProposalChosen)});
+    return ChildAnswer{};
+  }
+  if (chosen->first.dh && (!ke || ke->group != chosen->first.dh)) {
+    send_response(gen, request, {notify_payload(notify::kInvalidKePayload, group_bytes(chosen->first.dh))});
+    return ChildAnswer{};
+  }
+  Bytes nr = random_bytes(kNonceLength), shared;
+  std::optional<KeyExchange> dh;
+  if (chosen->first.dh) {
+    auto generated = KeyExchange::generate(static_cast<DhGroup>(chosen->first.dh));
+    auto secret = generated ? generated->shared_secret(ke->data) : Result<Bytes>(generated.error());
+    if (!secret) {
+      send_response(gen, request, {notify_payload(notify::kInvalidSyntax)});
+      return make_error(Errc::kCrypto, "IKE SA: CREATE_CHILD_SA: " + secret.message());
+    }
+    dh.emplace(std::move(*generated));
+    shared = std::move(*secret);
+  }
+  uint32_t spi = random_esp_spi();
+  auto keys = child_keys(gen, chosen->first, shared, nonce->data, nr, false);
+  if (!keys) return fail(keys.message());
+  std::vector<Payload> payloads = {
+      {PayloadType::kSa, false, SaPayload{{to_proposal(chosen->first, chosen->second->number, 3, be32_bytes(spi))}}},
+      {PayloadType::kNonce, false, RawPayload{nr}}};
+  if (dh) payloads.push_back({PayloadType::kKe, false, KePayload{chosen->first.dh, dh->public_value()}});
+  payloads.push_back({PayloadType::kTsi, false, TsPayload{{remote}}});
+  payloads.push_back({PayloadType::kTsr, false, TsPayload{{local}}});
+  send_response(gen, request, payloads);
+  ChildSa child{chosen->first, spi, be32_value(chosen->second->spi), keys->first, keys->second, local, remote};
+  return ChildAnswer{std::pair{std::move(child), std::move(nr)}};
+}
+
+Result<void> IkeSa::respond_create_child(Generation& gen, const Message& request, const std::vector<Payload>& inner) {
+  const auto* sa = find<SaPayload>(inner, PayloadType::kSa);
+  const auto* nonce = find<RawPayload>(inner, PayloadType::kNonce);
   if (!sa || sa->proposals.empty() || !nonce || nonce->data.size() < 16 || nonce->data.size() > 256) {
     send_response(gen, request, {notify_payload(notify::kInvalidSyntax)});
     return make_error(Errc::kParse, "IKE SA: CREATE_CHILD_SA without SA or nonce");
@@ -107,42 +152,14 @@ Result<void> IkeSa::respond_create_child(Generation& gen, const Message& request
     send_response(gen, request, {notify_payload(notify::kChildSaNotFound, {}, 3, rekey->spi)});
     return {};
   }
-  auto chosen = choose(*sa, config_.esp_suites, 3);
-  if (!chosen || chosen->second->spi.size() != 4) {
-    send_response(gen, request, {notify_payload(notify::kNoProposalChosen)});
-    return {};
-  }
-  if (chosen->first.dh && (!ke || ke->group != chosen->first.dh)) {
-    send_response(gen, request, {notify_payload(notify::kInvalidKePayload, group_bytes(chosen->first.dh))});
-    return {};
-  }
-  Bytes nr = random_bytes(kNonceLength), shared;
-  std::optional<KeyExchange> dh;
-  if (chosen->first.dh) {
-    auto generated = KeyExchange::generate(static_cast<DhGroup>(chosen->first.dh));
-    auto secret = generated ? generated->shared_secret(ke->data) : Result<Bytes>(generated.error());
-    if (!secret) {
-      send_response(gen, request, {notify_payload(notify::kInvalidSyntax)});
-      return make_error(Errc::kCrypto, "IKE SA: CREATE_CHILD_SA: " + secret.message());
-    }
-    dh.emplace(std::move(*generated));
-    shared = std::move(*secret);
-  }
-  uint32_t spi = random_esp_spi();
-  auto keys = child_keys(gen, chosen->first, shared, nonce->data, nr, false);
-  if (!keys) return fail(keys.message());
-  ChildSa fresh{chosen->first, spi, be32_value(chosen->second->spi), keys->first, keys->second, old->local_ts, old->remote_ts};
   uint32_t old_inbound = old->inbound_spi;
-  std::vector<Payload> payloads = {
-      {PayloadType::kSa, false, SaPayload{{to_proposal(chosen->first, chosen->second->number, 3, be32_bytes(spi))}}},
-      {PayloadType::kNonce, false, RawPayload{nr}}};
-  if (dh) payloads.push_back({PayloadType::kKe, false, KePayload{chosen->first.dh, dh->public_value()}});
-  payloads.push_back({PayloadType::kTsi, false, TsPayload{{old->remote_ts}}});
-  payloads.push_back({PayloadType::kTsr, false, TsPayload{{old->local_ts}}});
-  send_response(gen, request, payloads);
+  auto answered = answer_child(gen, request, inner, old->local_ts, old->remote_ts);
+  if (!answered) return answered.error();
+  if (!*answered) return {};  // refused, and told so
+  auto [fresh, nr] = std::move(**answered);
+  Bytes fresh_min = lower_nonce(nonce->data, nr);
   ++counters_.child_rekeys;
   rearm_child_rekey();
-  Bytes fresh_min = lower_nonce(nonce->data, nr);
 
   auto rekeying = [&](const std::optional<Request>& r) {
     return r && r->task == Task::kRekeyChild && r->rekeyed_spi == old_inbound;

@@ -40,50 +40,19 @@ Result<IkeSa::Request> IkeSa::child_create_request(std::vector<Payload>& inner) 
 // The responder's side: the suite and selectors as IKE_AUTH would agree them, keys from this
 // exchange's nonces (and DH, if the suite names a group).
 Result<void> IkeSa::respond_new_child(Generation& gen, const Message& request, const std::vector<Payload>& inner) {
-  const auto* sa = find<SaPayload>(inner, PayloadType::kSa);
-  const auto* nonce = find<RawPayload>(inner, PayloadType::kNonce);
-  const auto* ke = find<KePayload>(inner, PayloadType::kKe);
-  auto chosen = choose(*sa, config_.esp_suites, 3);
-  if (!chosen || chosen->second->spi.size() != 4) {
-    send_response(gen, request, {notify_payload(notify::kNoProposalChosen)});
-    return {};
-  }
-  if (chosen->first.dh && (!ke || ke->group != chosen->first.dh)) {
-    send_response(gen, request, {notify_payload(notify::kInvalidKePayload, group_bytes(chosen->first.dh))});
-    return {};
-  }
   auto local = narrow_first(find<TsPayload>(inner, PayloadType::kTsr), config_.local_ts);
   auto remote = narrow_first(find<TsPayload>(inner, PayloadType::kTsi), config_.remote_ts);
   if (!local || !remote) {
     send_response(gen, request, {notify_payload(notify::kTsUnacceptable)});
     return {};
   }
-  Bytes nr = random_bytes(kNonceLength), shared;
-  std::optional<KeyExchange> dh;
-  if (chosen->first.dh) {
-    auto generated = KeyExchange::generate(static_cast<DhGroup>(chosen->first.dh));
-    auto secret = generated ? generated->shared_secret(ke->data) : Result<Bytes>(generated.error());
-    if (!secret) {
-      send_response(gen, request, {notify_payload(notify::kInvalidSyntax)});
-      return make_error(Errc::kCrypto, "IKE SA: CREATE_CHILD_SA: " + secret.message());
-    }
-    dh.emplace(std::move(*generated));
-    shared = std::move(*secret);
-  }
-  uint32_t spi = random_esp_spi();
-  auto keys = child_keys(gen, chosen->first, shared, nonce->data, nr, false);
-  if (!keys) return fail(keys.message());
-  std::vector<Payload> payloads = {
-      {PayloadType::kSa, false, SaPayload{{to_proposal(chosen->first, chosen->second->number, 3, be32_bytes(spi))}}},
-      {PayloadType::kNonce, false, RawPayload{nr}}};
-  if (dh) payloads.push_back({PayloadType::kKe, false, KePayload{chosen->first.dh, dh->public_value()}});
-  payloads.push_back({PayloadType::kTsi, false, TsPayload{{*remote}}});
-  payloads.push_back({PayloadType::kTsr, false, TsPayload{{*local}}});
-  send_response(gen, request, payloads);
+  auto answered = answer_child(gen, request, inner, *local, *remote);
+  if (!answered) return answered.error();
+  if (!*answered) return {};  // refused, and told so
   // Nothing to replace: the peer sends on it as soon as it has our answer, which the caller
   // sends only once the inbound half is in the data plane.
-  make_current({chosen->first, spi, be32_value(chosen->second->spi), keys->first, keys->second, *local, *remote},
-               lower_nonce(nonce->data, nr));
+  const auto* nonce = find<RawPayload>(inner, PayloadType::kNonce);
+  make_current(std::move((*answered)->first), lower_nonce(nonce->data, (*answered)->second));
   child_from_peer_ = true;
   rearm_child_rekey();
   return {};

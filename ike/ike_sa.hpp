@@ -91,6 +91,7 @@ struct IkeCounters {
   uint64_t requests_sent = 0, retransmits = 0, responses_resent = 0;
   uint64_t dropped = 0;  // malformed, unauthentic, or out of the window
   uint64_t resends_refused = 0;  // copies of an answered request that were not it: no answer again
+  uint64_t cp_unanswered = 0;    // CP requests (a virtual IP, DNS) this gateway does not serve yet
   uint64_t child_rekeys = 0, ike_rekeys = 0, dpd_checks = 0;
 };
 
@@ -218,6 +219,10 @@ class IkeSa {
   void watch_childless();
   Result<Request> ike_rekey_request(std::vector<Payload>& inner);
   Result<void> respond_create_child(Generation& gen, const Message& request, const std::vector<Payload>& inner);
+  // The CHILD_SA agreed and our nonce; nullopt when refused (the notify sent).
+  using ChildAnswer = std::optional<std::pair<ChildSa, Bytes>>;
+  Result<ChildAnswer> answer_child(Generation& gen, const Message& request, const std::vector<Payload>& inner,
+                                   const TrafficSelector& local, const TrafficSelector& remote);
   Result<void> respond_ike_rekey(Generation& gen, const Message& request, const std::vector<Payload>& inner);
   Result<void> finish_child_rekey(Generation& gen, const Request& request, const std::vector<Payload>& inner);
   Result<void> finish_ike_rekey(const Request& request, const std::vector<Payload>& inner);

@@ -12,6 +12,7 @@ rampartd=$1
 rampartctl=$(dirname "$rampartd")/rampartctl
 
 source "$here/../../scripts/lib/topology.sh"
+source "$here/../support/wait_for.sh"
 rp_test_begin  # root, namespaces up, everything removed on exit
 site6() {  # local remote local_ts remote_ts initiate [extra]
   echo "  { name = \"site6\"; local = \"$1\"; remote = \"$2\"; local_id = \"$1\"; remote_id = \"$2\";"
@@ -33,14 +34,6 @@ PY
 }
 RP_CONFIG_EXAMPLE=ike-gateway gateways_start "$rampartd" || exit 1
 ctl() { local gw=$1; shift; "$rampartctl" -s "$RP_DIR/$gw.sock" "$@"; }
-wait_for() {  # seconds condition...
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.1
-  done
-}
 state_of() {  # gw connection: its state in show ike, or "absent"
   ctl "$1" show ike --json | /usr/bin/python3 -c '
 import json, sys

@@ -10,6 +10,7 @@ set -uo pipefail
 rampartd=$1
 source_dir=$2
 rampartctl=$(dirname "$rampartd")/rampartctl
+source "$(dirname "$0")/../support/wait_for.sh"
 if [[ $(id -u) -ne 0 ]]; then echo "FAIL: needs root for a network namespace"; exit 1; fi
 dir=$(mktemp -d /tmp/rampart-startup.XXXXXX)
 ns=rp-startup-$$
@@ -91,6 +92,15 @@ expect_refusal "a device no driver takes" "$dir/bad_driver.conf" "Unable to pars
 sed 's/ike = "aes128gcm16-prfsha256-ecp256"/ike = "banana"/' "$ike_example" >"$dir/banana.conf"
 expect_refusal "an IKE proposal that is not one" "$dir/banana.conf" 'banana.conf:[0-9]+: connections\[0\]\.ike: '
 
+# Proposals the data plane or IKE cannot run are refused by --check too (not only at start-up).
+n=0
+for proposal in 'esp = "aes256-sha256"' 'ike = "aes128gcm16-prfsha256-modp1024"' 'esp = "aes128gcm16,aes256gcm16"'; do
+  n=$((n + 1))
+  setting=${proposal%% =*}
+  sed "s/$setting = \"[^\"]*\"/$proposal/" "$ike_example" >"$dir/proposal$n.conf"
+  expect_refusal "the proposal $proposal" "$dir/proposal$n.conf" "proposal$n.conf:[0-9]+: connections\[0\]\.$setting: "
+done
+
 site=$(sed -n '/^connections = (/,/^);/p' "$ike_example" | sed '1d;$d')
 { sed '/^connections = (/,/^);/d' "$ike_example"; echo "connections = ("; echo "$site,"; echo "$site"; echo ");"; } >"$dir/twice.conf"
 expect_refusal "two connections of one name" "$dir/twice.conf" 'twice.conf:[0-9]+: connections\[1\]\.name: "site" is used by an earlier connection'
@@ -140,14 +150,6 @@ port=$((20000 + $$ % 20000))
 ip netns exec "$ns" ip link set lo up
 ip netns exec "$ns" /usr/bin/python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(60)' "$port" &
 holder=$!
-wait_for() {  # seconds condition...
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.1
-  done
-}
 listening() { ip netns exec "$ns" ss -ltnH "sport = :$port" | grep -q LISTEN; }
 wait_for 10 listening || fail "the port holder did not listen"
 after_eal_failure "a metrics port that is taken" "console = { socket = \"$dir/m.sock\"; metrics = \"127.0.0.1:$port\"; };" \
