@@ -122,6 +122,24 @@ Result<IkeSa::ChildAnswer> IkeSa::answer_child(Generation& gen, const Message& r
   return ChildAnswer{std::pair{std::move(child), std::move(nr)}};
 }
 
+// The initiator's half, from the responder's answer: the suite it chose from ours, its SPI and
+// nonce, and the DH shared secret when the suite names a group; nullopt when it cannot be used.
+std::optional<IkeSa::ChildAccepted> IkeSa::accepted_child(const Request& request, const std::vector<Payload>& inner) const {
+  const auto* sa = find<SaPayload>(inner, PayloadType::kSa);
+  const auto* nonce = find<RawPayload>(inner, PayloadType::kNonce);
+  const auto* ke = find<KePayload>(inner, PayloadType::kKe);
+  auto chosen = sa && sa->proposals.size() == 1 ? choose(*sa, config_.esp_suites, 3) : std::nullopt;
+  if (!chosen || chosen->second->spi.size() != 4 || !nonce) return std::nullopt;
+  ChildAccepted accepted{chosen->first, be32_value(chosen->second->spi), nonce->data, {}};
+  if (accepted.suite.dh) {
+    if (!request.dh || !ke || ke->group != accepted.suite.dh) return std::nullopt;
+    auto secret = request.dh->shared_secret(ke->data);
+    if (!secret) return std::nullopt;
+    accepted.shared = std::move(*secret);
+  }
+  return accepted;
+}
+
 Result<void> IkeSa::respond_create_child(Generation& gen, const Message& request, const std::vector<Payload>& inner) {
   const auto* sa = find<SaPayload>(inner, PayloadType::kSa);
   const auto* nonce = find<RawPayload>(inner, PayloadType::kNonce);
@@ -236,31 +254,21 @@ Result<void> IkeSa::finish_child_rekey(Generation& gen, const Request& request, 
     }
     return {};
   }
-  const auto* sa = find<SaPayload>(inner, PayloadType::kSa);
-  const auto* nonce = find<RawPayload>(inner, PayloadType::kNonce);
-  const auto* ke = find<KePayload>(inner, PayloadType::kKe);
-  auto chosen = sa && sa->proposals.size() == 1 ? choose(*sa, config_.esp_suites, 3) : std::nullopt;
-  Bytes shared;
-  if (chosen && chosen->first.dh && request.dh && ke && ke->group == chosen->first.dh) {
-    auto secret = request.dh->shared_secret(ke->data);
-    if (secret) shared = std::move(*secret);
-  }
-  if (!chosen || chosen->second->spi.size() != 4 || !nonce || (chosen->first.dh && shared.empty())) {
+  auto accepted = accepted_child(request, inner);
+  if (!accepted) {
     retry_later();
     return make_error(Errc::kParse, "IKE SA: a CHILD_SA rekey response we cannot use");
   }
-  uint32_t peer_spi = be32_value(chosen->second->spi);
   if (!child_ || child_->inbound_spi != request.rekeyed_spi) {
     // The SA went away meanwhile (deleted by the peer): the new one is not wanted either.
-    ChildSa orphan{chosen->first, request.new_spi, peer_spi, {}, {}, {}, {}};
-    replaced_.push_back(orphan);
+    replaced_.push_back({accepted->suite, request.new_spi, accepted->peer_spi, {}, {}, {}, {}});
     queue(gen_, Task::kDeleteChild, request.new_spi);
     return {};
   }
-  auto keys = child_keys(gen, chosen->first, shared, request.nonce, nonce->data, true);
+  auto keys = child_keys(gen, accepted->suite, accepted->shared, request.nonce, accepted->nr, true);
   if (!keys) return fail(keys.message());
-  ChildSa ours{chosen->first, request.new_spi, peer_spi, keys->first, keys->second, child_->local_ts, child_->remote_ts};
-  Bytes ours_min = lower_nonce(request.nonce, nonce->data);
+  ChildSa ours{accepted->suite, request.new_spi, accepted->peer_spi, keys->first, keys->second, child_->local_ts, child_->remote_ts};
+  Bytes ours_min = lower_nonce(request.nonce, accepted->nr);
   ++counters_.child_rekeys;
   rearm_child_rekey();
   ChildSa old = *child_;

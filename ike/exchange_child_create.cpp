@@ -64,19 +64,10 @@ Result<void> IkeSa::finish_child_create(Generation& gen, const Request& request,
     retry_later();
     return {};
   }
-  const auto* sa = find<SaPayload>(inner, PayloadType::kSa);
-  const auto* nonce = find<RawPayload>(inner, PayloadType::kNonce);
-  const auto* ke = find<KePayload>(inner, PayloadType::kKe);
   const auto* tsi = find<TsPayload>(inner, PayloadType::kTsi);
   const auto* tsr = find<TsPayload>(inner, PayloadType::kTsr);
-  auto chosen = sa && sa->proposals.size() == 1 ? choose(*sa, config_.esp_suites, 3) : std::nullopt;
-  Bytes shared;
-  if (chosen && chosen->first.dh && request.dh && ke && ke->group == chosen->first.dh) {
-    auto secret = request.dh->shared_secret(ke->data);
-    if (secret) shared = std::move(*secret);
-  }
-  if (!chosen || chosen->second->spi.size() != 4 || !nonce || (chosen->first.dh && shared.empty()) || !tsi || !tsr ||
-      tsi->selectors.empty() || tsr->selectors.empty()) {
+  auto accepted = accepted_child(request, inner);
+  if (!accepted || !tsi || !tsr || tsi->selectors.empty() || tsr->selectors.empty()) {
     retry_later();
     return make_error(Errc::kParse, "IKE SA: a CREATE_CHILD_SA response we cannot use");
   }
@@ -84,16 +75,16 @@ Result<void> IkeSa::finish_child_create(Generation& gen, const Request& request,
   auto local = narrow(tsi->selectors[0], config_.local_ts), remote = narrow(tsr->selectors[0], config_.remote_ts);
   if (!local || *local != tsi->selectors[0] || !remote || *remote != tsr->selectors[0])
     return fail("the responder's traffic selectors are wider than what we offered");
-  uint32_t peer_spi = be32_value(chosen->second->spi);
   if (child_) {  // the peer made one meanwhile: this one is not wanted
-    replaced_.push_back({chosen->first, request.new_spi, peer_spi, {}, {}, {}, {}});
+    replaced_.push_back({accepted->suite, request.new_spi, accepted->peer_spi, {}, {}, {}, {}});
     queue(gen_, Task::kDeleteChild, request.new_spi);
     return {};
   }
-  auto keys = child_keys(gen, chosen->first, shared, request.nonce, nonce->data, true);
+  auto keys = child_keys(gen, accepted->suite, accepted->shared, request.nonce, accepted->nr, true);
   if (!keys) return fail(keys.message());
-  make_current({chosen->first, request.new_spi, peer_spi, keys->first, keys->second, tsi->selectors[0], tsr->selectors[0]},
-               lower_nonce(request.nonce, nonce->data));
+  make_current({accepted->suite, request.new_spi, accepted->peer_spi, keys->first, keys->second, tsi->selectors[0],
+                tsr->selectors[0]},
+               lower_nonce(request.nonce, accepted->nr));
   rearm_child_rekey();
   return {};
 }

@@ -219,6 +219,12 @@ class IkeSa {
   void watch_childless();
   Result<Request> ike_rekey_request(std::vector<Payload>& inner);
   Result<void> respond_create_child(Generation& gen, const Message& request, const std::vector<Payload>& inner);
+  struct ChildAccepted {
+    Suite suite;
+    uint32_t peer_spi;
+    Bytes nr, shared;
+  };
+  std::optional<ChildAccepted> accepted_child(const Request& request, const std::vector<Payload>& inner) const;
   // The CHILD_SA agreed and our nonce; nullopt when refused (the notify sent).
   using ChildAnswer = std::optional<std::pair<ChildSa, Bytes>>;
   Result<ChildAnswer> answer_child(Generation& gen, const Message& request, const std::vector<Payload>& inner,
