@@ -41,25 +41,9 @@ void IkeSa::make_current(ChildSa child, Bytes min_nonce) {
 }
 
 Result<IkeSa::Request> IkeSa::child_rekey_request(std::vector<Payload>& inner) {
-  Request r;
-  r.rekeyed_spi = child_->inbound_spi;
-  r.new_spi = random_esp_spi();
-  r.nonce = random_bytes(kNonceLength);
-  r.esp = config_.esp_suites.front();
-  SaPayload sa;
-  for (size_t i = 0; i < config_.esp_suites.size(); ++i)
-    sa.proposals.push_back(to_proposal(config_.esp_suites[i], static_cast<uint8_t>(i + 1), 3, be32_bytes(r.new_spi)));
-  inner.push_back(notify_payload(notify::kRekeySa, {}, 3, be32_bytes(r.rekeyed_spi)));
-  inner.push_back({PayloadType::kSa, false, sa});
-  inner.push_back({PayloadType::kNonce, false, RawPayload{r.nonce}});
-  if (r.esp.dh) {
-    auto dh = KeyExchange::generate(static_cast<DhGroup>(r.esp.dh));
-    if (!dh) return dh.error();
-    r.dh.emplace(std::move(*dh));
-    inner.push_back({PayloadType::kKe, false, KePayload{r.esp.dh, r.dh->public_value()}});
-  }
-  inner.push_back({PayloadType::kTsi, false, TsPayload{{child_->local_ts}}});
-  inner.push_back({PayloadType::kTsr, false, TsPayload{{child_->remote_ts}}});
+  inner.push_back(notify_payload(notify::kRekeySa, {}, 3, be32_bytes(child_->inbound_spi)));
+  auto r = child_request(inner, child_->local_ts, child_->remote_ts);
+  if (r) r->rekeyed_spi = child_->inbound_spi;
   return r;
 }
 

@@ -16,7 +16,10 @@ constexpr size_t kNonceLength = 32;
 
 }  // namespace
 
-Result<IkeSa::Request> IkeSa::child_create_request(std::vector<Payload>& inner) {
+// CREATE_CHILD_SA's request for a CHILD_SA between local and remote, new or a rekey (whose
+// REKEY_SA notify the caller puts first): our proposals with our new SPI, Ni, KE with PFS.
+Result<IkeSa::Request> IkeSa::child_request(std::vector<Payload>& inner, const TrafficSelector& local,
+                                            const TrafficSelector& remote) {
   Request r;
   r.new_spi = random_esp_spi();
   r.nonce = random_bytes(kNonceLength);
@@ -32,8 +35,8 @@ Result<IkeSa::Request> IkeSa::child_create_request(std::vector<Payload>& inner) 
     r.dh.emplace(std::move(*dh));
     inner.push_back({PayloadType::kKe, false, KePayload{r.esp.dh, r.dh->public_value()}});
   }
-  inner.push_back({PayloadType::kTsi, false, TsPayload{{config_.local_ts}}});
-  inner.push_back({PayloadType::kTsr, false, TsPayload{{config_.remote_ts}}});
+  inner.push_back({PayloadType::kTsi, false, TsPayload{{local}}});
+  inner.push_back({PayloadType::kTsr, false, TsPayload{{remote}}});
   return r;
 }
 

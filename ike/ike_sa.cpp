@@ -167,7 +167,7 @@ void IkeSa::start_next(Generation& gen, uint64_t now_ms) {
       }
       case Task::kCreateChild: {
         if (child_) break;  // the peer made one meanwhile
-        auto r = child_create_request(inner);
+        auto r = child_request(inner, config_.local_ts, config_.remote_ts);
         if (r) send_request(gen, Task::kCreateChild, std::move(*r), ExchangeType::kCreateChildSa, inner);
         break;
       }

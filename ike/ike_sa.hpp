@@ -213,7 +213,7 @@ class IkeSa {
   // exchange_child.cpp: CREATE_CHILD_SA.
   Result<Request> child_rekey_request(std::vector<Payload>& inner);
   // exchange_child_create.cpp: a CHILD_SA made anew when the IKE SA has none.
-  Result<Request> child_create_request(std::vector<Payload>& inner);
+  Result<Request> child_request(std::vector<Payload>& inner, const TrafficSelector& local, const TrafficSelector& remote);
   Result<void> respond_new_child(Generation& gen, const Message& request, const std::vector<Payload>& inner);
   Result<void> finish_child_create(Generation& gen, const Request& request, const std::vector<Payload>& inner);
   void watch_childless();
