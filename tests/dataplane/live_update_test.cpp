@@ -342,6 +342,10 @@ TEST_CASE_METHOD(LiveBench, "each owner's policies are replaced alone; the SPDs 
   const std::string ike = "ike/tunnel";
   REQUIRE(gw_->set_policies(dp::kConfigPolicies, {}).ok());  // the tunnel's policies move to another owner
   REQUIRE(gw_->set_policies(ike, tunnel).ok());
+  // Between the two changes no policy protected the tunnel: send once the worker has the second.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!gw_->updates_delivered() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  REQUIRE(gw_->updates_delivered());
   pump();
   send(16);
   settle();
