@@ -333,6 +333,7 @@ void IkeService::handle(dp::Gateway& gateway, Connection& c, const dp::IkeDatagr
   ike::Path from{network_bytes({c.local.family, d.destination}), network_bytes({c.local.family, d.source}), d.destination_port,
                  d.source_port};
   ike::IkeSa* sa = nullptr;
+  bool first_message = false;  // of a new IKE SA from the peer
   if (c.sa && c.sa->owns(d.payload)) {
     sa = &*c.sa;
   } else if (c.half_open && c.half_open->owns(d.payload)) {
@@ -362,16 +363,27 @@ void IkeService::handle(dp::Gateway& gateway, Connection& c, const dp::IkeDatagr
     c.half_open.emplace(ike::IkeSa::responder(c.peer, from));
     c.half_open_since = now;
     sa = &*c.half_open;
+    first_message = true;
   }
+  uint64_t cp_before = sa->counters().cp_unanswered;
   auto received = sa->receive(d.payload, from, now);
   if (!received) LOG_DEBUG("ike", "%s: %s", c.name.c_str(), received.message().c_str());
+  if (sa->counters().cp_unanswered > cp_before && now_ms_ >= quiet_until_.cp_unanswered) {
+    quiet_until_.cp_unanswered = now_ms_ + 1000;
+    LOG_INFO("ike", "%s: the peer asked for an inside address or servers (CP request), which this gateway "
+             "does not assign: not answered (3.15.4), the tunnel goes on without one", c.name.c_str());
+  }
   drain(gateway, c, *sa);
-  if (c.half_open && c.half_open->state() == ike::IkeState::kIdle) {  // malformed or refused: no state kept
+  // Malformed, or refused (INVALID_KE_PAYLOAD leaves it idle, NO_PROPOSAL_CHOSEN failed): no state kept.
+  if (c.half_open && (c.half_open->state() == ike::IkeState::kIdle ||
+                      (first_message && c.half_open->state() == ike::IkeState::kFailed))) {
     ++totals_.bad_init;
     if (now_ms_ >= quiet_until_.bad_init) {
       quiet_until_.bad_init = now_ms_ + 1000;
-      LOG_INFO("ike", "%s: an IKE_SA_INIT refused (%s; %llu so far)", c.name.c_str(),
-               received ? "answered with an error notify" : received.message().c_str(),
+      std::string why = !received ? received.message()
+                        : c.half_open->state() == ike::IkeState::kFailed ? c.half_open->failure()
+                                                                          : "answered with an error notify";
+      LOG_INFO("ike", "%s: an IKE_SA_INIT refused (%s; %llu so far)", c.name.c_str(), why.c_str(),
                static_cast<unsigned long long>(totals_.bad_init));
     }
     c.half_open.reset();

@@ -113,13 +113,13 @@ class IkeService {
   size_t half_open() const;
 
   std::vector<Connection> connections_;
-  std::vector<Connection> closing_;
+  std::vector<Connection> closing_;  // ended by a reload: their IKE SA's Delete still in flight
   std::vector<dp::IkeDatagram> held_;  // IKE's sends that wait for the workers to take new SAs
-  uint64_t held_since_ = 0;            // ms  // ended by a reload: their IKE SA's Delete still in flight
+  uint64_t held_since_ = 0;            // ms
   ike::CookieGuard cookies_;
   IkeTotals totals_;
   struct {
-    uint64_t unknown_peer = 0, bad_init = 0;
+    uint64_t unknown_peer = 0, bad_init = 0, cp_unanswered = 0;
   } quiet_until_;  // ms: rate limits of the log lines a peer can cause
   uint64_t now_ms_ = 0;
 };

@@ -9,7 +9,10 @@ namespace rampart {
 
 namespace {
 std::atomic<LogLevel> g_level{LogLevel::kInfo};
+std::atomic<LogSink> g_sink{nullptr};
 }
+
+void set_log_sink(LogSink sink) noexcept { g_sink.store(sink, std::memory_order_release); }
 
 void set_log_level(LogLevel level) noexcept { g_level.store(level, std::memory_order_relaxed); }
 LogLevel log_level() noexcept { return g_level.load(std::memory_order_relaxed); }
@@ -36,6 +39,10 @@ void log(LogLevel level, const char* module, const char* fmt, ...) noexcept {
   va_start(ap, fmt);
   std::vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
+  if (LogSink sink = g_sink.load(std::memory_order_acquire)) {
+    sink(level, module, line);
+    return;
+  }
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
   tm utc{};

@@ -14,6 +14,10 @@ LogLevel log_level() noexcept;
 std::optional<LogLevel> parse_log_level(std::string_view name) noexcept;
 const char* log_level_name(LogLevel level) noexcept;
 
+// Where finished lines go (stderr when unset): for tests that check what an operator is told.
+using LogSink = void (*)(LogLevel level, const char* module, const char* message) noexcept;
+void set_log_sink(LogSink sink) noexcept;
+
 [[gnu::format(printf, 3, 4)]] void log(LogLevel level, const char* module, const char* fmt, ...) noexcept;
 
 }  // namespace rampart

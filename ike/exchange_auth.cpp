@@ -29,6 +29,16 @@ std::vector<Suite> without_groups(std::vector<Suite> suites) {
   return suites;
 }
 
+// 3.15: CP(CFG_REQUEST) asking for an inside address of local_ts's family, the attribute empty
+// (3.15.1: the responder picks one). Type, three reserved bytes, then attribute type and length.
+Bytes address_request(const TrafficSelector& ts) {
+  constexpr uint8_t kCfgRequest = 1;
+  constexpr uint16_t kInternalIp4Address = 1, kInternalIp6Address = 8;
+  uint16_t attribute = ts.type == 8 ? kInternalIp6Address : kInternalIp4Address;
+  return {std::byte{kCfgRequest}, std::byte{0}, std::byte{0}, std::byte{0},
+          std::byte(attribute >> 8), std::byte(attribute & 0xff), std::byte{0}, std::byte{0}};
+}
+
 bool same(const Bytes& a, const Bytes& b) {
   return a.size() == b.size() && !a.empty() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
@@ -118,6 +128,7 @@ Result<void> IkeSa::send_auth() {
   if (config_.credentials)
     inner.push_back({PayloadType::kCertReq, false, CertPayload{kCertX509Signature, config_.credentials->authority()}});
   inner.push_back(notify_payload(notify::kInitialContact));
+  if (config_.request_address) inner.push_back({PayloadType::kCp, false, RawPayload{address_request(config_.local_ts)}});
   inner.push_back({PayloadType::kSa, false, esp});
   inner.push_back({PayloadType::kTsi, false, TsPayload{{config_.local_ts}}});
   inner.push_back({PayloadType::kTsr, false, TsPayload{{config_.remote_ts}}});

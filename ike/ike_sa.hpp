@@ -59,6 +59,9 @@ struct PeerConfig {
   // rather than keep it as a husk (0: keep it).
   bool keep_child = false;
   uint64_t childless_ms = 30000;
+  // As a remote-access client does: ask for an inside address in IKE_AUTH (CP(CFG_REQUEST) with
+  // an empty INTERNAL_IP4_ADDRESS or INTERNAL_IP6_ADDRESS, by local_ts's family; 3.15.1).
+  bool request_address = false;
 };
 
 // Where the IKE SA's datagrams go: addresses in network order (4 or 16 bytes).

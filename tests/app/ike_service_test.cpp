@@ -217,3 +217,47 @@ TEST_CASE_METHOD(ServiceBench, "IKE's answers leave only once the SAs they annou
   for (int i = 0; i < 5; ++i) round();  // the old SA's Delete and its answer
   CHECK(service_->held_datagrams() == 0);
 }
+
+namespace {
+std::vector<std::string> g_lines;  // what the service told the operator, while a test listens
+void keep_line(LogLevel, const char* module, const char* message) noexcept {
+  g_lines.push_back(std::string(module) + ": " + message);
+}
+}  // namespace
+
+TEST_CASE_METHOD(ServiceBench, "A CP request the gateway does not serve is counted and logged, and the tunnel stands",
+                 "[app][ike]") {
+  ike::PeerConfig client = peer_config();
+  client.request_address = true;
+  peer_ = ike::IkeSa::initiator(client, {ipv4(198, 51, 100, 2), ipv4(198, 51, 100, 1), 500, 500});
+  g_lines.clear();
+  set_log_sink(keep_line);
+  REQUIRE(peer_.start(now_ms()).ok());
+  for (int i = 0; i < 50 && peer_.state() != ike::IkeState::kEstablished; ++i) round();
+  set_log_sink(nullptr);
+  REQUIRE(peer_.state() == ike::IkeState::kEstablished);
+  CHECK(peer_.child().has_value());  // 3.15.4: no CP in the answer, the CHILD_SA all the same
+  auto status = service_->status();
+  REQUIRE(status.size() == 1);
+  CHECK(status[0].state == "established");
+  CHECK(status[0].counters.cp_unanswered == 1);
+  CHECK(std::count_if(g_lines.begin(), g_lines.end(), [](const std::string& l) {
+          return l.find("ike: site: the peer asked for an inside address") == 0;
+        }) == 1);
+}
+
+TEST_CASE_METHOD(ServiceBench, "A refused IKE_SA_INIT is counted and logged", "[app][ike]") {
+  ike::PeerConfig stranger = peer_config();
+  stranger.ike_suites = {ike::parse_suite("aes256gcm16-prfsha384-ecp384", 1).value()};  // the gateway offers ecp256 only
+  peer_ = ike::IkeSa::initiator(stranger, {ipv4(198, 51, 100, 2), ipv4(198, 51, 100, 1), 500, 500});
+  g_lines.clear();
+  set_log_sink(keep_line);
+  REQUIRE(peer_.start(now_ms()).ok());
+  for (int i = 0; i < 10 && service_->totals().bad_init == 0; ++i) round();
+  set_log_sink(nullptr);
+  CHECK(service_->totals().bad_init == 1);
+  CHECK(peer_.state() != ike::IkeState::kEstablished);
+  CHECK(std::count_if(g_lines.begin(), g_lines.end(), [](const std::string& l) {
+          return l.find("ike: site: an IKE_SA_INIT refused") == 0;
+        }) == 1);
+}

@@ -36,12 +36,14 @@ swan_network() {
 
 # swan_configure KEY=VALUE...: ike, esp (proposals), initiate (yes/no), child_rekey, ike_rekey
 # (seconds, 0 for never), dpd (seconds), auth (psk, or pubkey: gw2's RSA certificate from
-# config/examples/certs, trusting that folder's CA), local and remote (IKE's addresses),
+# config/examples/certs, trusting that folder's CA), remote_scheme (with pubkey: what strongSwan
+# requires of gw1's signature, e.g. pubkey-sha384), local and remote (IKE's addresses),
 # local_ts and remote_ts (the CHILD_SA's selectors). A CHILD_SA's hard lifetime is twice its rekey time:
 # libipsec counts whole seconds, and strongSwan's default (rekey time + 10%) can fall in the
 # same second as the rekey, which then never happens.
 swan_configure() {
   local ike=aes128gcm16-prfsha256-ecp256 esp=aes128gcm16 initiate=no child_rekey=0 ike_rekey=0 dpd=0 auth=psk kv
+  local remote_scheme=pubkey
   local local=198.51.100.2 remote=198.51.100.1 local_ts=203.0.113.0/24 remote_ts=192.0.2.0/24
   for kv in "$@"; do local "$kv"; done
   mkdir -p "$SWAN_DIR/run" "$SWAN_DIR/x509ca" "$SWAN_DIR/x509" "$SWAN_DIR/private"
@@ -54,7 +56,7 @@ swan_configure() {
     cp "$certs/gw2.key" "$SWAN_DIR/private/"
     local_auth="auth = pubkey
             certs = gw2.pem"
-    remote_auth="auth = pubkey"
+    remote_auth="auth = $remote_scheme"
   fi
   cat >"$SWAN_DIR/strongswan.conf" <<EOF
 charon {

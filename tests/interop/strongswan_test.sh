@@ -22,6 +22,11 @@
 #   9. IPv6 inside (2001:db8:1::/64 <-> 2001:db8:2::/64, TS_IPV6_ADDR_RANGE) over IPv4.
 #  10. start_action = "trap": no IKE SA until host A's traffic meets the policy; then rampartd
 #      initiates and the pings get through.
+#  11. A strict peer: strongSwan accepts only SHA-384 AUTH signatures from gw1 (ike:pubkey-sha384). gw1's P-256 key (which
+#      signs with SHA-256) is refused; its P-384 key signs with SHA-384 and gets the tunnel.
+#  12. A CHILD_SA deleted under a standing IKE SA comes back: strongSwan terminates it and creates
+#      it again (CREATE_CHILD_SA without REKEY_SA); and when rampartd keeps the tunnel up
+#      (initiate), rampartd creates it again by itself.
 # Needs root. Usage: [STRONGSWAN_CASES="N..."] strongswan_test.sh RAMPARTD
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -292,8 +297,52 @@ case10() {
   stop_case case10
 }
 
+case11() {
+  local certs
+  certs=$(cd "$here/../../config/examples/certs" && pwd)
+  local key
+  for key in gw1 gw1-p384; do
+    local pubkey="auth = \"pubkey\"; ca = \"$certs/ca.pem\"; cert = \"$certs/$key.pem\"; key = \"$certs/$key.key\";"
+    if start_case aes256gcm16-prfsha384-ecp384 aes256gcm16 true "$pubkey" auth=pubkey remote_scheme=ike:pubkey-sha384; then
+      if [[ $key == gw1 ]]; then
+        sleep 3
+        agreed && fail "case 11: strongSwan took a SHA-256 signature it was told to refuse"
+        grep -q "not acceptable\|non-matching authentication" "$SWAN_DIR/charon.log" ||
+          fail "case 11: strongSwan's log does not show the refusal: $(tail -5 "$SWAN_DIR/charon.log")"
+        ctl show ike | grep -q "established" && fail "case 11: rampartd calls a refused IKE SA established: $(ctl show ike)"
+      else
+        wait_agreed 15 || fail "case 11: no agreed CHILD_SA with the P-384 key: $(ctl show ike; swan_ctl --list-sas)"
+        grep -q "authentication of 'gw1.example.net' with ECDSA-384 signature scheme with SHA-384\|authentication of 'gw1.example.net' with ECDSA_WITH_SHA384" "$SWAN_DIR/charon.log" ||
+          fail "case 11: strongSwan's log does not show a SHA-384 signature: $(grep "authentication of 'gw1" "$SWAN_DIR/charon.log")"
+        rp_ns "$RP_NS_A" ping -c 3 -i 0.2 -W 2 -q 203.0.113.10 >/dev/null || fail "case 11: ping A -> B"
+      fi
+    fi
+    stop_case "case11-$key"
+  done
+}
+
+case12() {
+  for rampart_initiates in false true; do
+    if start_case aes128gcm16-prfsha256-ecp256 aes128gcm16 $rampart_initiates "" initiate=$([[ $rampart_initiates == true ]] && echo no || echo yes); then
+      wait_agreed 15 || fail "case 12 ($rampart_initiates): no CHILD_SA: $(ctl show ike; swan_ctl --list-sas)"
+      local before
+      before=$(rampart_child_spis)
+      swan_ctl --terminate --child site --timeout 10 >/dev/null 2>&1 || fail "case 12: swanctl --terminate --child failed"
+      if [[ $rampart_initiates == false ]]; then
+        swan_ctl --initiate --child site --timeout 15 >"$RP_DIR/initiate.out" 2>&1 ||
+          fail "case 12: strongSwan could not create the CHILD_SA again: $(tail -5 "$RP_DIR/initiate.out")"
+      fi
+      wait_agreed 20 || fail "case 12 ($rampart_initiates): the CHILD_SA did not come back: $(ctl show ike; swan_ctl --list-sas)"
+      [[ $(rampart_child_spis) != "$before" ]] || fail "case 12 ($rampart_initiates): still the old CHILD_SA"
+      [[ $(swan_ctl --list-sas --raw | grep -o "rampart {" | wc -l) == 1 ]] || fail "case 12: not the same single IKE SA"
+      rp_ns "$RP_NS_A" ping -c 3 -i 0.2 -W 2 -q 203.0.113.10 >/dev/null || fail "case 12 ($rampart_initiates): ping A -> B"
+    fi
+    stop_case "case12-$rampart_initiates"
+  done
+}
+
 # STRONGSWAN_CASES="1 4" runs only those.
-for n in ${STRONGSWAN_CASES:-1 2 3 4 5 6 7 8 9 10}; do "case$n"; done
+for n in ${STRONGSWAN_CASES:-1 2 3 4 5 6 7 8 9 10 11 12}; do "case$n"; done
 
 if ((failures)); then
   for f in "$RP_DIR"/gw1-*.log "$RP_DIR"/charon-*.log; do echo "== $f"; tail -40 "$f"; done
