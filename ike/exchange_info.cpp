@@ -7,30 +7,12 @@
 
 namespace rampart::ike {
 
-namespace {
-
-// Error notifies that, arriving on their own in an INFORMATIONAL, say the IKE SA cannot stand:
-// the peer refused our AUTH after answering it (2.21.2: "returned in a separate INFORMATIONAL
-// exchange"), or cannot read what we send (3.10.1).
-const char* fatal_notify(uint16_t type) {
-  switch (type) {
-    case notify::kAuthenticationFailed: return "AUTHENTICATION_FAILED";
-    case notify::kInvalidSyntax: return "INVALID_SYNTAX";
-    case notify::kUnsupportedCriticalPayload: return "UNSUPPORTED_CRITICAL_PAYLOAD";
-    case notify::kInvalidMajorVersion: return "INVALID_MAJOR_VERSION";
-    default: return nullptr;
-  }
-}
-
-}  // namespace
-
 Result<void> IkeSa::respond_informational(Generation& gen, const Message& request, const std::vector<Payload>& inner) {
   bool retiring = &gen != &gen_;
   bool delete_ike = false;
-  const char* fatal = nullptr;
+  const char* fatal = fatal_notify(inner);
   std::vector<Payload> answer;
   for (const Payload& p : inner) {
-    if (const auto* n = std::get_if<NotifyPayload>(&p.body); n != nullptr && fatal_notify(n->type)) fatal = fatal_notify(n->type);
     const auto* d = std::get_if<DeletePayload>(&p.body);
     if (d == nullptr) continue;
     if (d->protocol == 1) {

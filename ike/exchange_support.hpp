@@ -55,6 +55,24 @@ inline const NotifyPayload* find_error(const std::vector<Payload>& payloads) {
   return nullptr;
 }
 
+// Error notifies that say the IKE SA cannot stand, in whatever exchange they arrive: the peer
+// refused our AUTH (in IKE_AUTH's answer, or after answering it in a separate INFORMATIONAL,
+// 2.21.2), or cannot read what we send (3.10.1). Their names, for the log; nullptr for others.
+inline const char* fatal_notify(const std::vector<Payload>& payloads) {
+  for (const Payload& p : payloads) {
+    const auto* n = std::get_if<NotifyPayload>(&p.body);
+    if (n == nullptr) continue;
+    switch (n->type) {
+      case notify::kAuthenticationFailed: return "AUTHENTICATION_FAILED";
+      case notify::kInvalidSyntax: return "INVALID_SYNTAX";
+      case notify::kUnsupportedCriticalPayload: return "UNSUPPORTED_CRITICAL_PAYLOAD";
+      case notify::kInvalidMajorVersion: return "INVALID_MAJOR_VERSION";
+      default: break;
+    }
+  }
+  return nullptr;
+}
+
 inline Payload notify_payload(uint16_t type, Bytes data = {}, uint8_t protocol = 0, Bytes spi = {}) {
   return {PayloadType::kNotify, false, NotifyPayload{protocol, std::move(spi), type, std::move(data)}};
 }

@@ -318,6 +318,14 @@ Result<void> IkeSa::dispatch(Generation& gen, const Message& m, ByteView datagra
       return make_error(Errc::kParse, "IKE SA: dropped: " + *wrong);  // the request stays in flight
     Request request = std::move(*gen.pending);
     gen.pending.reset();
+    // In any answer (IKE_AUTH's own refusal is finish_auth's to tell): the IKE SA cannot go on.
+    if (const char* fatal = request.task == Task::kAuth ? nullptr : fatal_notify(inner)) {
+      if (retiring) {
+        end_retiring();
+        return {};
+      }
+      return fail(std::string("the peer answered with ") + fatal);
+    }
     Result<void> r;
     switch (request.task) {
       case Task::kAuth: r = finish_auth(inner); break;

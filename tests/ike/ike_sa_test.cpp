@@ -268,3 +268,29 @@ TEST_CASE("AUTHENTICATION_FAILED in an INFORMATIONAL ends the IKE SA and its CHI
     CHECK(link.plane_b().inbound == 0);  // the CHILD_SA left the data plane
   }
 }
+
+// 3.10.1: a peer that answers with an error saying it cannot read us (INVALID_SYNTAX,
+// UNSUPPORTED_CRITICAL_PAYLOAD, INVALID_MAJOR_VERSION) or refuses our authentication ends the
+// IKE SA whatever the exchange: here the answer to a CHILD_SA rekey.
+TEST_CASE("A fatal error notify in any answer ends the IKE SA", "[ike][exchange]") {
+  for (uint16_t type : {notify::kInvalidSyntax, notify::kUnsupportedCriticalPayload, notify::kInvalidMajorVersion,
+                        notify::kAuthenticationFailed}) {
+    test::IkeLink link(initiator(site(true, "aes128gcm16-prfsha256-ecp256", "aes128gcm16")),
+                       responder(site(false, "aes128gcm16-prfsha256-ecp256", "aes128gcm16")));
+    run(link);
+    IkeSa& a = link.a();
+    REQUIRE(a.state() == IkeState::kEstablished);
+    a.rekey_child();
+    REQUIRE(a.take_outbox().size() == 1);  // CREATE_CHILD_SA request 2, never delivered
+    const IkeKeys& k = a.keys();
+    Header h{a.initiator_spi(), a.responder_spi(), PayloadType::kNone, 0x20, ExchangeType::kCreateChildSa, kFlagResponse, 2, 0};
+    SkSuite suite{a.suite().encryption, a.suite().key_bits, a.suite().integrity};
+    auto sealed = seal_message(suite, k.sk_er, k.sk_ar, h, {notify_payload(type)}, random_iv_source());
+    REQUIRE(sealed.ok());
+    (void)a.receive(*sealed, path(1, 2), link.now());
+    CHECK(a.state() == IkeState::kFailed);
+    CHECK_THAT(a.failure(), Catch::Contains("the peer answered with"));
+    link.collect();
+    CHECK(link.plane_a().inbound == 0);
+  }
+}
