@@ -421,6 +421,10 @@ void Loader::load_sa(const Setting& s, const std::string& path, SaConfig& out) {
     if (auto v = get_uint(*n, np, "local_port", 1, 65535, false)) nat.local_port = static_cast<uint16_t>(*v);
     if (auto v = get_uint(*n, np, "remote_port", 1, 65535, false)) nat.remote_port = static_cast<uint16_t>(*v);
     out.nat_t = nat;
+    // Transport mode here carries the traffic of hosts behind the gateway (a bump in the wire,
+    // RFC 4301 3.3); ESP in UDP to such a host is not taken from the wire, so say so now.
+    if (out.mode == SaMode::kTransport)
+      error(*n, np, "NAT traversal (ESP in UDP, RFC 3948) works in tunnel mode only; use mode = \"tunnel\" or remove nat_t");
   }
   if (const Setting* l = member(s, path, "lifetime", Setting::TypeGroup, false))
     load_lifetime(*l, join_path(path, "lifetime"), out.lifetime);

@@ -13,6 +13,7 @@ namespace rampart::dp {
 enum class DropReason : uint8_t {
   kRunt,            // shorter than the headers it must carry
   kBadLength,       // a length field disagrees with the packet
+  kBadChecksum,     // an IPv4 header (outer or inner) or a non-zero UDP checksum did not verify
   kFragment,        // an IP fragment reached ESP; reassembly must come first
   kNotIp,           // not IPv4 or IPv6 where a packet must be
   kNotEsp,          // not ESP (or ESP in UDP) where the SA expects it
@@ -56,6 +57,7 @@ inline constexpr size_t kDropReasonCount = static_cast<size_t>(DropReason::kCoun
 inline constexpr std::array<CounterDef, kDropReasonCount> kDropReasonDefs{{
     {"drop_runt", "packet shorter than the headers it must carry"},
     {"drop_bad_length", "a length field disagrees with the packet"},
+    {"drop_bad_checksum", "IPv4 header checksum (outer or inner) or non-zero UDP checksum wrong (RFC 1122, RFC 1812, RFC 8200)"},
     {"drop_fragment", "IP fragment where a whole packet is needed"},
     {"drop_not_ip", "not an IPv4 or IPv6 packet"},
     {"drop_not_esp", "not ESP or ESP-in-UDP where the SA expects it"},

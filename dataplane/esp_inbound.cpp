@@ -4,6 +4,7 @@
 #include <rte_mbuf.h>
 
 #include "crypto/aes_gcm.hpp"
+#include "dataplane/checksum.hpp"
 #include "dataplane/esp_stage.hpp"
 #include "dataplane/ipv6_chain.hpp"
 #include "dataplane/wire_headers.hpp"
@@ -112,6 +113,10 @@ void prepare_run(EspContext& ctx, SaRuntime& sa, Burst& burst, uint16_t begin, u
         drop(ctx, sa, verdict, DropReason::kNatKeepalive);
         continue;
       }
+      if (!udp_checksum_ok<kIpv6>(m, p, reinterpret_cast<const rte_udp_hdr*>(udp))) [[unlikely]] {
+        drop(ctx, sa, verdict, DropReason::kBadChecksum);
+        continue;
+      }
       if (udp->destination_port.get() != sa.nat_local_port) [[unlikely]] {
         drop(ctx, sa, verdict, DropReason::kNotEsp);
         continue;
@@ -172,12 +177,14 @@ void prepare_run(EspContext& ctx, SaRuntime& sa, Burst& burst, uint16_t begin, u
   }
 }
 
-// RFC 6040 section 4.2: the inner ECN after decapsulation, or false to drop.
+// RFC 6040 section 4.2: the inner ECN after decapsulation, or false to drop. A not-ECT inner
+// packet stays not-ECT (and is dropped under CE); otherwise CE outside marks it CE, ECT(1)
+// outside turns ECT(0) inside into ECT(1), and everything else keeps the inner codepoint.
 inline bool decapsulate_ecn(uint8_t outer, uint8_t inner, uint8_t& result) noexcept {
   result = inner;
-  if (outer != kEcnCe) return true;
-  if (inner == kEcnNotEct) return false;
-  result = kEcnCe;
+  if (inner == kEcnNotEct) return outer != kEcnCe;
+  if (outer == kEcnCe) result = kEcnCe;
+  else if (outer == kEcnEct1 && inner == kEcnEct0) result = kEcnEct1;
   return true;
 }
 
@@ -190,10 +197,13 @@ inline DropReason finish_tunnel(rte_mbuf* m, uint8_t* plain, uint32_t plain_leng
     if (plain_length < sizeof(Ipv4Header) || (plain[0] >> 4) != 4) return DropReason::kBadInner;
     auto* ip = reinterpret_cast<Ipv4Header*>(plain);
     inner_length = ip->total_length.get();
-    if (ip->header_length() < sizeof(Ipv4Header) || inner_length < ip->header_length()) return DropReason::kBadInner;
+    if (ip->header_length() < sizeof(Ipv4Header) || inner_length < ip->header_length() || inner_length > plain_length)
+      return DropReason::kBadInner;
+    // Authentic is not intact: the sender's own header may be damaged (RFC 1812 5.2.2).
+    if (!ipv4_header_checksum_ok(ip, ip->header_length())) return DropReason::kBadChecksum;
     uint8_t ecn;
     if (!decapsulate_ecn(outer_ecn, ip->tos & kEcnMask, ecn)) return DropReason::kEcnDrop;
-    if (ecn != (ip->tos & kEcnMask) && inner_length <= plain_length) {
+    if (ecn != (ip->tos & kEcnMask)) {
       ip->tos = static_cast<uint8_t>((ip->tos & ~kEcnMask) | ecn);
       set_ipv4_checksum(ip);
     }

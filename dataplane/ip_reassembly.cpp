@@ -94,7 +94,14 @@ rte_mbuf* Reassembler::add(rte_mbuf* m, uint64_t now) noexcept {
     whole = rte_ipv6_frag_reassemble_packet(table_, &death_row_, m, now, ip6, fragment);
   }
   if (whole == nullptr) return nullptr;  // held, or in the death row
-  return whole->nb_segs == 1 ? whole : into_one_segment(whole);
+  if (whole->nb_segs != 1 && (whole = into_one_segment(whole)) == nullptr) return nullptr;
+  auto* head = rte_pktmbuf_mtod(whole, rte_ether_hdr*);
+  if (head->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {  // rte_ip_frag leaves the checksum 0
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(head + 1);
+    ip->hdr_checksum = 0;
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+  }
+  return whole;
 }
 
 // The rest of the worker reads packets as one segment: the chain is gathered into its first

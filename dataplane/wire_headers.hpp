@@ -119,6 +119,8 @@ inline constexpr uint8_t kDestinationOptions = 60;
 // ECN codepoints, RFC 3168 section 5.
 inline constexpr uint8_t kEcnMask = 0x03;
 inline constexpr uint8_t kEcnNotEct = 0x00;
+inline constexpr uint8_t kEcnEct1 = 0x01;
+inline constexpr uint8_t kEcnEct0 = 0x02;
 inline constexpr uint8_t kEcnCe = 0x03;
 
 }  // namespace rampart::dp

@@ -11,6 +11,7 @@
 
 #include <cstring>
 
+#include "dataplane/checksum.hpp"
 #include "dataplane/esp_inbound.hpp"
 #include "dataplane/esp_outbound.hpp"
 #include "dataplane/ethernet.hpp"
@@ -51,6 +52,20 @@ inline void spd_key_of(const rte_ipv4_hdr* ip, uint32_t l3_length, SpdKey& key) 
     std::memcpy(&key.source_port, ports, 2);
     std::memcpy(&key.destination_port, ports + 2, 2);
   }
+}
+
+// An IPv4 frame's header checksum, before anything reads the header further (fragments too:
+// reassembly would carry a damaged first header on). Frames too short for the header they claim
+// pass here and meet their length checks later.
+inline bool ipv4_checksum_ok(const rte_mbuf* m) noexcept {
+  uint32_t length = rte_pktmbuf_data_len(m);
+  if (length < kEthernetLength + sizeof(rte_ipv4_hdr)) return true;
+  const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
+  if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) return true;
+  const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(eth + 1);
+  unsigned ihl = (ip->version_ihl & 0x0f) * 4u;
+  if (ihl < sizeof(rte_ipv4_hdr) || kEthernetLength + ihl > length) return true;
+  return ipv4_header_checksum_ok(m, ip, ihl);
 }
 
 constexpr uint8_t kEcho6Request = 128;
@@ -233,10 +248,12 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
   uint16_t transit6_count = 0;
 
   // UDP to us: IKE for the control core, ESP-in-UDP for the inbound path (RFC 3948: on 4500, four
-  // zero bytes mark IKE), else nobody. Returns false when the packet is not one of these.
-  auto udp_to_us = [&](rte_mbuf* m, const uint8_t* l4, uint32_t l4_length, unsigned l4_at) {
+  // zero bytes mark IKE), else nobody. Returns false when the packet is not one of these. ESP's
+  // UDP checksum is the inbound path's to verify; IKE's is verified here.
+  auto udp_to_us = [&]<bool kIpv6>(rte_mbuf* m, const void* ip, const uint8_t* l4, uint32_t l4_length, unsigned l4_at) {
     if (l4_length < 8) return false;
-    uint16_t dport = rte_be_to_cpu_16(reinterpret_cast<const rte_udp_hdr*>(l4)->dst_port);
+    const auto* udp = reinterpret_cast<const rte_udp_hdr*>(l4);
+    uint16_t dport = rte_be_to_cpu_16(udp->dst_port);
     bool ike_marker = l4_length >= 12 && l4[8] == 0 && l4[9] == 0 && l4[10] == 0 && l4[11] == 0;
     if (is_public && dport == kIkeNatTPort && !ike_marker) {
       spi_at[esp_in_count] = static_cast<uint16_t>(l4_at + 8);
@@ -244,7 +261,13 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
       return true;
     }
     if (dport == kIkePort || dport == kIkeNatTPort) {
-      to_control[control_count++] = m;
+      uint16_t udp_length = rte_be_to_cpu_16(udp->dgram_len);
+      if (udp_length < sizeof(rte_udp_hdr) || udp_length > l4_length) [[unlikely]]
+        drop(m, DropReason::kBadLength);
+      else if (!udp_checksum_ok<kIpv6>(m, ip, udp)) [[unlikely]]
+        drop(m, DropReason::kBadChecksum);
+      else
+        to_control[control_count++] = m;
       return true;
     }
     return false;
@@ -266,6 +289,10 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
   for (uint16_t i = 0; i < count; ++i) {
     rte_mbuf* m = pkts[i];
     if (i + 1 < count) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+    if (!ipv4_checksum_ok(m)) [[unlikely]] {
+      drop(m, DropReason::kBadChecksum);
+      continue;
+    }
     if (Reassembler::is_fragment(m) && fragment_for_us(m)) [[unlikely]] {
       if (now == 0) now = rte_rdtsc();
       m = reassembly_.add(m, now);
@@ -321,7 +348,8 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
           esp_in[esp_in_count++] = m;
           continue;
         }
-        if (ours && chain.next == IPPROTO_UDP && udp_to_us(m, l4, l4_length, chain.insert_at)) continue;
+        if (ours && chain.next == IPPROTO_UDP && udp_to_us.template operator()<true>(m, ip6, l4, l4_length, chain.insert_at))
+          continue;
         drop(m, DropReason::kNotForUs);
         continue;
       }
@@ -371,7 +399,7 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
         esp_in[esp_in_count++] = m;
         continue;
       }
-      if (ip->next_proto_id == IPPROTO_UDP && udp_to_us(m, l4, l4_length, ihl)) continue;
+      if (ip->next_proto_id == IPPROTO_UDP && udp_to_us.template operator()<false>(m, ip, l4, l4_length, ihl)) continue;
       drop(m, DropReason::kNotForUs);
       continue;
     }

@@ -130,6 +130,17 @@ TEST_CASE("SA rules: reserved SPIs, tunnel endpoints, families", "[config]") {
   CHECK(errors_of(mixed) == "rampart.conf:2: sas[0].remote: is not the same address family as \"local\"");
 }
 
+TEST_CASE("transport mode with NAT traversal is refused, naming the setting", "[config]") {
+  std::string transport_nat = kSa;
+  transport_nat.replace(transport_nat.find(" } );"), 5, "\n  mode = \"transport\"; nat_t = { remote_port = 4500; }; } );");
+  CHECK(errors_of(transport_nat) ==
+        "rampart.conf:3: sas[0].nat_t: NAT traversal (ESP in UDP, RFC 3948) works in tunnel mode only; use mode = "
+        "\"tunnel\" or remove nat_t");
+  std::string tunnel_nat = kSa;
+  tunnel_nat.replace(tunnel_nat.find(" } );"), 5, "\n  nat_t = { remote_port = 4500; }; } );");
+  CHECK(load(tunnel_nat).ok());
+}
+
 TEST_CASE("policy selectors are checked", "[config]") {
   auto policy = [](const std::string& body) {
     return kSa + "policies = ( { name = \"p\"; direction = \"outbound\";\n" + body + " } );\n";

@@ -183,26 +183,111 @@ TEST_CASE_METHOD(Fixture, "padding, next header and dummy packets", "[dp][esp][d
   CHECK(mbufs_in_use() == 0);
 }
 
-TEST_CASE("RFC 6040: outer CE marks an ECT inner packet and drops a not-ECT one", "[dp][esp][ecn]") {
+// RFC 6040 section 4.2, its table written out: rows the arriving inner codepoint, columns the
+// arriving outer one (Not-ECT, ECT(1), ECT(0), CE as the two ECN bits 0, 1, 2, 3); what leaves,
+// or -1 for a drop.
+constexpr int kDecapsulated[4][4] = {
+    /* inner Not-ECT */ {0, 0, 0, -1},
+    /* inner ECT(1)  */ {1, 1, 1, 3},
+    /* inner ECT(0)  */ {2, 1, 2, 3},
+    /* inner CE      */ {3, 3, 3, 3},
+};
+
+TEST_CASE("RFC 6040: all sixteen inner x outer ECN pairs decapsulate as section 4.2's table says", "[dp][esp][ecn]") {
+  for (dp::IpFamily family : {dp::IpFamily::kIpv4, dp::IpFamily::kIpv6}) {
+    bool v6_outer = family == dp::IpFamily::kIpv6;
+    for (int inner = 0; inner < 4; ++inner) {
+      for (int outer = 0; outer < 4; ++outer) {
+        INFO("outer " << (v6_outer ? "IPv6" : "IPv4") << ", inner ECN " << inner << ", outer ECN " << outer);
+        EspHarness h;
+        SaPair pair = make_sa_pair(dp::SaMode::kTunnel, family, 16, false, false);
+        auto out = h.sa(pair.out);
+        auto in = h.sa(pair.in);
+        // The inner packet of the outer's family; its DSCP must come through untouched.
+        uint8_t tos = static_cast<uint8_t>(0xb8 | inner);
+        Bytes plain = v6_outer ? ipv6_udp({v6(1, 10), v6(2, 20), 20, tos}) : ipv4_udp({v4(192, 0, 2, 1), v4(203, 0, 113, 2), 20, tos});
+        Processed sealed = h.outbound(*out, {plain});
+        REQUIRE(sealed.good.size() == 1);
+        Bytes& e = sealed.good[0];
+        // On the way, the outer header's ECN becomes `outer` (it is outside the ICV).
+        if (v6_outer) {
+          uint32_t flow = rte_be_to_cpu_32(reinterpret_cast<rte_ipv6_hdr*>(e.data())->vtc_flow);
+          flow = (flow & ~(3u << 20)) | uint32_t(outer) << 20;
+          reinterpret_cast<rte_ipv6_hdr*>(e.data())->vtc_flow = rte_cpu_to_be_32(flow);
+        } else {
+          auto* ip = reinterpret_cast<rte_ipv4_hdr*>(e.data());
+          ip->type_of_service = static_cast<uint8_t>((ip->type_of_service & ~3) | outer);
+          ip->hdr_checksum = 0;
+          ip->hdr_checksum = rte_ipv4_cksum(ip);
+        }
+        Processed opened = h.inbound(*in, sealed.good);
+        int expected = kDecapsulated[inner][outer];
+        if (expected < 0) {
+          CHECK(opened.good.empty());
+          CHECK(opened.dropped == std::vector<DropReason>{DropReason::kEcnDrop});
+          continue;
+        }
+        REQUIRE(opened.good.size() == 1);
+        const Bytes& got = opened.good[0];
+        uint8_t traffic_class = v6_outer ? static_cast<uint8_t>(((got[0] & 0x0f) << 4) | (got[1] >> 4)) : got[1];
+        CHECK((traffic_class & 3) == expected);
+        CHECK((traffic_class & ~3) == 0xb8);
+        if (!v6_outer) CHECK(rte_ipv4_cksum(reinterpret_cast<const rte_ipv4_hdr*>(got.data())) == 0);
+      }
+    }
+  }
+  CHECK(mbufs_in_use() == 0);
+}
+
+// RFC 1812 5.2.2: an authentic ESP packet can still carry an inner IPv4 header its sender
+// damaged; it is dropped after decryption, not forwarded.
+TEST_CASE("an inner IPv4 header whose checksum fails is dropped after decryption", "[dp][esp][checksum]") {
   EspHarness h;
   SaPair pair = make_sa_pair(dp::SaMode::kTunnel, dp::IpFamily::kIpv4, 16, false, false);
   auto out = h.sa(pair.out);
   auto in = h.sa(pair.in);
-  Bytes ect = ipv4_udp({v4(192, 0, 2, 1), v4(203, 0, 113, 2), 20, 0x02 /* ECT(0) */});
-  Bytes not_ect = ipv4_udp({v4(192, 0, 2, 1), v4(203, 0, 113, 2), 20, 0x00});
-  Processed sealed = h.outbound(*out, {ect, not_ect});
+  Bytes good = ipv4_udp({v4(192, 0, 2, 1), v4(203, 0, 113, 2), 30});
+  Bytes damaged = good;
+  damaged[10] ^= 0x40;  // the checksum field
+  Processed sealed = h.outbound(*out, {damaged, good});
   REQUIRE(sealed.good.size() == 2);
-  for (Bytes& e : sealed.good) {  // a router on the way marks congestion on the outer header
-    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(e.data());
-    ip->type_of_service |= 0x03;
-    ip->hdr_checksum = 0;
-    ip->hdr_checksum = rte_ipv4_cksum(ip);
-  }
   Processed opened = h.inbound(*in, sealed.good);
   REQUIRE(opened.good.size() == 1);
-  CHECK((opened.good[0][1] & 3) == 3);
-  CHECK(rte_ipv4_cksum(reinterpret_cast<const rte_ipv4_hdr*>(opened.good[0].data())) == 0);
-  CHECK(opened.dropped == std::vector<DropReason>{DropReason::kEcnDrop});
+  CHECK(opened.good[0] == good);
+  CHECK(opened.dropped == std::vector<DropReason>{DropReason::kBadChecksum});
+  CHECK(mbufs_in_use() == 0);
+}
+
+// RFC 768, RFC 8200 8.1: a non-zero UDP checksum must verify; zero means none was sent, which
+// ESP in UDP may do over either family (RFC 3948 2.1, RFC 6935).
+TEST_CASE("ESP in UDP: a wrong non-zero UDP checksum is dropped, a right one or none is taken", "[dp][esp][checksum][nat_t]") {
+  for (dp::IpFamily family : {dp::IpFamily::kIpv4, dp::IpFamily::kIpv6}) {
+    bool v6 = family == dp::IpFamily::kIpv6;
+    INFO((v6 ? "IPv6" : "IPv4"));
+    EspHarness h;
+    SaPair pair = make_sa_pair(dp::SaMode::kTunnel, family, 16, false, true);
+    auto out = h.sa(pair.out);
+    auto in = h.sa(pair.in);
+    Processed sealed = h.outbound(*out, std::vector<Bytes>(3, ipv4_udp({v4(192, 0, 2, 1), v4(203, 0, 113, 2), 40})));
+    REQUIRE(sealed.good.size() == 3);
+    unsigned udp_at = v6 ? 40 : 20;
+    auto set_checksum = [&](Bytes& e) {
+      auto* udp = reinterpret_cast<rte_udp_hdr*>(e.data() + udp_at);
+      udp->dgram_cksum = 0;
+      udp->dgram_cksum = v6 ? rte_ipv6_udptcp_cksum(reinterpret_cast<rte_ipv6_hdr*>(e.data()), udp)
+                            : rte_ipv4_udptcp_cksum(reinterpret_cast<rte_ipv4_hdr*>(e.data()), udp);
+    };
+    Bytes none = sealed.good[0];
+    none[udp_at + 6] = none[udp_at + 7] = 0;
+    Bytes right = sealed.good[1];
+    set_checksum(right);
+    Bytes wrong = sealed.good[2];
+    set_checksum(wrong);
+    wrong[udp_at + 7] ^= 0x01;
+    Processed opened = h.inbound(*in, {none, right, wrong});
+    CHECK(opened.good.size() == 2);
+    CHECK(opened.dropped == std::vector<DropReason>{DropReason::kBadChecksum});
+  }
   CHECK(mbufs_in_use() == 0);
 }
 

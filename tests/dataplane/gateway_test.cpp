@@ -306,6 +306,46 @@ TEST_CASE_METHOD(GatewayBench, "inbound: ESP from the peer comes out on the insi
   CHECK(counter("drop_replay") == 1);
 }
 
+// RFC 1122 3.2.1.2, RFC 1812 5.2.2: an IPv4 header whose checksum fails is discarded before
+// anything acts on it: ESP is not decrypted (so the genuine copy after it is no replay), cleartext
+// is not encrypted or forwarded, IKE does not reach the control core; and a UDP datagram with a
+// wrong non-zero checksum (RFC 768) is not given to IKE either.
+TEST_CASE_METHOD(GatewayBench, "a damaged IPv4 header or UDP checksum is dropped and counted, whatever the packet",
+                 "[dp][gateway][checksum]") {
+  learn_neighbours();
+  auto damaged = [](Bytes ip) {
+    ip[11] ^= 0x01;  // the header checksum's low byte
+    return ip;
+  };
+  Bytes inner = udp(ip4(203, 0, 113, 10), ip4(192, 0, 2, 10));
+  Bytes esp = peer_seal(inner);
+  send(out_.b, from_peer(damaged(esp)));
+  send(out_.b, from_peer(esp));
+  send(in_.b, from_host(damaged(udp(ip4(192, 0, 2, 10), ip4(203, 0, 113, 10)))));  // would be protected
+  send(in_.b, from_host(damaged(udp(ip4(192, 0, 2, 10), ip4(198, 51, 100, 2)))));  // would be bypassed
+  Bytes ike = udp(ip4(198, 51, 100, 2), ip4(198, 51, 100, 1), 40);
+  auto* ike_udp = reinterpret_cast<rte_udp_hdr*>(ike.data() + 20);
+  ike_udp->src_port = ike_udp->dst_port = rte_cpu_to_be_16(500);
+  ike_udp->dgram_cksum = 0;
+  ike_udp->dgram_cksum = rte_ipv4_udptcp_cksum(reinterpret_cast<rte_ipv4_hdr*>(ike.data()), ike_udp);
+  Bytes ike_damaged = ike;
+  ike_damaged[28 + 5] ^= 0x10;  // a payload byte: the UDP checksum no longer fits
+  send(out_.b, from_peer(ike_damaged));
+  send(out_.b, from_peer(damaged(ike)));
+  send(out_.b, from_peer(ike));
+  step();
+  auto inside = receive_all(in_.b);
+  REQUIRE(inside.size() == 1);
+  CHECK(ip_of(inside[0]) == after_hop(inner));
+  CHECK(receive_all(out_.b).empty());
+  CHECK(counter("drop_bad_checksum") == 5);
+  CHECK(counter("drop_replay") == 0);
+  CHECK(counter("esp_in_packets") == 1);
+  CHECK(counter("esp_out_packets") == 0);
+  CHECK(counter("bypass_packets") == 0);
+  CHECK(gw_->take_ike().size() == 1);  // the intact IKE datagram only
+}
+
 TEST_CASE_METHOD(GatewayBench, "policies and drops: bypass, discard, none, unknown SPI, cleartext, mismatch, TTL",
                  "[dp][gateway]") {
   learn_neighbours();
@@ -524,7 +564,10 @@ TEST_CASE_METHOD(GatewayBench, "fragmented ESP to the gateway is put back togeth
   // last of which overlaps the first. A first fragment alone waits, and is freed at shutdown.
   std::vector<Bytes> second = fragments_of(peer_seal(inner), 400);
   Bytes liar = second[1];
-  reinterpret_cast<rte_ipv4_hdr*>(liar.data())->total_length = rte_cpu_to_be_16(12);
+  auto* lying = reinterpret_cast<rte_ipv4_hdr*>(liar.data());
+  lying->total_length = rte_cpu_to_be_16(12);
+  lying->hdr_checksum = 0;
+  lying->hdr_checksum = rte_ipv4_cksum(lying);  // the lie is in the length, not the checksum
   send(out_.b, from_peer(liar));
   Bytes overlapping = second[2];  // the last piece, moved back over the first
   auto* ip = reinterpret_cast<rte_ipv4_hdr*>(overlapping.data());
