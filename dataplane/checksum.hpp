@@ -8,10 +8,24 @@
 #include <rte_mbuf.h>
 #include <rte_udp.h>
 
+#include <cstring>
+
 namespace rampart::dp {
 
 // The header (ihl bytes, already bounds-checked) sums to all ones when its checksum is right.
-inline bool ipv4_header_checksum_ok(const void* ip, unsigned ihl) noexcept { return rte_raw_cksum(ip, ihl) == 0xffff; }
+// The usual 20 bytes as five 32-bit words folded (the one's complement sum of 16-bit words is
+// the same whatever the word size, RFC 1071 2(B)); options through rte_raw_cksum.
+inline bool ipv4_header_checksum_ok(const void* ip, unsigned ihl) noexcept {
+  if (ihl != sizeof(rte_ipv4_hdr)) [[unlikely]] return rte_raw_cksum(ip, ihl) == 0xffff;
+  uint32_t w[5];
+  std::memcpy(w, ip, sizeof w);  // after a 14-byte Ethernet header, only 2-byte aligned
+  uint64_t sum = uint64_t{w[0]} + w[1] + w[2] + w[3] + w[4];
+  sum = (sum & 0xffffffff) + (sum >> 32);
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  return sum == 0xffff;
+}
 
 inline bool ipv4_header_checksum_ok(const rte_mbuf* m, const void* ip, unsigned ihl) noexcept {
   switch (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) {
