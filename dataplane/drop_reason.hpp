@@ -49,6 +49,11 @@ enum class DropReason : uint8_t {
   kUnsupported,     // a protocol the pipeline does not handle (e.g. IPv6 for now)
   kControlBusy,     // the ring to the control core was full
   kTxFull,          // the port's tx queue took no more
+  // The control core (dataplane/gateway.cpp):
+  kNeighbourMessage,     // ARP or ND learned from, or needing no answer: consumed
+  kBadNeighbourMessage,  // ARP or ND malformed or refused
+  kIkeDatagram,          // handed to IKE: consumed
+  kShutdown,             // still held (fragments, unresolved next hops, rings) when the gateway stopped
   kCount
 };
 
@@ -92,6 +97,10 @@ inline constexpr std::array<CounterDef, kDropReasonCount> kDropReasonDefs{{
     {"drop_unsupported", "a protocol the pipeline does not handle"},
     {"drop_control_busy", "ring to the control core full"},
     {"drop_tx_full", "transmit queue full"},
+    {"neighbour_messages", "ARP and ND messages the control core learned from or that needed no answer, consumed"},
+    {"drop_bad_neighbour_message", "ARP or ND message malformed or refused (RFC 826, RFC 4861 7.1: hop limit, length)"},
+    {"ike_datagrams", "UDP 500 and 4500 datagrams handed to IKE, consumed"},
+    {"drop_shutdown", "packets still held when the gateway stopped: fragments, unresolved next hops, rings"},
 }};
 
 }  // namespace rampart::dp

@@ -178,7 +178,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewaySpec& spec) {
     gw->reassemblers_.push_back(std::move(*reassembler));
   }
   gw->drops_ = std::make_unique<CounterTable>(kDropReasonDefs, workers + 1);
-  gw->paths_ = std::make_unique<CounterTable>(kPathCounterDefs, workers);
+  gw->paths_ = std::make_unique<CounterTable>(kPathCounterDefs, workers + 1);
   return gw;
 }
 
@@ -303,7 +303,7 @@ void Gateway::control_poll() {
   n = rte_ring_dequeue_burst(unresolved_, reinterpret_cast<void**>(waiting), kMaxBurst, nullptr);
   for (unsigned i = 0; i < n; ++i) {
     if (held_.size() >= kMaxHeld) {
-      drops_->lane(drops_->lane_count() - 1).add(DropReason::kNoNeighbour);
+      control_drops().add(DropReason::kNoNeighbour);
       rte_pktmbuf_free(waiting[i]);
       continue;
     }
@@ -313,7 +313,7 @@ void Gateway::control_poll() {
   for (HeldPacket& h : held_) {
     if (try_release(h, now)) continue;
     if (now > h.deadline) {
-      drops_->lane(drops_->lane_count() - 1).add(DropReason::kNoNeighbour);
+      control_drops().add(DropReason::kNoNeighbour);
       rte_pktmbuf_free(h.mbuf);
       continue;
     }
@@ -329,9 +329,8 @@ void Gateway::receive_ike(rte_mbuf* m) {
   uint32_t length = rte_pktmbuf_data_len(m);
   const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
   const auto* l3 = reinterpret_cast<const uint8_t*>(eth + 1);
-  auto& lane = drops_->lane(drops_->lane_count() - 1);
   auto refuse = [&](DropReason why) {
-    lane.add(why);
+    control_drops().add(why);
     rte_pktmbuf_free(m);
   };
   IkeDatagram d;
@@ -373,6 +372,13 @@ void Gateway::receive_ike(rte_mbuf* m) {
   d.destination_port = port;
   d.payload.assign(payload, payload + payload_length);
   ike_inbox_.push_back(std::move(d));
+  control_drops().add(DropReason::kIkeDatagram);
+  rte_pktmbuf_free(m);
+}
+
+void Gateway::to_worker(rte_mbuf* m) noexcept {
+  if (rte_ring_enqueue(control_tx_, m) == 0) return;
+  control_drops().add(DropReason::kControlBusy);
   rte_pktmbuf_free(m);
 }
 
@@ -422,6 +428,7 @@ void Gateway::send_ike(const IkeDatagram& d) {
     std::memcpy(&ip->dst_addr, d.destination.data(), 4);
     ip->hdr_checksum = rte_ipv4_cksum(ip);  // and no UDP checksum (RFC 768 allows it over IPv4)
   }
+  control_paths().add(PathCounter::kGenerated);
   uint64_t now = rte_get_tsc_cycles();
   HeldPacket h{m, now + rte_get_tsc_hz()};
   if (!try_release(h, now)) held_.push_back(h);
@@ -440,6 +447,7 @@ bool Gateway::try_release(HeldPacket& h, uint64_t now) {
     const auto* ip = reinterpret_cast<const rte_ipv6_hdr*>(p);
     const NextHop6* hop = tables_->routes->lookup6(ip->dst_addr);
     if (hop == nullptr) {  // the routes changed while it waited
+      control_drops().add(DropReason::kNoRoute);
       rte_pktmbuf_free(h.mbuf);
       return true;
     }
@@ -452,6 +460,7 @@ bool Gateway::try_release(HeldPacket& h, uint64_t now) {
     uint32_t destination = rte_be_to_cpu_32(ip->dst_addr);
     const NextHop* hop = tables_->routes->lookup(destination);
     if (hop == nullptr) {
+      control_drops().add(DropReason::kNoRoute);
       rte_pktmbuf_free(h.mbuf);
       return true;
     }
@@ -462,11 +471,12 @@ bool Gateway::try_release(HeldPacket& h, uint64_t now) {
   }
   if (known) {
     if (!prepend_ethernet(h.mbuf, mac, ports_[port].mac, v6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4)) {
+      control_drops().add(DropReason::kNoHeadroom);
       rte_pktmbuf_free(h.mbuf);
       return true;
     }
     h.mbuf->port = port;
-    if (rte_ring_enqueue(control_tx_, h.mbuf) != 0) rte_pktmbuf_free(h.mbuf);
+    to_worker(h.mbuf);
     return true;
   }
   uint64_t& last = last_asked_[key];
@@ -481,19 +491,20 @@ bool Gateway::try_release(HeldPacket& h, uint64_t now) {
 }
 
 // RFC 826: learn the sender, answer requests for our own address.
+// A message the control core takes in without an answer: counted, then freed.
+void Gateway::consume(rte_mbuf* m, DropReason why) noexcept {
+  control_drops().add(why);
+  rte_pktmbuf_free(m);
+}
+
 void Gateway::handle_arp(rte_mbuf* m) {
   const Port& port = ports_[m->port];
-  if (rte_pktmbuf_data_len(m) < sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr)) {
-    rte_pktmbuf_free(m);
-    return;
-  }
+  if (rte_pktmbuf_data_len(m) < sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr)) return consume(m, DropReason::kBadNeighbourMessage);
   auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
   auto* arp = reinterpret_cast<rte_arp_hdr*>(eth + 1);
   if (arp->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) || arp->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
-      arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4) {
-    rte_pktmbuf_free(m);
-    return;
-  }
+      arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4)
+    return consume(m, DropReason::kBadNeighbourMessage);
   uint32_t sender = rte_be_to_cpu_32(arp->arp_data.arp_sip);
   uint32_t target = rte_be_to_cpu_32(arp->arp_data.arp_tip);
   if (in_prefix(sender, port.spec.address) && sender != port.spec.address.address)
@@ -506,10 +517,10 @@ void Gateway::handle_arp(rte_mbuf* m) {
     arp->arp_data.arp_sip = rte_cpu_to_be_32(port.spec.address.address);
     eth->dst_addr = eth->src_addr;
     eth->src_addr = port.mac;
-    if (rte_ring_enqueue(control_tx_, m) != 0) rte_pktmbuf_free(m);
+    to_worker(m);
     return;
   }
-  rte_pktmbuf_free(m);
+  consume(m, DropReason::kNeighbourMessage);
 }
 
 namespace {
@@ -570,10 +581,9 @@ void Gateway::handle_nd(rte_mbuf* m) {
   auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
   auto* ip = reinterpret_cast<rte_ipv6_hdr*>(eth + 1);
   if (length < sizeof(rte_ether_hdr) + sizeof(rte_ipv6_hdr) + kNdHeader || ip->hop_limits != 255 ||
-      rte_be_to_cpu_16(ip->payload_len) + sizeof(rte_ether_hdr) + sizeof(rte_ipv6_hdr) > length) {
-    rte_pktmbuf_free(m);
-    return;
-  }
+      rte_be_to_cpu_16(ip->payload_len) < kNdHeader ||
+      rte_be_to_cpu_16(ip->payload_len) + sizeof(rte_ether_hdr) + sizeof(rte_ipv6_hdr) > length)
+    return consume(m, DropReason::kBadNeighbourMessage);
   auto* nd = reinterpret_cast<uint8_t*>(ip + 1);
   unsigned nd_length = rte_be_to_cpu_16(ip->payload_len);
   const uint8_t* target = nd + 8;
@@ -583,21 +593,15 @@ void Gateway::handle_nd(rte_mbuf* m) {
   if (nd[0] == kNeighbourAdvertisement) {
     if (const uint8_t* mac = nd_option(options, options_length, kTargetLinkLayer))
       neighbours_->learn6(target, *reinterpret_cast<const rte_ether_addr*>(mac));
-    rte_pktmbuf_free(m);
-    return;
+    return consume(m, DropReason::kNeighbourMessage);
   }
-  if (nd[0] != kNeighbourSolicitation) {
-    rte_pktmbuf_free(m);
-    return;
-  }
+  if (nd[0] != kNeighbourSolicitation) return consume(m, DropReason::kBadNeighbourMessage);
   const uint8_t* source_mac = nd_option(options, options_length, kSourceLinkLayer);
   bool from_unspecified = std::memcmp(ip->src_addr, kUnspecified, 16) == 0;
   if (source_mac && !from_unspecified)
     neighbours_->learn6(ip->src_addr, *reinterpret_cast<const rte_ether_addr*>(source_mac));
-  if (!port.spec.has_address6 || std::memcmp(target, port.spec.address6.address.data(), 16) != 0) {
-    rte_pktmbuf_free(m);
-    return;
-  }
+  if (!port.spec.has_address6 || std::memcmp(target, port.spec.address6.address.data(), 16) != 0)
+    return consume(m, DropReason::kNeighbourMessage);
   // The advertisement, in the same mbuf: to the solicitor (or all nodes, RFC 4861 7.2.4).
   uint16_t port_index = m->port;
   rte_pktmbuf_reset(m);  // which also forgets the port
@@ -606,15 +610,12 @@ void Gateway::handle_nd(rte_mbuf* m) {
   std::memcpy(solicitor, ip->src_addr, 16);
   rte_ether_addr solicitor_mac = eth->src_addr;
   auto* out = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kNdMessageLength));
-  if (out == nullptr) {
-    rte_pktmbuf_free(m);
-    return;
-  }
+  if (out == nullptr) return consume(m, DropReason::kNoTailroom);
   static const uint8_t kAllNodes[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
   write_nd_message(out, port, solicitor_mac, from_unspecified ? kAllNodes : solicitor, kNeighbourAdvertisement,
                    from_unspecified ? 0x20 : 0x60,  // Solicited (unless DAD) and Override
                    port.spec.address6.address.data(), kTargetLinkLayer);
-  if (rte_ring_enqueue(control_tx_, m) != 0) rte_pktmbuf_free(m);
+  to_worker(m);
 }
 
 void Gateway::send_neighbour_solicitation(uint16_t port_index, const uint8_t* target) {
@@ -633,7 +634,8 @@ void Gateway::send_neighbour_solicitation(uint16_t port_index, const uint8_t* ta
   const rte_ether_addr group_mac{{0x33, 0x33, 0xff, target[13], target[14], target[15]}};
   write_nd_message(out, port, group_mac, group, kNeighbourSolicitation, 0, target, kSourceLinkLayer);
   m->port = port_index;
-  if (rte_ring_enqueue(control_tx_, m) != 0) rte_pktmbuf_free(m);
+  control_paths().add(PathCounter::kGenerated);
+  to_worker(m);
 }
 
 void Gateway::send_arp_request(uint16_t port_index, uint32_t target) {
@@ -659,7 +661,8 @@ void Gateway::send_arp_request(uint16_t port_index, uint32_t target) {
   std::memset(arp->arp_data.arp_tha.addr_bytes, 0, RTE_ETHER_ADDR_LEN);
   arp->arp_data.arp_tip = rte_cpu_to_be_32(target);
   m->port = port_index;
-  if (rte_ring_enqueue(control_tx_, m) != 0) rte_pktmbuf_free(m);
+  control_paths().add(PathCounter::kGenerated);
+  to_worker(m);
 }
 
 std::vector<SaSnapshot> Gateway::sa_snapshot() const {
@@ -721,6 +724,7 @@ std::vector<CounterValue> Gateway::counters() const {
 
 void Gateway::release_held() {
   for (HeldPacket& h : held_) rte_pktmbuf_free(h.mbuf);
+  if (drops_) control_drops().add(DropReason::kShutdown, held_.size());
   held_.clear();
 }
 
@@ -738,7 +742,10 @@ void Gateway::release() {
   for (rte_ring* ring : {to_control_, control_tx_, unresolved_}) {
     if (ring == nullptr) continue;
     void* m;
-    while (rte_ring_dequeue(ring, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+    while (rte_ring_dequeue(ring, &m) == 0) {
+      rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+      control_drops().add(DropReason::kShutdown);
+    }
     rte_ring_free(ring);
   }
   to_control_ = control_tx_ = unresolved_ = nullptr;
@@ -746,7 +753,8 @@ void Gateway::release() {
   events_.clear();
   for (rte_ring* ring : traces_) rte_ring_free(ring);
   traces_.clear();
-  for (Reassembler& r : reassemblers_) r.close();  // the workers keep their references
+  for (Reassembler& r : reassemblers_)  // the workers keep their references
+    if (uint32_t held = r.close(); held != 0 && drops_) control_drops().add(DropReason::kShutdown, held);
   // The ports are stopped, not closed: they belong to whoever created the devices (EAL closes
   // its --vdev and PCI devices in rte_eal_cleanup; tests close their ring pairs).
   ports_.clear();

@@ -35,8 +35,12 @@ namespace rampart::dp {
 
 // What the gateway counts besides drops, per worker lane.
 enum class PathCounter : size_t {
-  kRx, kTx, kEspOut, kEspIn, kBypass, kEchoReplies, kToControl, kReassembled, kBusyCycles, kIdleCycles, kBusyPolls, kCount
+  kRx, kTx, kEspOut, kEspIn, kBypass, kEchoReplies, kToControl, kReassembled, kBusyCycles, kIdleCycles, kBusyPolls,
+  kGenerated, kMergedFragments, kCount
 };
+// Every packet is accounted for: rx_packets + generated_packets = tx_packets + merged_fragments
+// + the drop reasons (consumed ones included) + what is held (fragments, unresolved next hops,
+// the rings between cores), which shutdown counts as drop_shutdown.
 inline constexpr std::array<CounterDef, static_cast<size_t>(PathCounter::kCount)> kPathCounterDefs{{
     {"rx_packets", "packets received on all ports"},
     {"tx_packets", "packets sent on all ports"},
@@ -49,6 +53,8 @@ inline constexpr std::array<CounterDef, static_cast<size_t>(PathCounter::kCount)
     {"busy_cycles", "TSC cycles workers spent on passes that moved packets"},
     {"idle_cycles", "TSC cycles workers spent on passes that found nothing"},
     {"busy_polls", "worker passes that moved packets"},
+    {"generated_packets", "packets the gateway made: IKE, ARP and ND requests, ICMP errors, fragments beyond the first"},
+    {"merged_fragments", "fragments that became part of a reassembled packet, beyond its first"},
 }};
 
 struct Port {
@@ -202,6 +208,7 @@ class Gateway {
   void retire_sa(InstalledSa sa, bool in_sad = true);
   void expire_lingering(uint64_t now);
   InstalledSa take_sa(size_t index);
+  void consume(rte_mbuf* m, DropReason why) noexcept;
   void handle_arp(rte_mbuf* m);
   void handle_nd(rte_mbuf* m);
   void send_arp_request(uint16_t port, uint32_t target);
@@ -238,7 +245,11 @@ class Gateway {
   rte_ring* unresolved_ = nullptr;    // mbufs from workers waiting for a neighbour (next hop in hash.usr)
   rte_ring* control_tx_ = nullptr;    // mbufs the control core wants sent; worker 0 sends them
   std::unique_ptr<CounterTable> drops_;  // one lane per worker, then the control core's
-  std::unique_ptr<CounterTable> paths_;
+  std::unique_ptr<CounterTable> paths_;  // the same lanes
+  CounterTable::Lane& control_drops() noexcept { return drops_->lane(drops_->lane_count() - 1); }
+  CounterTable::Lane& control_paths() noexcept { return paths_->lane(paths_->lane_count() - 1); }
+  // The control core's packet out (an answer, a held packet, one it made) to worker 0's queue.
+  void to_worker(rte_mbuf* m) noexcept;
   std::vector<rte_ring*> events_;        // per worker: SaEvents (lifetimes, sequence overflow)
   std::vector<rte_ring*> traces_;        // per worker: TraceRecords
   std::vector<Reassembler> reassemblers_;  // per worker: fragments addressed to us

@@ -32,16 +32,19 @@ Reassembler::Reassembler(Reassembler&& other) noexcept
     : table_(std::exchange(other.table_, nullptr)),
       large_pool_(other.large_pool_),
       death_row_(other.death_row_),
-      given_up_(other.given_up_) {
+      given_up_(other.given_up_),
+      merged_(other.merged_),
+      holding_(other.holding_) {
   other.death_row_.cnt = 0;
 }
 
 Reassembler::~Reassembler() { close(); }
 
-void Reassembler::close() noexcept {
+uint32_t Reassembler::close() noexcept {
   rte_ip_frag_free_death_row(&death_row_, 0);
   if (table_ != nullptr) rte_ip_frag_table_destroy(table_);  // frees what it still holds
   table_ = nullptr;
+  return std::exchange(holding_, 0) + std::exchange(given_up_, 0);
 }
 
 bool Reassembler::is_fragment(const rte_mbuf* m) noexcept {
@@ -80,6 +83,7 @@ rte_mbuf* Reassembler::add(rte_mbuf* m, uint64_t now) noexcept {
       return give_up(m);
     rte_pktmbuf_trim(m, static_cast<uint16_t>(l3_available - total));  // Ethernet padding
     m->l3_len = header;
+    ++holding_;
     whole = rte_ipv4_frag_reassemble_packet(table_, &death_row_, m, now, ip);
   } else {
     auto* ip6 = reinterpret_cast<rte_ipv6_hdr*>(eth + 1);
@@ -91,9 +95,12 @@ rte_mbuf* Reassembler::add(rte_mbuf* m, uint64_t now) noexcept {
     if (offset + total - sizeof(rte_ipv6_hdr) - sizeof(rte_ipv6_fragment_ext) > UINT16_MAX) return give_up(m);
     rte_pktmbuf_trim(m, static_cast<uint16_t>(l3_available - total));
     m->l3_len = sizeof(rte_ipv6_hdr) + sizeof(rte_ipv6_fragment_ext);
+    ++holding_;
     whole = rte_ipv6_frag_reassemble_packet(table_, &death_row_, m, now, ip6, fragment);
   }
   if (whole == nullptr) return nullptr;  // held, or in the death row
+  holding_ -= whole->nb_segs;  // one segment per fragment
+  merged_ += whole->nb_segs - 1u;
   if (whole->nb_segs != 1 && (whole = into_one_segment(whole)) == nullptr) return nullptr;
   auto* head = rte_pktmbuf_mtod(whole, rte_ether_hdr*);
   if (head->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {  // rte_ip_frag leaves the checksum 0
@@ -125,11 +132,13 @@ rte_mbuf* Reassembler::into_one_segment(rte_mbuf* chain) noexcept {
 
 uint32_t Reassembler::release(uint64_t now) noexcept {
   uint32_t freed = death_row_.cnt + std::exchange(given_up_, 0);
+  holding_ -= death_row_.cnt;
   rte_ip_frag_free_death_row(&death_row_, 3);
   if (table_ == nullptr) return freed;
   // Expired entries go to the death row too; it was just emptied, so they fit.
   rte_ip_frag_table_del_expired_entries(table_, &death_row_, now);
   freed += death_row_.cnt;
+  holding_ -= death_row_.cnt;
   rte_ip_frag_free_death_row(&death_row_, 3);
   return freed;
 }

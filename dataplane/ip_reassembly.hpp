@@ -8,6 +8,7 @@
 #include <rte_ip_frag.h>
 
 #include <cstdint>
+#include <utility>
 
 #include "common/result.hpp"
 
@@ -40,8 +41,14 @@ class Reassembler {
   // and returns how many mbufs that was.
   uint32_t release(uint64_t now) noexcept;
 
-  // Frees everything held, at shutdown; add() gives up on whatever comes after.
-  void close() noexcept;
+  // For the accounts (every packet in is out, dropped, or held): fragments that became part of
+  // a whole packet beyond its first, since the last call; and fragments held right now.
+  uint32_t take_merged() noexcept { return std::exchange(merged_, 0); }
+  uint32_t holding() const noexcept { return holding_; }
+
+  // Frees everything held, at shutdown, and returns how many fragments that was (with those
+  // given up and not yet released); add() gives up on whatever comes after.
+  uint32_t close() noexcept;
 
  private:
   Reassembler() = default;
@@ -52,6 +59,8 @@ class Reassembler {
   rte_mempool* large_pool_ = nullptr;
   rte_ip_frag_death_row death_row_{};
   uint32_t given_up_ = 0;  // freed here rather than through the death row
+  uint32_t merged_ = 0;
+  uint32_t holding_ = 0;   // in the table or its death row
 };
 
 }  // namespace rampart::dp

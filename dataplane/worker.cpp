@@ -256,16 +256,22 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
     uint16_t dport = rte_be_to_cpu_16(udp->dst_port);
     bool ike_marker = l4_length >= 12 && l4[8] == 0 && l4[9] == 0 && l4[10] == 0 && l4[11] == 0;
     if (is_public && dport == kIkeNatTPort && !ike_marker) {
-      spi_at[esp_in_count] = static_cast<uint16_t>(l4_at + 8);
-      esp_in[esp_in_count++] = m;
+      if (l4_length == 9 && l4[8] == 0xff) [[unlikely]]  // RFC 3948 2.3: a NAT keepalive, one 0xFF byte
+        drop(m, DropReason::kNatKeepalive);
+      else if (l4_length < 8 + 8) [[unlikely]]  // not even an SPI and a sequence number
+        drop(m, DropReason::kRunt);
+      else {
+        spi_at[esp_in_count] = static_cast<uint16_t>(l4_at + 8);
+        esp_in[esp_in_count++] = m;
+      }
       return true;
     }
     if (dport == kIkePort || dport == kIkeNatTPort) {
       uint16_t udp_length = rte_be_to_cpu_16(udp->dgram_len);
       if (udp_length < sizeof(rte_udp_hdr) || udp_length > l4_length) [[unlikely]]
         drop(m, DropReason::kBadLength);
-      else if (!udp_checksum_ok<kIpv6>(m, ip, udp)) [[unlikely]]
-        drop(m, DropReason::kBadChecksum);
+      else if (!udp_checksum_ok<kIpv6>(m, ip, udp) || (kIpv6 && udp->dgram_cksum == 0)) [[unlikely]]
+        drop(m, DropReason::kBadChecksum);  // IKE over IPv6 is no tunnel: zero is not allowed (RFC 8200 8.1)
       else
         to_control[control_count++] = m;
       return true;
@@ -296,6 +302,7 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
     if (Reassembler::is_fragment(m) && fragment_for_us(m)) [[unlikely]] {
       if (now == 0) now = rte_rdtsc();
       m = reassembly_.add(m, now);
+      if (uint32_t merged = reassembly_.take_merged()) paths_.add(PathCounter::kMergedFragments, merged);
       if (m == nullptr) continue;
       paths_.add(PathCounter::kReassembled);
     }
@@ -491,14 +498,20 @@ void Worker::transit_verdict(uint16_t port_index, rte_mbuf* m, uint32_t rule, Bu
                           ? icmp6_packet_too_big(m, port.spec.address6.address.data(), limit, gw_.pool_)
                           : nullptr;
     drop(m, DropReason::kFragmentationNeeded);
-    if (reply != nullptr) send_ip(reply);
+    if (reply != nullptr) {
+      paths_.add(PathCounter::kGenerated);
+      send_ip(reply);
+    }
     return;
   }
   auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
   if (rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_DF_FLAG) {
     rte_mbuf* reply = icmp_fragmentation_needed(m, port.spec.address.address, limit, gw_.pool_);
     drop(m, DropReason::kFragmentationNeeded);
-    if (reply != nullptr) send_ip(reply);
+    if (reply != nullptr) {
+      paths_.add(PathCounter::kGenerated);
+      send_ip(reply);
+    }
     return;
   }
   rte_mbuf* pieces[kMaxBurst];
@@ -507,6 +520,7 @@ void Worker::transit_verdict(uint16_t port_index, rte_mbuf* m, uint32_t rule, Bu
     drop(m, DropReason::kTooBig);
     return;
   }
+  paths_.add(PathCounter::kGenerated, n - 1);  // one packet in, n out
   for (unsigned i = 0; i < n; ++i) {
     if (protect.count == kMaxBurst) outbound(protect);  // a full burst goes now; the rest follow
     protect.pkts[protect.count] = pieces[i];
@@ -541,7 +555,8 @@ void Worker::inbound(rte_mbuf** pkts, const uint16_t* spi_at, uint16_t count) no
   Burst burst;
   for (uint16_t i = 0; i < count; ++i) {
     if (sas[i] == nullptr) {
-      drop(pkts[i], DropReason::kUnknownSpi);
+      // Too short for an SPI is a runt, whatever SPI 0 would have found.
+      drop(pkts[i], rte_pktmbuf_data_len(pkts[i]) < spi_at[i] + 4u ? DropReason::kRunt : DropReason::kUnknownSpi);
       continue;
     }
     burst.pkts[burst.count] = pkts[i];
