@@ -33,6 +33,7 @@ struct EspContext {
   const crypto::MbManager* mb;  // the worker's own ipsec-mb manager
   CounterTable::Lane* drops;    // the worker's lane of kDropReasonDefs counters
   rte_ring* events;             // SaEvent ring to the control core; may be null
+  uint32_t pass = 0;            // inbound passes over bursts so far (ReplayWindow::begin_pass)
 };
 
 // Frees the dropped tail of a burst, pkts[good, count), with one bulk call, and leaves count at good.

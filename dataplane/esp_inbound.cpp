@@ -15,8 +15,14 @@ namespace {
 
 using namespace esp;
 
+// Where a packet is in the stage: not yet prepared (or waiting for the next pass), queued for
+// this pass's crypto, or finished (good or dropped: verdict says).
+enum class Step : uint8_t { kPending, kQueued, kDone };
+
 struct Scratch {
   DropReason verdict[kMaxBurst];
+  Step step[kMaxBurst];
+  bool another_pass = false;
   crypto::AeadOp ops[kMaxBurst];
   bool authentic[kMaxBurst];
   uint8_t op_of[kMaxBurst];
@@ -39,6 +45,8 @@ void prepare_run(EspContext& ctx, SaRuntime& sa, Burst& burst, uint16_t begin, u
   uint64_t pending_packets = 0;
   uint64_t pending_bytes = 0;
   for (uint16_t i = begin; i < end; ++i) {
+    if (s.step[i] != Step::kPending) continue;
+    s.step[i] = Step::kDone;  // unless queued or left waiting below
     rte_mbuf* m = burst.pkts[i];
     DropReason* verdict = &s.verdict[i];
     if (m->nb_segs != 1) [[unlikely]] {
@@ -149,7 +157,19 @@ void prepare_run(EspContext& ctx, SaRuntime& sa, Burst& burst, uint16_t begin, u
       continue;
     }
     uint32_t seq_low = esp->seq.get();
-    uint64_t seq = sa.esn ? sa.window->infer_esn(seq_low) : seq_low;
+    uint64_t seq = seq_low;
+    if (sa.esn) {
+      ReplayWindow& window = *sa.window;
+      window.begin_pass(ctx.pass);
+      seq = window.infer_esn(seq_low);
+      if (window.waiting() || (window.ahead() != window.top() && window.infer_esn_at(window.ahead(), seq_low) != seq))
+          [[unlikely]] {
+        window.wait();
+        s.step[i] = Step::kPending;
+        s.another_pass = true;
+        continue;
+      }
+    }
     // Cheap early refusal; the window only moves after the ICV verified (finish_run).
     ReplayWindow::Verdict replay = sa.window->check(seq);
     if (replay != ReplayWindow::Verdict::kNew) [[unlikely]] {
@@ -174,6 +194,8 @@ void prepare_run(EspContext& ctx, SaRuntime& sa, Burst& burst, uint16_t begin, u
     s.op_of[i] = static_cast<uint8_t>(s.op_count);
     s.ops[s.op_count++] = crypto::AeadOp{&sa.key, payload, payload, ciphertext_length, iv, aad, aad_length,
                                          payload + ciphertext_length};
+    s.step[i] = Step::kQueued;
+    if (sa.esn) sa.window->queued(seq);
   }
 }
 
@@ -271,8 +293,9 @@ void finish_run(EspContext& ctx, SaRuntime& sa, Burst& burst, uint16_t begin, ui
   uint64_t packets = 0;
   uint64_t bytes = 0;
   for (uint16_t i = begin; i < end; ++i) {
+    if (s.step[i] != Step::kQueued) continue;
+    s.step[i] = Step::kDone;
     DropReason* verdict = &s.verdict[i];
-    if (*verdict != kKeep) continue;
     if (!s.authentic[s.op_of[i]]) [[unlikely]] {
       drop(ctx, sa, verdict, DropReason::kIcvFailed);
       continue;
@@ -331,26 +354,40 @@ uint16_t esp_inbound_burst(EspContext& ctx, Burst& burst) noexcept {
   // pointer away, can be asked for too.
   for (uint16_t i = 0; i < burst.count; ++i)
     if (i == 0 || burst.sa[i] != burst.sa[i - 1]) rte_prefetch0(burst.sa[i]->window.get());
-  for (uint16_t i = 0; i < burst.count; ++i) s.verdict[i] = kKeep;
+  for (uint16_t i = 0; i < burst.count; ++i) {
+    s.verdict[i] = kKeep;
+    s.step[i] = Step::kPending;
+  }
 
-  for_each_sa_run(burst, [&](SaRuntime& sa, uint16_t begin, uint16_t end) {
-    if (!sa_usable(sa)) [[unlikely]] {
-      for (uint16_t i = begin; i < end; ++i) drop(ctx, sa, &s.verdict[i], DropReason::kSaExpired);
-      return;
-    }
-    with_variant(sa.variant, [&]<bool kTunnel, bool kIpv6, bool kNatT>() {
-      prepare_run<kTunnel, kIpv6, kNatT>(ctx, sa, burst, begin, end, s);
+  // One pass, unless an ESN SA's packets wait for the window their predecessors move (almost
+  // never: a burst that jumps across 2^32).
+  do {
+    s.another_pass = false;
+    s.op_count = 0;
+    ++ctx.pass;
+    for_each_sa_run(burst, [&](SaRuntime& sa, uint16_t begin, uint16_t end) {
+      if (!sa_usable(sa)) [[unlikely]] {
+        for (uint16_t i = begin; i < end; ++i)
+          if (s.step[i] == Step::kPending) {
+            s.step[i] = Step::kDone;
+            drop(ctx, sa, &s.verdict[i], DropReason::kSaExpired);
+          }
+        return;
+      }
+      with_variant(sa.variant, [&]<bool kTunnel, bool kIpv6, bool kNatT>() {
+        prepare_run<kTunnel, kIpv6, kNatT>(ctx, sa, burst, begin, end, s);
+      });
     });
-  });
 
-  // One crypto call for the whole burst.
-  crypto::gcm_open_burst(*ctx.mb, {s.ops, s.op_count}, s.authentic);
+    // One crypto call for the whole burst.
+    crypto::gcm_open_burst(*ctx.mb, {s.ops, s.op_count}, s.authentic);
 
-  for_each_sa_run(burst, [&](SaRuntime& sa, uint16_t begin, uint16_t end) {
-    with_variant(sa.variant, [&]<bool kTunnel, bool kIpv6, bool kNatT>() {
-      finish_run<kTunnel, kIpv6, kNatT>(ctx, sa, burst, begin, end, s);
+    for_each_sa_run(burst, [&](SaRuntime& sa, uint16_t begin, uint16_t end) {
+      with_variant(sa.variant, [&]<bool kTunnel, bool kIpv6, bool kNatT>() {
+        finish_run<kTunnel, kIpv6, kNatT>(ctx, sa, burst, begin, end, s);
+      });
     });
-  });
+  } while (s.another_pass);
   return compact(burst, s.verdict);
 }
 

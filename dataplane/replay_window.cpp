@@ -13,9 +13,11 @@ ReplayWindow::ReplayWindow(uint32_t size, uint64_t top) : top_(top), size_(size)
   buckets_ = std::make_unique<uint64_t[]>(buckets);
 }
 
-uint64_t ReplayWindow::infer_esn(uint32_t seq_low) const noexcept {
-  const uint32_t top_low = static_cast<uint32_t>(top_);
-  const uint32_t top_high = static_cast<uint32_t>(top_ >> 32);
+uint64_t ReplayWindow::infer_esn(uint32_t seq_low) const noexcept { return infer_esn_at(top_, seq_low); }
+
+uint64_t ReplayWindow::infer_esn_at(uint64_t top, uint32_t seq_low) const noexcept {
+  const uint32_t top_low = static_cast<uint32_t>(top);
+  const uint32_t top_high = static_cast<uint32_t>(top >> 32);
   const uint32_t bottom_low = top_low - size_ + 1;  // wraps below zero in case B, by design
   uint32_t high;
   if (top_low >= size_ - 1) {

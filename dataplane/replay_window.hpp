@@ -37,10 +37,35 @@ class ReplayWindow {
   uint64_t top() const noexcept { return top_; }
   uint32_t size() const noexcept { return size_; }
 
+  // ESN across a burst (RFC 4303 appendix A asks for each packet's high bits against the window
+  // as the packets before it left it). The inbound stage queues a burst's packets before any is
+  // verified, so it keeps, per pass over the burst, the highest number it queued (ahead()); a
+  // packet whose high bits would differ against that and against top() waits for the next pass,
+  // when the packets before it have verified (or not) and moved the window (or not), and so does
+  // every later packet of the SA in this pass, to keep their order. A forged jump costs a pass,
+  // never a genuine packet.
+  void begin_pass(uint32_t pass) noexcept {
+    if (pass_ == pass) return;
+    pass_ = pass;
+    ahead_ = top_;
+    waiting_ = false;
+  }
+  uint64_t ahead() const noexcept { return ahead_; }
+  void queued(uint64_t seq) noexcept {
+    if (seq > ahead_) ahead_ = seq;
+  }
+  bool waiting() const noexcept { return waiting_; }
+  void wait() noexcept { waiting_ = true; }
+  // infer_esn as if `top` were the highest number seen.
+  uint64_t infer_esn_at(uint64_t top, uint32_t seq_low) const noexcept;
+
  private:
   static constexpr unsigned kBucketBits = 64;
 
   uint64_t top_ = 0;  // the highest sequence number accepted; 0 before the first
+  uint64_t ahead_ = 0;
+  uint32_t pass_ = 0;
+  bool waiting_ = false;
   uint32_t size_;
   uint32_t bucket_mask_;
   std::unique_ptr<uint64_t[]> buckets_;

@@ -380,6 +380,52 @@ TEST_CASE("sequence numbers: no cycling without ESN, ESN carries on past 2^32", 
   CHECK(mbufs_in_use() == 0);
 }
 
+// RFC 4303 appendix A: each packet's high half is inferred against the window as the packets
+// before it left it, so a burst that jumps across 2^32 opens what one-at-a-time delivery opens,
+// and an old packet gets the same drop whatever burst it comes in.
+TEST_CASE("ESN: a burst that jumps across 2^32 is judged as if its packets came one at a time", "[dp][esp][esn]") {
+  std::vector<Bytes> plain(1, ipv4_udp({v4(192, 0, 2, 1), v4(203, 0, 113, 2)}));
+  auto seal_at = [&](EspHarness& h, dp::SaRuntime& out, uint64_t seq) {
+    out.seq = seq - 1;
+    Processed p = h.outbound(out, plain);
+    REQUIRE(p.good.size() == 1);
+    return p.good[0];
+  };
+  for (bool one_burst : {false, true}) {
+    INFO((one_burst ? "one burst" : "one packet per burst"));
+    EspHarness h;
+    SaPair pair = make_sa_pair(dp::SaMode::kTunnel, dp::IpFamily::kIpv4, 16, true, false);
+    pair.in.replay_window = 64;
+    auto out = h.sa(pair.out);
+    auto in = h.sa(pair.in);
+    Bytes first = seal_at(h, *out, 100);
+    Bytes old = seal_at(h, *out, 90);               // in the window now; far behind after the jump
+    Bytes jump = seal_at(h, *out, 0xfffffff0ull);    // ahead, within block 0
+    Bytes wrapped = seal_at(h, *out, 0x100000032ull);  // block 1, low half 50: above the window's bottom now
+    Bytes next = seal_at(h, *out, 0x100000033ull);
+    REQUIRE(h.inbound(*in, {first}).good.size() == 1);
+    std::vector<Bytes> rest{jump, wrapped, old, next};
+    std::vector<DropReason> dropped;
+    size_t good = 0;
+    if (one_burst) {
+      Processed p = h.inbound(*in, rest);
+      good = p.good.size();
+      dropped = p.dropped;
+    } else {
+      for (const Bytes& b : rest) {
+        Processed p = h.inbound(*in, {b});
+        good += p.good.size();
+        dropped.insert(dropped.end(), p.dropped.begin(), p.dropped.end());
+      }
+    }
+    CHECK(good == 3);  // the jump, the wrapped one and the next
+    // The old one's low half now reads as block 1, where it is not authentic (appendix A2.2).
+    CHECK(dropped == std::vector<DropReason>{DropReason::kIcvFailed});
+    CHECK(in->window->top() == 0x100000033ull);
+  }
+  CHECK(mbufs_in_use() == 0);
+}
+
 TEST_CASE("no headroom, no tailroom, chained mbufs", "[dp][esp][drop]") {
   EspHarness h;
   SaPair pair = make_sa_pair(dp::SaMode::kTunnel, dp::IpFamily::kIpv4, 16, false, false);
