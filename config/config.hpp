@@ -82,6 +82,9 @@ struct SaConfig {
   std::optional<IpAddress> remote;
   bool esn = false;
   unsigned replay_window = 0;  // 0: the data plane default
+  // Inbound: packets must come from `remote` too, not only be addressed to `local` (off: a peer
+  // behind a NAT may change its public address).
+  bool check_source = false;
   std::optional<NatTConfig> nat_t;
   Lifetime lifetime;
   int line = 0;

@@ -364,7 +364,7 @@ void Loader::load_lifetime(const Setting& s, const std::string& path, Lifetime& 
 void Loader::load_sa(const Setting& s, const std::string& path, SaConfig& out) {
   out.line = static_cast<int>(s.getSourceLine());
   check_known(s, path, {"name", "spi", "direction", "mode", "cipher", "key", "local", "remote",
-                        "esn", "replay_window", "nat_t", "lifetime"});
+                        "esn", "replay_window", "check_source", "nat_t", "lifetime"});
   if (auto v = get_string(s, path, "name", true)) {
     if (v->empty()) error(s["name"], join_path(path, "name"), "must not be empty");
     out.name = *v;
@@ -406,6 +406,13 @@ void Loader::load_sa(const Setting& s, const std::string& path, SaConfig& out) {
   if (out.local && out.remote && out.local->family != out.remote->family)
     error(s["remote"], join_path(path, "remote"), "is not the same address family as \"local\"");
   if (auto v = get_bool(s, path, "esn")) out.esn = *v;
+  if (auto v = get_bool(s, path, "check_source")) {
+    out.check_source = *v;
+    if (*v && out.direction != Direction::kInbound)
+      error(s["check_source"], join_path(path, "check_source"), "applies to inbound SAs only");
+    else if (*v && !out.remote)
+      error(s["check_source"], join_path(path, "check_source"), "needs \"remote\": the address packets must come from");
+  }
   if (const Setting* rw = member(s, path, "replay_window", Setting::TypeInt, false)) {
     if (auto v = get_uint(s, path, "replay_window", 32, 1u << 20, false)) {
       if ((*v & (*v - 1)) != 0)

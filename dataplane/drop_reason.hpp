@@ -18,6 +18,7 @@ enum class DropReason : uint8_t {
   kNotIp,           // not IPv4 or IPv6 where a packet must be
   kNotEsp,          // not ESP (or ESP in UDP) where the SA expects it
   kSpiMismatch,     // handed to an SA whose SPI it does not carry
+  kSaAddressMismatch,  // not addressed to (or, where checked, from) its SA's outer addresses
   kReplay,          // sequence number seen before
   kOutOfWindow,     // sequence number older than the window
   kIcvFailed,       // integrity check failed
@@ -67,6 +68,7 @@ inline constexpr std::array<CounterDef, kDropReasonCount> kDropReasonDefs{{
     {"drop_not_ip", "not an IPv4 or IPv6 packet"},
     {"drop_not_esp", "not ESP or ESP-in-UDP where the SA expects it"},
     {"drop_spi_mismatch", "packet's SPI is not its SA's"},
+    {"drop_sa_address_mismatch", "ESP whose outer destination (or source, where its SA checks it) is not its SA's (RFC 4301 4.4.2.1)"},
     {"drop_replay", "sequence number already seen (anti-replay)"},
     {"drop_out_of_window", "sequence number older than the anti-replay window"},
     {"drop_icv_failed", "integrity check value did not verify"},

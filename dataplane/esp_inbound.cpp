@@ -40,6 +40,18 @@ inline bool is_nat_keepalive(const uint8_t* udp_payload, uint32_t length) noexce
   return length == 1 && udp_payload[0] == 0xff;
 }
 
+// RFC 4301 4.4.2.1: the SA an SPI names must be the one for this destination (and, where the SA
+// says so, this source). The header is the outer one in tunnel mode, the packet's in transport.
+template <bool kIpv6>
+inline bool addressed_to_sa(const SaRuntime& sa, const uint8_t* ip) noexcept {
+  constexpr unsigned kLength = kIpv6 ? 16 : 4;
+  constexpr unsigned kSourceAt = kIpv6 ? 8 : 12;
+  constexpr unsigned kDestinationAt = kIpv6 ? 24 : 16;
+  const InboundMatch& expect = sa.expect;
+  if (expect.check_destination && std::memcmp(ip + kDestinationAt, expect.destination, kLength) != 0) return false;
+  return !expect.check_source || std::memcmp(ip + kSourceAt, expect.source, kLength) == 0;
+}
+
 template <bool kTunnel, bool kIpv6, bool kNatT>
 void prepare_run(EspContext& ctx, SaRuntime& sa, Burst& burst, uint16_t begin, uint16_t end, Scratch& s) noexcept {
   uint64_t pending_packets = 0;
@@ -154,6 +166,10 @@ void prepare_run(EspContext& ctx, SaRuntime& sa, Burst& burst, uint16_t begin, u
     }
     if (esp->spi != sa.spi) [[unlikely]] {
       drop(ctx, sa, verdict, DropReason::kSpiMismatch);
+      continue;
+    }
+    if (!addressed_to_sa<kIpv6>(sa, p)) [[unlikely]] {
+      drop(ctx, sa, verdict, DropReason::kSaAddressMismatch);
       continue;
     }
     uint32_t seq_low = esp->seq.get();

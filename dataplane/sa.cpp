@@ -1,5 +1,8 @@
 #include "dataplane/sa.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 #include <rte_ip.h>
 
 #include <cstring>
@@ -98,7 +101,15 @@ Result<std::unique_ptr<SaRuntime>> create_sa(const crypto::MbManager& mgr, const
     uint64_t last = p.esn ? std::numeric_limits<uint64_t>::max() : std::numeric_limits<uint32_t>::max();
     sa->seq_warning = last - (last >> 4);
   }
-  if (p.direction == SaDirection::kInbound) sa->window = std::make_unique<ReplayWindow>(p.replay_window, p.initial_seq);
+  if (p.direction == SaDirection::kInbound) {
+    sa->window = std::make_unique<ReplayWindow>(p.replay_window, p.initial_seq);
+    auto set = [](const std::array<uint8_t, 16>& a) { return std::any_of(a.begin(), a.end(), [](uint8_t b) { return b != 0; }); };
+    InboundMatch& expect = sa->expect;
+    std::memcpy(expect.destination, p.tunnel_destination.data(), 16);
+    std::memcpy(expect.source, p.tunnel_source.data(), 16);
+    expect.check_destination = set(p.tunnel_destination);
+    expect.check_source = p.check_source && set(p.tunnel_source);
+  }
   sa->params = p;
   return sa;
 }

@@ -32,6 +32,15 @@ enum class SaState : uint8_t { kActive, kExpired };
 
 inline constexpr size_t kOuterTemplateMax = 48;  // IPv6 (40) + UDP (8)
 
+// What an inbound SA's packets must be addressed to and from (network order; IPv4 in the first
+// four bytes), read from the outer header (tunnel) or the header (transport) after the SPI.
+struct InboundMatch {
+  uint8_t destination[16];
+  uint8_t source[16];
+  bool check_destination;
+  bool check_source;
+};
+
 struct alignas(64) SaRuntime {
   // --- cache line 0: what every packet reads or writes.
   Be32 spi;
@@ -53,9 +62,12 @@ struct alignas(64) SaRuntime {
   OwnedCounter packets;           // packets processed (inbound: authenticated)
   OwnedCounter bytes;             // payload bytes (the inner packet or transport payload)
 
-  // --- cache line 1: the outer header as sent, lengths and checksum left to fill in; the IV
-  // offset, read with it.
-  alignas(64) uint8_t outer_template[kOuterTemplateMax];
+  // --- cache line 1. Outbound: the outer header as sent, lengths and checksum left to fill in;
+  // the IV offset, read with it. Inbound: the outer addresses its packets must carry; the window.
+  union {  // at 64: line 0 is full (asserted below)
+    uint8_t outer_template[kOuterTemplateMax];
+    InboundMatch expect;
+  };
   uint64_t iv_offset = 0;
   std::unique_ptr<ReplayWindow> window;  // inbound only (inbound SAs have no template to send)
 

@@ -39,6 +39,10 @@ struct SaParams {
   // gateway. Inbound: destination = this gateway.
   std::array<uint8_t, 16> tunnel_source{};
   std::array<uint8_t, 16> tunnel_destination{};
+  // Inbound: packets must be addressed to tunnel_destination when it is set (RFC 4301 4.4.2.1:
+  // the SAD is searched by SPI and destination), and come from tunnel_source too when this is
+  // set (off for peers behind a NAT whose public address may change).
+  bool check_source = false;
 
   std::array<std::byte, 32> key{};  // AES key, 16, 24 or 32 bytes used
   uint8_t key_length = 16;

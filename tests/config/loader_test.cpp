@@ -130,6 +130,17 @@ TEST_CASE("SA rules: reserved SPIs, tunnel endpoints, families", "[config]") {
   CHECK(errors_of(mixed) == "rampart.conf:2: sas[0].remote: is not the same address family as \"local\"");
 }
 
+TEST_CASE("check_source: inbound SAs with a remote address only", "[config]") {
+  std::string outbound = kSa;
+  outbound.replace(outbound.find(" } );"), 5, "\n  check_source = true; } );");
+  CHECK(errors_of(outbound) == "rampart.conf:3: sas[0].check_source: applies to inbound SAs only");
+  std::string inbound = outbound;
+  inbound.replace(inbound.find("outbound"), 8, "inbound");
+  auto ok = load(inbound);
+  REQUIRE(ok.ok());
+  CHECK(ok->sas[0].check_source);
+}
+
 TEST_CASE("transport mode with NAT traversal is refused, naming the setting", "[config]") {
   std::string transport_nat = kSa;
   transport_nat.replace(transport_nat.find(" } );"), 5, "\n  mode = \"transport\"; nat_t = { remote_port = 4500; }; } );");

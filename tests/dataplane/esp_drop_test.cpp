@@ -426,6 +426,42 @@ TEST_CASE("ESN: a burst that jumps across 2^32 is judged as if its packets came 
   CHECK(mbufs_in_use() == 0);
 }
 
+// RFC 4301 4.4.2.1: the SAD is searched by SPI and destination, and, where the SA asks, source.
+// An SPI that is ours on ESP addressed elsewhere names no SA of ours.
+TEST_CASE("ESP for another destination, or where the SA checks it another source, is refused", "[dp][esp][sad]") {
+  for (dp::IpFamily family : {dp::IpFamily::kIpv4, dp::IpFamily::kIpv6}) {
+    bool v6 = family == dp::IpFamily::kIpv6;
+    INFO((v6 ? "IPv6" : "IPv4"));
+    unsigned source_at = v6 ? 8 : 12, destination_at = v6 ? 24 : 16;
+    auto readdressed = [&](Bytes e, unsigned at) {
+      e[at + (v6 ? 15 : 3)] ^= 0x40;
+      if (!v6) {
+        auto* ip = reinterpret_cast<rte_ipv4_hdr*>(e.data());
+        ip->hdr_checksum = 0;
+        ip->hdr_checksum = rte_ipv4_cksum(ip);
+      }
+      return e;
+    };
+    for (bool check_source : {false, true}) {
+      INFO("check_source " << check_source);
+      EspHarness h;
+      SaPair pair = make_sa_pair(dp::SaMode::kTunnel, family, 16, false, false);
+      pair.in.check_source = check_source;
+      auto out = h.sa(pair.out);
+      auto in = h.sa(pair.in);
+      Processed sealed = h.outbound(*out, std::vector<Bytes>(3, ipv4_udp({v4(192, 0, 2, 1), v4(203, 0, 113, 2)})));
+      REQUIRE(sealed.good.size() == 3);
+      Processed opened = h.inbound(*in, {readdressed(sealed.good[0], destination_at),
+                                         readdressed(sealed.good[1], source_at), sealed.good[2]});
+      CHECK(opened.good.size() == (check_source ? 1u : 2u));
+      std::vector<DropReason> expected(check_source ? 2 : 1, DropReason::kSaAddressMismatch);
+      CHECK(opened.dropped == expected);
+      CHECK(in->window->check(1) == dp::ReplayWindow::Verdict::kNew);  // refused before the window saw it
+    }
+  }
+  CHECK(mbufs_in_use() == 0);
+}
+
 TEST_CASE("no headroom, no tailroom, chained mbufs", "[dp][esp][drop]") {
   EspHarness h;
   SaPair pair = make_sa_pair(dp::SaMode::kTunnel, dp::IpFamily::kIpv4, 16, false, false);

@@ -110,8 +110,11 @@ inline SaPair make_sa_pair(dp::SaMode mode, dp::IpFamily family, unsigned key_le
   p.spi = 0x1001;
   p.mode = mode;
   p.family = family;
-  p.tunnel_source = family == dp::IpFamily::kIpv4 ? v4(198, 51, 100, 1) : v6(0xff, 1);
-  p.tunnel_destination = family == dp::IpFamily::kIpv4 ? v4(203, 0, 113, 1) : v6(0xff, 2);
+  // Tunnel endpoints; a transport-mode SA here takes any hosts' packets (no addresses to check).
+  if (mode == dp::SaMode::kTunnel) {
+    p.tunnel_source = family == dp::IpFamily::kIpv4 ? v4(198, 51, 100, 1) : v6(0xff, 1);
+    p.tunnel_destination = family == dp::IpFamily::kIpv4 ? v4(203, 0, 113, 1) : v6(0xff, 2);
+  }
   p.key_length = static_cast<uint8_t>(key_length);
   for (unsigned i = 0; i < key_length; ++i) p.key[i] = std::byte{static_cast<uint8_t>(0x10 + i)};
   p.salt = {std::byte{0xca}, std::byte{0xfe}, std::byte{0xba}, std::byte{0xbe}};
