@@ -199,6 +199,7 @@ class Gateway {
   };
   uint32_t acquire_slot(const std::string& name);
   void release_slot(uint32_t slot);
+  uint16_t egress_mtu_for(const SaParams& p, const RouteTable& routes) const;  // of the port to the peer
   uint16_t max_inner_for(const SaParams& p, const RouteTable& routes) const;
   void publish(std::shared_ptr<const Spd> out, std::shared_ptr<const Spd> in,
                        std::shared_ptr<const RouteTable> routes);

@@ -68,16 +68,21 @@ void Gateway::publish(std::shared_ptr<const Spd> out, std::shared_ptr<const Spd>
 // The longest packet an outbound SA can carry without the ESP packet exceeding the MTU of the
 // port its peer is routed through: outer headers, ESP header, IV, ICV, and a payload (packet +
 // pad + 2) that ends on a 4-byte boundary (RFC 4303 2.4).
-uint16_t Gateway::max_inner_for(const SaParams& p, const RouteTable& routes) const {
+uint16_t Gateway::egress_mtu_for(const SaParams& p, const RouteTable& routes) const {
   uint16_t mtu = 1500;
-  bool v6 = p.family == IpFamily::kIpv6;
-  if (v6) {
+  if (p.family == IpFamily::kIpv6) {
     if (const NextHop6* hop = routes.lookup6(p.tunnel_destination.data())) mtu = spec_.ports[hop->port].mtu;
   } else {
     uint32_t peer = uint32_t{p.tunnel_destination[0]} << 24 | uint32_t{p.tunnel_destination[1]} << 16 |
                     uint32_t{p.tunnel_destination[2]} << 8 | p.tunnel_destination[3];
     if (const NextHop* hop = routes.lookup(peer)) mtu = spec_.ports[hop->port].mtu;
   }
+  return mtu;
+}
+
+uint16_t Gateway::max_inner_for(const SaParams& p, const RouteTable& routes) const {
+  uint16_t mtu = egress_mtu_for(p, routes);
+  bool v6 = p.family == IpFamily::kIpv6;
   // In front of the encrypted part: a new IP header (tunnel), or the packet's own (transport).
   unsigned header = v6 ? 40u : 20u;
   unsigned outer = header + (p.nat_t ? 8u : 0u);
@@ -106,6 +111,7 @@ Result<void> Gateway::install_sa(const SaParams& params) {
   if (slot == kNoSlot) return make_error(Errc::kNoMemory, "no SA slot left (max_sas)");
   sa->slot = slot;
   sa->max_inner = max_inner_for(params, *tables_->routes);
+  sa->egress_mtu = egress_mtu_for(params, *tables_->routes);
   if (params.direction == SaDirection::kInbound) {
     if (auto r = sad_->add(params.spi, sa.get()); !r) {
       release_slot(slot);

@@ -59,6 +59,14 @@ bool Reassembler::is_fragment(const rte_mbuf* m) noexcept {
   return false;
 }
 
+bool Reassembler::carries_esp(const rte_mbuf* m) noexcept {
+  const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
+  if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
+    return reinterpret_cast<const rte_ipv4_hdr*>(eth + 1)->next_proto_id == IPPROTO_ESP;
+  const auto* fragment = reinterpret_cast<const rte_ipv6_fragment_ext*>(reinterpret_cast<const rte_ipv6_hdr*>(eth + 1) + 1);
+  return fragment->next_header == IPPROTO_ESP;  // is_fragment saw the fragment header there
+}
+
 rte_mbuf* Reassembler::give_up(rte_mbuf* m) noexcept {
   rte_pktmbuf_free(m);  // a chain, or one fragment
   ++given_up_;

@@ -30,6 +30,9 @@ class Reassembler {
   // Does m (at its Ethernet header) carry a fragment of an IPv4 packet, or of an IPv6 packet
   // whose fragment header follows the fixed header? Only the headers are looked at.
   static bool is_fragment(const rte_mbuf* m) noexcept;
+  // Is that fragment's protocol ESP? Transport-mode ESP to a host behind the gateway is put
+  // back together here too (RFC 4303 3.4.1), though not addressed to the gateway.
+  static bool carries_esp(const rte_mbuf* m) noexcept;
 
   // Takes m, a fragment (is_fragment), at its Ethernet header. Returns the whole packet, in one
   // segment at the first fragment's Ethernet header, when m was the last piece missing; nullptr

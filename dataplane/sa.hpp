@@ -75,6 +75,7 @@ struct alignas(64) SaRuntime {
   alignas(64) uint64_t soft_packets, soft_bytes;
   uint64_t seq_warning = UINT64_MAX;  // outbound: past this sequence number, warn (kSeqNearOverflow)
   bool seq_warned = false;
+  uint16_t egress_mtu = 1500;  // outbound: of the port to the peer; transport-mode ESP is split to it
   OwnedCounter drops[kDropReasonCount];
   crypto::GcmKey key;
   SaParams params;  // as installed, for the console and the control core

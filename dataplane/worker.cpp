@@ -9,6 +9,7 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring_elem.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "dataplane/checksum.hpp"
@@ -299,7 +300,7 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
       drop(m, DropReason::kBadChecksum);
       continue;
     }
-    if (Reassembler::is_fragment(m) && fragment_for_us(m)) [[unlikely]] {
+    if (Reassembler::is_fragment(m) && (fragment_for_us(m) || (is_public && Reassembler::carries_esp(m)))) [[unlikely]] {
       if (now == 0) now = rte_rdtsc();
       m = reassembly_.add(m, now);
       if (uint32_t merged = reassembly_.take_merged()) paths_.add(PathCounter::kMergedFragments, merged);
@@ -514,6 +515,15 @@ void Worker::transit_verdict(uint16_t port_index, rte_mbuf* m, uint32_t rule, Bu
     }
     return;
   }
+  if (sa->variant == EspVariant::kTransport4) {
+    // Transport mode protects whole packets (RFC 4303 3.3.4): encrypted first, the ESP packet is
+    // split after (Worker::outbound).
+    if (protect.count == kMaxBurst) outbound(protect);
+    split_after_[split_after_count_++] = m;
+    protect.pkts[protect.count] = m;
+    protect.sa[protect.count++] = sa;
+    return;
+  }
   rte_mbuf* pieces[kMaxBurst];
   unsigned n = fragment_ipv4(m, limit, gw_.pool_, pieces, kMaxBurst);
   if (n == 0) {
@@ -535,7 +545,27 @@ void Worker::outbound(Burst& burst) noexcept {
   if (tracer_.active()) [[unlikely]]
     for (uint16_t i = good; i < burst.count; ++i) tracer_.finish(burst.pkts[i], TraceVerdict::kDropped, burst.drop[i]);
   paths_.add(PathCounter::kEspOut, good);
-  for (uint16_t i = 0; i < good; ++i) send_ip(burst.pkts[i]);
+  if (split_after_count_ == 0) [[likely]] {
+    for (uint16_t i = 0; i < good; ++i) send_ip(burst.pkts[i]);
+  } else {
+    for (uint16_t i = 0; i < good; ++i) {
+      rte_mbuf* m = burst.pkts[i];
+      bool split = std::find(split_after_, split_after_ + split_after_count_, m) != split_after_ + split_after_count_;
+      if (!split) {
+        send_ip(m);
+        continue;
+      }
+      rte_mbuf* pieces[kMaxBurst];
+      unsigned n = fragment_ipv4(m, burst.sa[i]->egress_mtu, gw_.pool_, pieces, kMaxBurst);
+      if (n == 0) {
+        drop(m, DropReason::kTooBig);
+        continue;
+      }
+      paths_.add(PathCounter::kGenerated, n - 1);
+      for (unsigned k = 0; k < n; ++k) send_ip(pieces[k]);
+    }
+    split_after_count_ = 0;
+  }
   free_dropped(burst, good);  // the stage counted them
   burst.count = 0;
 }

@@ -94,6 +94,10 @@ class Worker {
     uint16_t count = 0;
     rte_mbuf* pkts[kMaxBurst];
   } tx_[kMaxPorts];
+  // Transport-mode IPv4 packets in the protect burst that are too big for the path without DF:
+  // split once they are ESP (outbound()). Almost always empty.
+  rte_mbuf* split_after_[kMaxBurst];
+  uint16_t split_after_count_ = 0;
 };
 
 }  // namespace rampart::dp

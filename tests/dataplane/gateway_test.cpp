@@ -920,3 +920,155 @@ TEST_CASE("every packet in is out, counted under one reason, or held: a mixed ho
   INFO("rx + generated - tx - merged - drops");
   CHECK(unaccounted(counters) == 0);
 }
+
+namespace {
+
+// Transport mode for hosts behind the gateway, both families: 192.0.2.10 and 2001:db8:1::10
+// inside, their peers 203.0.113.10 and 2001:db8:2::10 beyond the outside port (RFC 4301 3.3).
+void add_transport(dp::GatewaySpec& spec) {
+  add_ipv6(spec);
+  spec.policies.clear();
+  for (bool v6 : {false, true}) {
+    for (dp::SaDirection direction : {dp::SaDirection::kOutbound, dp::SaDirection::kInbound}) {
+      bool out = direction == dp::SaDirection::kOutbound;
+      SaPair pair = make_sa_pair(dp::SaMode::kTransport, v6 ? dp::IpFamily::kIpv6 : dp::IpFamily::kIpv4, 16, false, false);
+      dp::SaParams p = out ? pair.out : pair.in;
+      p.name = std::string(v6 ? "host6" : "host4") + (out ? "-out" : "-in");
+      p.spi = (v6 ? 0x6000u : 0x4000u) + (out ? 1u : 2u);
+      std::array<uint8_t, 16> here = v6 ? a6(1, 0x10) : v4(192, 0, 2, 10);
+      std::array<uint8_t, 16> there = v6 ? a6(2, 0x10) : v4(203, 0, 113, 10);
+      p.tunnel_source = out ? here : there;
+      p.tunnel_destination = out ? there : here;
+      spec.sas.push_back(p);
+      dp::PolicySpec policy;
+      policy.direction = direction;
+      policy.action = dp::PolicyAction::kProtect;
+      policy.sa = p.name;
+      if (v6) {
+        policy.family = dp::IpFamily::kIpv6;
+        policy.source6 = {out ? a6(1, 0) : a6(2, 0), 64};
+        policy.destination6 = {out ? a6(2, 0) : a6(1, 0), 64};
+      } else {
+        policy.source = {out ? ip4(192, 0, 2, 0) : ip4(203, 0, 113, 0), 24};
+        policy.destination = {out ? ip4(203, 0, 113, 0) : ip4(192, 0, 2, 0), 24};
+      }
+      spec.policies.push_back(policy);
+    }
+  }
+}
+
+// The same transport SA as the far host's bump in the wire has it, for our harness to seal with
+// or open.
+dp::SaParams far_end(bool v6, bool to_us) {
+  SaPair pair = make_sa_pair(dp::SaMode::kTransport, v6 ? dp::IpFamily::kIpv6 : dp::IpFamily::kIpv4, 16, false, false);
+  dp::SaParams p = to_us ? pair.out : pair.in;
+  p.spi = (v6 ? 0x6000u : 0x4000u) + (to_us ? 2u : 1u);
+  return p;
+}
+
+// An IPv6 packet (no extension headers) split into fragments of `piece` bytes of its payload
+// (a multiple of 8), RFC 8200 4.5.
+std::vector<Bytes> fragments6_of(const Bytes& packet, size_t piece) {
+  std::vector<Bytes> out;
+  size_t payload = packet.size() - 40;
+  for (size_t at = 0; at < payload; at += piece) {
+    size_t n = std::min(piece, payload - at);
+    Bytes f(packet.begin(), packet.begin() + 40);
+    f[6] = 44;  // fragment header
+    bool more = at + n < payload;
+    Bytes header = {packet[6], 0, static_cast<uint8_t>((at >> 8) & 0xff), static_cast<uint8_t>((at & 0xf8) | (more ? 1 : 0)),
+                    0x12, 0x34, 0x56, 0x78};
+    f.insert(f.end(), header.begin(), header.end());
+    f.insert(f.end(), packet.begin() + 40 + static_cast<long>(at), packet.begin() + 40 + static_cast<long>(at + n));
+    uint16_t length = static_cast<uint16_t>(f.size() - 40);
+    f[4] = static_cast<uint8_t>(length >> 8);
+    f[5] = static_cast<uint8_t>(length);
+    out.push_back(f);
+  }
+  return out;
+}
+
+}  // namespace
+
+// RFC 4303 3.4.1: transport-mode ESP that crossed a smaller MTU is put back together before it is
+// opened, though it is addressed to a host behind the gateway, not to it. Outbound, a packet too
+// big for the path without DF is encrypted whole (transport mode protects whole packets, 3.3.4)
+// and the ESP packet is split; IPv6 is never split on the way (RFC 8200 5): the host is told.
+TEST_CASE("transport mode: fragmented ESP for a host behind is reassembled; too-big packets are split after ESP",
+          "[dp][gateway][mtu][transport]") {
+  GatewayBench b(add_transport);
+  b.learn_neighbours();
+  b.send(b.in_.b, solicitation(kHostMac, a6(1, 0x10), a6(1, 1)));
+  b.send(b.out_.b, solicitation(kPeerMac, a6(0xff, 2), a6(0xff, 1)));
+  b.step();
+  b.receive_all(b.in_.b);
+  b.receive_all(b.out_.b);
+  EspHarness& h = b.h_;
+  auto seal4 = h.sa(far_end(false, true));
+  auto seal6 = h.sa(far_end(true, true));
+  auto open4 = h.sa(far_end(false, false));
+  auto v6_frame = [](const rte_ether_addr& to, const rte_ether_addr& from, const Bytes& ip6) {
+    return ether(to, from, RTE_ETHER_TYPE_IPV6, ip6);
+  };
+
+  // In: ESP from the far host, in three fragments each way, the last first.
+  Bytes inner4 = udp(ip4(203, 0, 113, 10), ip4(192, 0, 2, 10), 1000);
+  Bytes inner6 = udp6(a6(2, 0x10), a6(1, 0x10), 1000);
+  Processed esp4 = h.outbound(*seal4, {inner4});
+  Processed esp6 = h.outbound(*seal6, {inner6});
+  REQUIRE((esp4.good.size() == 1 && esp6.good.size() == 1));
+  std::vector<Bytes> pieces4 = fragments_of(esp4.good[0], 400);
+  std::vector<Bytes> pieces6 = fragments6_of(esp6.good[0], 400);
+  REQUIRE((pieces4.size() == 3 && pieces6.size() == 3));
+  for (int i = 2; i >= 0; --i) {
+    b.send(b.out_.b, b.from_peer(pieces4[i]));
+    b.send(b.out_.b, v6_frame(GatewayBench::gateway_mac(b.out_.a), kPeerMac, pieces6[i]));
+  }
+  b.step();
+  auto inside = b.receive_all(b.in_.b);
+  REQUIRE(inside.size() == 2);
+  std::vector<Bytes> got{ip_of(inside[0]), ip_of(inside[1])};
+  std::sort(got.begin(), got.end(), [](const Bytes& x, const Bytes& y) { return x[0] < y[0]; });
+  CHECK(got[0] == after_hop(inner4));
+  CHECK(got[1] == after_hop6(inner6));
+  CHECK(b.counter("reassembled_packets") == 2);
+  CHECK(b.counter("drop_fragment") == 0);
+
+  // Out, IPv4 without DF and too big for one frame as ESP: encrypted whole, then split, and the
+  // far end reassembles and opens it.
+  Bytes big = udp(ip4(192, 0, 2, 10), ip4(203, 0, 113, 10), 1472);  // 1500 bytes
+  b.send(b.in_.b, b.from_host(big));
+  b.step();
+  auto esp_out = b.receive_all(b.out_.b);
+  REQUIRE(esp_out.size() == 2);
+  Bytes joined;
+  for (const Bytes& f : esp_out) {
+    CHECK(f.size() - 14 <= 1500);
+    Bytes ip = ip_of(f);
+    CHECK(ip[9] == IPPROTO_ESP);
+    CHECK(rte_ipv4_cksum(reinterpret_cast<const rte_ipv4_hdr*>(ip.data())) == 0);
+    uint16_t offset = static_cast<uint16_t>((ip[6] << 8 | ip[7]) & RTE_IPV4_HDR_OFFSET_MASK) * 8u;
+    CHECK(offset == joined.size());
+    joined.insert(joined.end(), ip.begin() + 20, ip.end());
+  }
+  Bytes whole(esp_out[0].begin() + 14, esp_out[0].begin() + 34);
+  whole.insert(whole.end(), joined.begin(), joined.end());
+  auto* header = reinterpret_cast<rte_ipv4_hdr*>(whole.data());
+  header->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(whole.size()));
+  header->fragment_offset = 0;
+  header->hdr_checksum = 0;
+  header->hdr_checksum = rte_ipv4_cksum(header);
+  Processed opened = h.inbound(*open4, {whole});
+  REQUIRE(opened.good.size() == 1);
+  CHECK(opened.good[0] == after_hop(big));
+  CHECK(b.counter("drop_too_big") == 0);
+
+  // Out, IPv6 too big: ICMPv6 packet too big to the host, nothing on the wire.
+  Bytes big6 = udp6(a6(1, 0x10), a6(2, 0x10), 1452);
+  b.send(b.in_.b, v6_frame(GatewayBench::gateway_mac(b.in_.a), kHostMac, big6));
+  b.step();
+  CHECK(b.receive_all(b.out_.b).empty());
+  auto back = b.receive_all(b.in_.b);
+  REQUIRE(back.size() == 1);
+  CHECK(ip_of(back[0])[40] == 2);  // packet too big
+}

@@ -11,7 +11,7 @@ import logging
 import sys
 
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
-from scapy.all import IP, UDP, Ether, IPv6, Raw, rdpcap, sendp  # noqa: E402
+from scapy.all import IP, UDP, Ether, IPv6, Raw, defragment, rdpcap, sendp  # noqa: E402
 from scapy.layers.ipsec import ESP, SecurityAssociation  # noqa: E402
 
 HOSTS = {"192.0.2.10", "203.0.113.10", "2001:db8:1::10", "2001:db8:2::10"}
@@ -25,7 +25,8 @@ def check(pcap, spi, key, outer="ipv4"):
         header = IPv6(src="::", dst="::") if outer == "ipv6" else IP(src="0.0.0.0", dst="0.0.0.0")
         sa = SecurityAssociation(ESP, spi=spi, crypt_algo="AES-GCM", crypt_key=bytes.fromhex(key), tunnel_header=header)
     total = ok = 0
-    for frame in rdpcap(pcap):
+    # ESP that crossed in IPv4 fragments is put back together first, as a receiver would.
+    for frame in defragment(rdpcap(pcap)):
         if ESP not in frame or frame[ESP].spi != spi:
             continue
         total += 1

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Transport mode end to end (config/examples/host-to-host-transport{1,2}.conf): each rampartd is
 # the bump in the wire for its host (RFC 4301 3.3), and the ESP between the gateways carries host
-# A's and host B's own addresses, no tunnel header. Ping and TCP both ways over IPv4 and IPv6;
+# A's and host B's own addresses, no tunnel header. Ping and TCP both ways over IPv4 and IPv6,
+# and 1500-byte IPv4 pings without DF (their ESP crosses in fragments);
 # the captured ESP decrypts in transport mode with scapy using the configured keys; no cleartext
 # between the hosts crosses the internet segment. Needs root. Usage: transport_gateways_test.sh RAMPARTD
 set -uo pipefail
@@ -17,12 +18,19 @@ rp_ns "$RP_NS_A" ping -c 3 -i 0.2 -W 2 -q 203.0.113.10 >/dev/null || fail "ping 
 rp_ns "$RP_NS_B" ping -c 3 -i 0.2 -W 2 -q 192.0.2.10 >/dev/null || fail "ping B -> A"
 rp_ns "$RP_NS_A" ping -6 -c 3 -i 0.2 -W 2 -q 2001:db8:2::10 >/dev/null || fail "ping IPv6 A -> B"
 rp_ns "$RP_NS_B" ping -6 -c 3 -i 0.2 -W 2 -q 2001:db8:1::10 >/dev/null || fail "ping IPv6 B -> A"
+# 1500-byte packets without DF: as ESP they no longer fit the internet segment, so each gateway
+# encrypts them whole and splits the ESP packet, and the other puts it back together before it
+# decrypts (RFC 4303 3.3.4, 3.4.1).
+rp_ns "$RP_NS_A" ping -M dont -s 1472 -c 3 -i 0.2 -W 2 -q 203.0.113.10 >/dev/null || fail "1500-byte ping A -> B without DF"
+rp_ns "$RP_NS_B" ping -M dont -s 1472 -c 3 -i 0.2 -W 2 -q 192.0.2.10 >/dev/null || fail "1500-byte ping B -> A without DF"
 transfer() { local why; why=$(rp_transfer "$@") || fail "$why"; }
 transfer "$RP_NS_A" "$RP_NS_B" 203.0.113.10
 transfer "$RP_NS_B" "$RP_NS_A" 192.0.2.10
 transfer "$RP_NS_A" "$RP_NS_B" 2001:db8:2::10
 
 rp_capture_stop
+split=$(tcpdump -r "$RP_DIR/to_g2.pcap" -n 'ip proto 50 and (ip[6:2] & 0x3fff != 0)' 2>/dev/null | wc -l)
+((split >= 6)) || fail "the big pings' ESP did not cross the internet segment in fragments ($split seen)"
 check() {  # pcap spi key
   /usr/bin/python3 "$here/esp_capture.py" check "$RP_DIR/$1.pcap" "$2" "$3" transport ||
     fail "ESP with SPI $2 does not decrypt in transport mode with its configured key"
