@@ -32,38 +32,6 @@ std::string address_text(const cfg::IpAddress& a) {
   return a.family == cfg::Family::kIpv4 ? cfg::to_string(a) : "[" + cfg::to_string(a) + "]";
 }
 
-// A prefix as a selector's range: the first and last address, all ports and protocols.
-ike::TrafficSelector selector(const cfg::IpPrefix& p) {
-  bool v4 = p.address.family == cfg::Family::kIpv4;
-  size_t size = v4 ? 4 : 16;
-  ike::Bytes start(size), end(size);
-  for (size_t i = 0; i < size; ++i) {
-    unsigned bits = p.length > 8 * i ? std::min(8u, p.length - 8u * static_cast<unsigned>(i)) : 0;
-    auto mask = static_cast<uint8_t>(bits == 0 ? 0 : 0xff << (8 - bits));
-    start[i] = static_cast<std::byte>(p.address.bytes[i] & mask);
-    end[i] = static_cast<std::byte>(p.address.bytes[i] | static_cast<uint8_t>(~mask));
-  }
-  return {static_cast<uint8_t>(v4 ? 7 : 8), 0, 0, 65535, std::move(start), std::move(end)};
-}
-
-// The widest prefix inside a selector's range that starts at its start (exact for ranges that are
-// prefixes, which is what this side offers and narrowing keeps), in network order.
-std::pair<std::array<uint8_t, 16>, uint8_t> prefix_of(const ike::TrafficSelector& ts) {
-  std::array<uint8_t, 16> start{};
-  size_t size = std::min<size_t>(ts.start.size(), 16);
-  for (size_t i = 0; i < size; ++i) start[i] = static_cast<uint8_t>(ts.start[i]);
-  // Shorten the prefix while the addresses it covers stay within [start, end].
-  auto bit = [&](size_t n) { return (start[n / 8] >> (7 - n % 8)) & 1; };
-  size_t length = 8 * size;
-  while (length > 0 && bit(length - 1) == 0) {
-    ike::Bytes last(ts.start);  // the prefix's last address with one bit less
-    for (size_t n = length - 1; n < 8 * size; ++n) last[n / 8] |= static_cast<std::byte>(1 << (7 - n % 8));
-    if (last > ts.end) break;
-    --length;
-  }
-  return {start, static_cast<uint8_t>(length)};
-}
-
 uint64_t now_ms() { return rte_get_tsc_cycles() / (rte_get_tsc_hz() / 1000); }
 
 const char* state_text(ike::IkeState s) {
@@ -117,8 +85,8 @@ Result<IkeService> IkeService::create(const cfg::Config& config) {
     }
     conn.peer.ike_suites = {*ike_suite};
     conn.peer.esp_suites = {*esp_suite};
-    conn.peer.local_ts = selector(c.local_ts);
-    conn.peer.remote_ts = selector(c.remote_ts);
+    conn.peer.local_ts = selector_of(c.local_ts);
+    conn.peer.remote_ts = selector_of(c.remote_ts);
     conn.peer.force_encapsulation = c.force_encap;
     conn.peer.ike_rekey_ms = uint64_t{c.ike_rekey_s} * 1000;
     conn.peer.child_rekey_ms = uint64_t{c.child_rekey_s} * 1000;
@@ -128,17 +96,17 @@ Result<IkeService> IkeService::create(const cfg::Config& config) {
     // Soft: IKE rekeys (time is IKE's own timer; bytes and packets come from the workers). Hard:
     // the data plane stops the SA if no rekey replaced it in time.
     auto hard = [](uint64_t soft) { return soft ? soft + soft / 10 + 1 : 0; };
-    conn.lifetime.soft_bytes = c.child_rekey_bytes;
-    conn.lifetime.hard_bytes = hard(c.child_rekey_bytes);
-    conn.lifetime.soft_packets = c.child_rekey_packets;
-    conn.lifetime.hard_packets = hard(c.child_rekey_packets);
-    conn.lifetime.hard_seconds = c.child_rekey_s ? hard(c.child_rekey_s) + 5 : 0;
+    dp::SaLifetime lifetime;
+    lifetime.soft_bytes = c.child_rekey_bytes;
+    lifetime.hard_bytes = hard(c.child_rekey_bytes);
+    lifetime.soft_packets = c.child_rekey_packets;
+    lifetime.hard_packets = hard(c.child_rekey_packets);
+    lifetime.hard_seconds = c.child_rekey_s ? hard(c.child_rekey_s) + 5 : 0;
+    conn.child.emplace(c.name, c.local, c.remote, lifetime, conn.peer.local_ts, conn.peer.remote_ts);
     service.connections_.push_back(std::move(conn));
   }
   return service;
 }
-
-std::string IkeService::policy_owner(const Connection& c) { return "ike/" + c.name; }
 
 // Settings equal but for where they were written.
 bool IkeService::same_settings(const cfg::ConnectionConfig& a, const cfg::ConnectionConfig& b) {
@@ -154,9 +122,8 @@ bool IkeService::same_settings(const cfg::ConnectionConfig& a, const cfg::Connec
 void IkeService::end(dp::Gateway& gateway, Connection&& c) {
   c.stopped = true;
   c.initiate = c.trap = false;
-  remove_child(gateway, c);
-  if (auto r = gateway.set_policies(policy_owner(c), {}); !r)
-    LOG_WARN("ike", "%s: its policies could not be removed: %s", c.name.c_str(), r.message().c_str());
+  c.child->remove(gateway, false);
+  c.child->clear_policies(gateway);
   c.half_open.reset();
   if (!c.sa || c.sa->state() != ike::IkeState::kEstablished) return;
   c.sa->close();
@@ -169,18 +136,18 @@ void IkeService::end(dp::Gateway& gateway, Connection&& c) {
 // stuck, after kHoldMs: IKE must not stall with it).
 void IkeService::release_held(dp::Gateway& gateway) {
   if (held_.empty() || (!gateway.updates_delivered() && now_ms_ < held_since_ + kHoldMs)) return;
-  for (dp::IkeDatagram& d : held_) gateway.send_ike(d);
+  for (dp::LocalDatagram& d : held_) gateway.send_datagram(d);
   held_.clear();
 }
 
 void IkeService::send_outbox(dp::Gateway& gateway, const Connection& c, ike::IkeSa& sa) {
   const ike::Path& p = sa.path();
   for (ike::Bytes& datagram : sa.take_outbox())
-    gateway.send_ike({family_of(c.local), c.local.bytes, c.remote.bytes, p.local_port, p.remote_port, std::move(datagram)});
+    gateway.send_datagram({family_of(c.local), c.local.bytes, c.remote.bytes, p.local_port, p.remote_port, std::move(datagram)});
 }
 
 // Datagrams for a closing IKE SA (the answer to its Delete), its retransmissions, and its end.
-bool IkeService::to_closing(dp::Gateway& gateway, const dp::IkeDatagram& d) {
+bool IkeService::to_closing(dp::Gateway& gateway, const dp::LocalDatagram& d) {
   for (Connection& c : closing_) {
     if (family_of(c.local) != d.family || c.local.bytes != d.destination || c.remote.bytes != d.source ||
         !c.sa->owns(d.payload))
@@ -263,23 +230,29 @@ size_t IkeService::half_open() const {
   return n;
 }
 
+Result<void> IkeService::listen(dp::Gateway& gateway) {
+  for (uint16_t port : {ike::kIkePort, ike::kIkeNatTPort})
+    if (auto r = gateway.listen_udp(port); !r) return r;
+  return {};
+}
+
 void IkeService::poll(dp::Gateway& gateway) {
   now_ms_ = now_ms();
   // An SA of ours that reached a soft limit (or worse) gets its CHILD_SA rekeyed.
   for (const dp::SaEvent& e : gateway.take_sa_events())
     for (Connection& c : connections_)
-      if (c.sa && c.sa->state() == ike::IkeState::kEstablished && (e.spi == c.inbound_spi || e.spi == c.outbound_spi)) {
+      if (c.sa && c.sa->state() == ike::IkeState::kEstablished && (e.spi == c.child->inbound_spi() || e.spi == c.child->outbound_spi())) {
         LOG_INFO("ike", "%s: CHILD_SA 0x%08x reached its lifetime: rekeying", c.name.c_str(), e.spi);
         c.sa->rekey_child();
       }
   // Traffic met a trap connection's policy: start its IKE SA (at most every 5 s).
-  for (const std::string& slot : gateway.take_acquires())
+  for (const std::string& slot : gateway.take_missing_sas())
     for (Connection& c : connections_)
       if (c.trap && !c.stopped && slot == c.name + "-out" && now_ms_ >= c.retry_at)
         start(gateway, c, "initiating for the traffic its policy caught (trap)");
   release_held(gateway);
   tick_closing(gateway);
-  for (const dp::IkeDatagram& d : gateway.take_ike()) {
+  for (const dp::LocalDatagram& d : gateway.take_datagrams()) {
     if (to_closing(gateway, d)) continue;
     Connection* match = nullptr;
     for (Connection& c : connections_)
@@ -306,18 +279,18 @@ void IkeService::poll(dp::Gateway& gateway) {
     if (over(c.half_open) || (c.half_open && now_ms_ >= c.half_open_since + kHalfOpenMs)) c.half_open.reset();
     if (over(c.sa)) {
       LOG_INFO("ike", "%s: IKE SA %s: %s", c.name.c_str(), state_text(c.sa->state()), c.sa->failure().c_str());
-      remove_child(gateway, c);
+      c.child->remove(gateway, c.trap);
       c.retry_at = now_ms_ + kRestartMs;
       c.sa.reset();
     }
-    if (c.trap && !c.trap_installed) c.trap_installed = set_policies(gateway, c, c.peer.local_ts, c.peer.remote_ts, false);
+    if (c.trap && !c.trap_installed) c.trap_installed = c.child->install_trap(gateway);
     if (c.initiate && !c.stopped && now_ms_ >= c.retry_at) start(gateway, c, "initiating");
   }
 }
 
 void IkeService::start(dp::Gateway& gateway, Connection& c, const char* why) {
   if (c.sa || c.half_open) return;
-  ike::Path path{network_bytes(c.local), network_bytes(c.remote), dp::kIkePort, dp::kIkePort};
+  ike::Path path{network_bytes(c.local), network_bytes(c.remote), ike::kIkePort, ike::kIkePort};
   c.sa.emplace(ike::IkeSa::initiator(c.peer, path));
   c.retry_at = now_ms_ + kRestartMs;
   if (auto r = c.sa->start(now_ms_); !r) {
@@ -329,7 +302,7 @@ void IkeService::start(dp::Gateway& gateway, Connection& c, const char* why) {
   drain(gateway, c, *c.sa);
 }
 
-void IkeService::handle(dp::Gateway& gateway, Connection& c, const dp::IkeDatagram& d, uint64_t now) {
+void IkeService::handle(dp::Gateway& gateway, Connection& c, const dp::LocalDatagram& d, uint64_t now) {
   ike::Path from{network_bytes({c.local.family, d.destination}), network_bytes({c.local.family, d.source}), d.destination_port,
                  d.source_port};
   ike::IkeSa* sa = nullptr;
@@ -357,7 +330,7 @@ void IkeService::handle(dp::Gateway& gateway, Connection& c, const dp::IkeDatagr
         return;
       }
       ++totals_.cookies_sent;
-      gateway.send_ike({d.family, d.destination, d.source, d.destination_port, d.source_port, std::move(*answer)});
+      gateway.send_datagram({d.family, d.destination, d.source, d.destination_port, d.source_port, std::move(*answer)});
       return;
     }
     c.half_open.emplace(ike::IkeSa::responder(c.peer, from));
@@ -398,9 +371,9 @@ void IkeService::handle(dp::Gateway& gateway, Connection& c, const dp::IkeDatagr
     // Its CHILD_SA (installed by drain above) replaced the old one; without one, the old CHILD_SA
     // has no IKE SA left to rekey or delete it. Its selectors may differ from the old ones.
     if (const auto& child = c.sa->child())
-      set_policies(gateway, c, child->local_ts, child->remote_ts, true);
+      c.child->set_policies(gateway, child->local_ts, child->remote_ts, true, c.trap);
     else
-      remove_child(gateway, c);
+      c.child->remove(gateway, c.trap);
   }
 }
 
@@ -410,7 +383,7 @@ void IkeService::handle(dp::Gateway& gateway, Connection& c, const dp::IkeDatagr
 void IkeService::drain(dp::Gateway& gateway, Connection& c, ike::IkeSa& sa) {
   bool installed = false;
   for (const ike::ChildEvent& e : sa.take_events())
-    installed |= apply(gateway, c, e, sa.udp_encapsulation(), sa.path().remote_port);
+    installed |= c.child->apply(gateway, e, sa.udp_encapsulation(), sa.path().remote_port, c.trap);
   if (installed && held_.empty()) held_since_ = now_ms_;
   if (installed || !held_.empty()) {  // behind what is held already: the order stays
     const ike::Path& p = sa.path();
@@ -420,94 +393,8 @@ void IkeService::drain(dp::Gateway& gateway, Connection& c, ike::IkeSa& sa) {
   } else {
     send_outbox(gateway, c, sa);
   }
-  if (sa.state() == ike::IkeState::kEstablished && !c.policies_installed && c.outbound_spi)
+  if (sa.state() == ike::IkeState::kEstablished && !c.child->policies_installed() && c.child->outbound_spi())
     LOG_WARN("ike", "%s: CHILD_SA installed without its policies", c.name.c_str());
-}
-
-// Inbound first, so that the peer's first ESP packet finds its SA; outbound when IKE says so;
-// the policies with the first outbound SA. Installing under the same name replaces the SA and
-// lets the replaced inbound one linger (dp::Gateway::install_sa).
-bool IkeService::apply(dp::Gateway& gateway, Connection& c, const ike::ChildEvent& event, bool nat, uint16_t remote_port) {
-  const ike::ChildSa& child = event.child;
-  if (event.kind == ike::ChildEventKind::kDown) {
-    if (child.inbound_spi == c.inbound_spi) remove_child(gateway, c);
-    return false;
-  }
-  bool outbound = event.kind == ike::ChildEventKind::kOutboundUp;
-  dp::SaParams p;
-  p.name = c.name + (outbound ? "-out" : "-in");
-  p.spi = outbound ? child.outbound_spi : child.inbound_spi;
-  p.direction = outbound ? dp::SaDirection::kOutbound : dp::SaDirection::kInbound;
-  const ike::Bytes& key = outbound ? child.outbound_key : child.inbound_key;
-  p.key_length = static_cast<uint8_t>(key.size() - 4);
-  std::memcpy(p.key.data(), key.data(), p.key_length);
-  std::memcpy(p.salt.data(), key.data() + p.key_length, 4);
-  p.family = family_of(c.local);  // of the tunnel's outer header
-  p.tunnel_source = (outbound ? c.local : c.remote).bytes;
-  p.tunnel_destination = (outbound ? c.remote : c.local).bytes;
-  p.lifetime = c.lifetime;
-  p.nat_t = nat;
-  p.nat_local_port = dp::kIkeNatTPort;
-  p.nat_remote_port = remote_port;
-  if (auto r = gateway.install_sa(p); !r) {
-    LOG_WARN("ike", "%s: cannot install the CHILD_SA: %s", c.name.c_str(), r.message().c_str());
-    return false;
-  }
-  (outbound ? c.outbound_spi : c.inbound_spi) = p.spi;
-  if (!outbound || c.policies_installed) {
-    LOG_INFO("ike", "%s: CHILD_SA %s 0x%08x", c.name.c_str(), outbound ? "out" : "in", p.spi);
-    return true;
-  }
-  if (!set_policies(gateway, c, child.local_ts, child.remote_ts, true)) return true;
-  c.policies_installed = true;
-  LOG_INFO("ike", "%s: CHILD_SA in 0x%08x out 0x%08x%s, policies in place", c.name.c_str(), c.inbound_spi, c.outbound_spi,
-           nat ? " (ESP in UDP)" : "");
-  return true;
-}
-
-void IkeService::remove_child(dp::Gateway& gateway, Connection& c) {
-  // A trap connection keeps its outbound policy, so that traffic asks for the SA again.
-  if (c.policies_installed || c.trap) set_policies(gateway, c, c.peer.local_ts, c.peer.remote_ts, false);
-  for (const char* suffix : {"-out", "-in"})
-    if ((suffix[1] == 'o' ? c.outbound_spi : c.inbound_spi) != 0) (void)gateway.remove_sa(c.name + suffix);
-  if (c.inbound_spi || c.outbound_spi) LOG_INFO("ike", "%s: CHILD_SA removed", c.name.c_str());
-  c.inbound_spi = c.outbound_spi = 0;
-  c.policies_installed = false;
-}
-
-// Replaces the connection's policies: protect local -> remote with CONN-out and, with
-// inbound_too, remote -> local with CONN-in. Without it, only a trap connection keeps an
-// outbound policy (its slot empty until IKE fills it); others keep none.
-bool IkeService::set_policies(dp::Gateway& gateway, Connection& c, const ike::TrafficSelector& local,
-                              const ike::TrafficSelector& remote, bool inbound_too) {
-  std::vector<dp::PolicySpec> policies;
-  for (bool out : {true, false}) {
-    if (!out && !inbound_too) continue;
-    if (out && !inbound_too && !c.trap) continue;
-    dp::PolicySpec q;
-    q.name = c.name + (out ? "-out" : "-in");
-    q.direction = out ? dp::SaDirection::kOutbound : dp::SaDirection::kInbound;
-    auto [source, source_length] = prefix_of(out ? local : remote);
-    auto [destination, destination_length] = prefix_of(out ? remote : local);
-    if (local.type == 8) {
-      q.family = dp::IpFamily::kIpv6;
-      q.source6 = {source, source_length};
-      q.destination6 = {destination, destination_length};
-    } else {
-      q.source = {uint32_t{source[0]} << 24 | uint32_t{source[1]} << 16 | uint32_t{source[2]} << 8 | source[3], source_length};
-      q.destination = {uint32_t{destination[0]} << 24 | uint32_t{destination[1]} << 16 | uint32_t{destination[2]} << 8 |
-                           destination[3],
-                       destination_length};
-    }
-    q.action = dp::PolicyAction::kProtect;
-    q.sa = q.name;
-    policies.push_back(q);
-  }
-  if (auto r = gateway.set_policies(policy_owner(c), policies); !r) {
-    LOG_WARN("ike", "%s: cannot install the policies: %s", c.name.c_str(), r.message().c_str());
-    return false;
-  }
-  return true;
 }
 
 Result<void> IkeService::initiate(const std::string& name) {

@@ -1,9 +1,8 @@
-// IKE on the control core: the configured connections (rampart.conf "connections"), their IKE
-// SAs, and the CHILD_SAs they agree on installed into the data plane through the gateway's live
-// update path (inbound before outbound, then the policies for the agreed selectors; on a rekey
-// the old inbound SA lingers for packets in flight). Datagrams come from and go to the gateway's
-// own ports on UDP 500, and 4500 after NAT detection, over IPv4 or IPv6. One CHILD_SA (IPv4 or
-// IPv6 selectors) per connection, its policies under an owner of their own in the data plane;
+// IKE on the control core: the configured connections (rampart.conf "connections") and their IKE
+// SAs; each connection's ChildSaInstaller puts the CHILD_SAs they agree on into the data plane.
+// Datagrams come from and go to the gateway's own ports through its local delivery (IKE listens
+// on UDP 500, and 4500 after NAT detection), over IPv4 or IPv6. One CHILD_SA (IPv4 or IPv6
+// selectors) per connection, its policies under an owner of their own in the data plane;
 // an initiating connection starts again 5 s after its IKE SA failed or was deleted; a trap
 // connection starts when traffic meets its outbound policy.
 #pragma once
@@ -13,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "app/child_sa_installer.hpp"
 #include "common/result.hpp"
 #include "config/config.hpp"
 #include "dataplane/gateway.hpp"
@@ -51,6 +51,9 @@ class IkeService {
  public:
   // Checks every connection's proposals; errors name the file, line and setting.
   static Result<IkeService> create(const cfg::Config& config);
+  // Has the gateway hand IKE's ports (500, and 4500 after the non-ESP marker) to this service:
+  // once, before the first poll.
+  static Result<void> listen(dp::Gateway& gateway);
   // One pass on the control core: datagrams in, timers, initiations, replies out, CHILD_SAs in.
   void poll(dp::Gateway& gateway);
   std::vector<IkeConnectionStatus> status() const;
@@ -83,38 +86,29 @@ class IkeService {
     bool trap = false;      // start when traffic meets the connection's outbound policy
     bool trap_installed = false;
     ike::PeerConfig peer;
-    dp::SaLifetime lifetime;  // of each CHILD_SA in the data plane
+    std::optional<ChildSaInstaller> child;  // always there once created; its CHILD_SA in the data plane
     std::optional<ike::IkeSa> sa;         // the current IKE SA
     std::optional<ike::IkeSa> half_open;  // a peer's new IKE SA, until IKE_AUTH completes
     uint64_t half_open_since = 0;          // ms
-    uint32_t inbound_spi = 0, outbound_spi = 0;  // what the data plane has installed
-    bool policies_installed = false;
     bool stopped = false;  // terminated by the operator: no automatic restart
     uint64_t retry_at = 0;  // ms
   };
   IkeService() = default;
   Connection* find(const std::string& name);
-  // The data plane keeps each connection's policies under an owner of their own.
-  static std::string policy_owner(const Connection& c);
   static bool same_settings(const cfg::ConnectionConfig& a, const cfg::ConnectionConfig& b);
   void end(dp::Gateway& gateway, Connection&& c);
   void send_outbox(dp::Gateway& gateway, const Connection& c, ike::IkeSa& sa);
-  bool to_closing(dp::Gateway& gateway, const dp::IkeDatagram& d);
+  bool to_closing(dp::Gateway& gateway, const dp::LocalDatagram& d);
   void tick_closing(dp::Gateway& gateway);
-  void handle(dp::Gateway& gateway, Connection& c, const dp::IkeDatagram& d, uint64_t now);
+  void handle(dp::Gateway& gateway, Connection& c, const dp::LocalDatagram& d, uint64_t now);
   void drain(dp::Gateway& gateway, Connection& c, ike::IkeSa& sa);
-  // Returns whether it installed an SA.
-  bool apply(dp::Gateway& gateway, Connection& c, const ike::ChildEvent& event, bool nat, uint16_t remote_port);
   void release_held(dp::Gateway& gateway);
-  void remove_child(dp::Gateway& gateway, Connection& c);
-  bool set_policies(dp::Gateway& gateway, Connection& c, const ike::TrafficSelector& local, const ike::TrafficSelector& remote,
-                    bool inbound_too);
   void start(dp::Gateway& gateway, Connection& c, const char* why);
   size_t half_open() const;
 
   std::vector<Connection> connections_;
   std::vector<Connection> closing_;  // ended by a reload: their IKE SA's Delete still in flight
-  std::vector<dp::IkeDatagram> held_;  // IKE's sends that wait for the workers to take new SAs
+  std::vector<dp::LocalDatagram> held_;  // IKE's sends that wait for the workers to take new SAs
   uint64_t held_since_ = 0;            // ms
   ike::CookieGuard cookies_;
   IkeTotals totals_;

@@ -130,6 +130,10 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "rampartd: %s\n", gateway.message().c_str());
     return 1;
   }
+  if (auto r = app::IkeService::listen(**gateway); !r) {
+    std::fprintf(stderr, "rampartd: %s\n", r.message().c_str());
+    return 1;
+  }
   auto console = console::Server::listen(config->console_socket);
   if (!console) {
     std::fprintf(stderr, "rampartd: %s\n", console.message().c_str());

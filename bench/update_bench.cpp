@@ -25,28 +25,23 @@
 #include "dataplane/gateway.hpp"
 #include "dataplane/port.hpp"
 #include "dataplane/worker.hpp"
+#include "tests/support/specs.hpp"
 
 namespace {
 
 using namespace rampart;
 
-constexpr uint32_t ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) { return RTE_IPV4(a, b, c, d); }
-const rte_ether_addr kPeerMac{{0x02, 0, 0, 0, 0, 0x02}};
-const rte_ether_addr kHostMac{{0x02, 0, 0, 0, 0, 0x10}};
+using test::ip4;
+using test::kHostMac;
+using test::kPeerMac;
 constexpr unsigned kChunk = 32;         // installs between two refills of the worker's rx ring
 constexpr unsigned kPacket = 64;        // inner IP length
 
+// The tunnel's SAs: 198.51.100.1 <-> 198.51.100.2.
 dp::SaParams sa(const std::string& name, uint32_t spi, dp::SaDirection direction) {
-  dp::SaParams p;
-  p.name = name;
-  p.spi = spi;
-  p.direction = direction;
   bool out = direction == dp::SaDirection::kOutbound;
-  p.tunnel_source = out ? std::array<uint8_t, 16>{198, 51, 100, 1} : std::array<uint8_t, 16>{198, 51, 100, 2};
-  p.tunnel_destination = out ? std::array<uint8_t, 16>{198, 51, 100, 2} : std::array<uint8_t, 16>{198, 51, 100, 1};
-  for (unsigned k = 0; k < 16; ++k) p.key[k] = std::byte{static_cast<uint8_t>(spi * 7 + k)};
-  p.replay_window = 1024;
-  return p;
+  uint32_t us = test::ip4(198, 51, 100, 1), peer = test::ip4(198, 51, 100, 2);
+  return test::tunnel_sa(name, spi, direction, out ? us : peer, out ? peer : us, 1024);
 }
 
 int worker_main(void* worker) {
@@ -81,7 +76,7 @@ class UpdateBench {
     spec.neighbours = {peer};
     gw_ = std::move(dp::Gateway::create(spec).value());
     rte_eth_macaddr_get(in_.a, &inside_mac_);
-    worker_ = std::make_unique<dp::Worker>(*gw_, 0, crypto::MbManager::create().value());
+    worker_ = std::make_unique<dp::Worker>(gw_->attach_worker(0), crypto::MbManager::create().value());
     if (rte_eal_remote_launch(worker_main, worker_.get(), 1) != 0) std::abort();
   }
   ~UpdateBench() {

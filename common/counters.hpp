@@ -66,6 +66,7 @@ class CounterTable {
   CounterTable& operator=(const CounterTable&) = delete;
 
   Lane& lane(unsigned index) noexcept { return lanes_[index]; }
+  const Lane& lane(unsigned index) const noexcept { return lanes_[index]; }
   unsigned lane_count() const noexcept { return static_cast<unsigned>(lanes_.size()); }
   size_t size() const noexcept { return defs_.size(); }
   std::span<const CounterDef> defs() const noexcept { return defs_; }

@@ -53,7 +53,7 @@ enum class DropReason : uint8_t {
   // The control core (dataplane/gateway.cpp):
   kNeighbourMessage,     // ARP or ND learned from, or needing no answer: consumed
   kBadNeighbourMessage,  // ARP or ND malformed or refused
-  kIkeDatagram,          // handed to IKE: consumed
+  kLocalDelivery,        // handed to a local service (IKE, ...): consumed
   kShutdown,             // still held (fragments, unresolved next hops, rings) when the gateway stopped
   kCount
 };
@@ -101,7 +101,7 @@ inline constexpr std::array<CounterDef, kDropReasonCount> kDropReasonDefs{{
     {"drop_tx_full", "transmit queue full"},
     {"neighbour_messages", "ARP and ND messages the control core learned from or that needed no answer, consumed"},
     {"drop_bad_neighbour_message", "ARP or ND message malformed or refused (RFC 826, RFC 4861 7.1: hop limit, length)"},
-    {"ike_datagrams", "UDP 500 and 4500 datagrams handed to IKE, consumed"},
+    {"local_datagrams", "UDP datagrams handed to the local service listening on their port (IKE on 500 and 4500), consumed"},
     {"drop_shutdown", "packets still held when the gateway stopped: fragments, unresolved next hops, rings"},
 }};
 

@@ -108,6 +108,10 @@ struct GatewaySpec {
   std::vector<NeighbourSpec> neighbours;  // static entries, learned before the workers start
   std::vector<PolicySpec> policies;
   std::vector<SaParams> sas;
+  // What timeouts and lifetimes are measured by: TSC cycles, rte_get_tsc_hz() a second (null:
+  // the TSC itself). Tests move time on with their own instead of sleeping; busy and idle
+  // cycles are always the TSC's.
+  uint64_t (*clock)() noexcept = nullptr;
 };
 
 }  // namespace rampart::dp

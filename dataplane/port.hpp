@@ -2,18 +2,29 @@
 // ports joined by rings (what one port sends the other receives), for tests and the self-check.
 #pragma once
 
+#include <rte_ether.h>
+
 #include <cstdint>
 #include <string>
 
 #include "common/result.hpp"
+#include "dataplane/gateway_spec.hpp"
 
 struct rte_mempool;
 struct rte_ring;
 
 namespace rampart::dp {
 
+inline constexpr unsigned kMaxPorts = 8;
 inline constexpr uint16_t kRxDescriptors = 1024;
 inline constexpr uint16_t kTxDescriptors = 1024;
+
+// A gateway's port as it runs: set once when the gateway starts, read by every core.
+struct Port {
+  PortSpec spec;
+  uint16_t id = 0;
+  rte_ether_addr mac{};
+};
 
 Result<rte_mempool*> create_packet_pool(const std::string& name, unsigned mbufs, int socket);
 

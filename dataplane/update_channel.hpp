@@ -26,6 +26,7 @@ namespace rampart::dp {
 enum class UpdateKind : uint32_t {
   kTables,    // object: the new const Tables* (SPD, routes)
   kBindSlot,  // object: the SaRuntime* that slot's policies now protect with (nullptr: none)
+  kLocalPorts,  // object: the new const LocalPorts* (UDP ports local services listen on)
 };
 
 struct Update {

@@ -16,10 +16,16 @@
 #include "dataplane/esp_inbound.hpp"
 #include "dataplane/esp_outbound.hpp"
 #include "dataplane/ethernet.hpp"
-#include "dataplane/gateway.hpp"
 #include "dataplane/ip_fragment.hpp"
 #include "dataplane/ip_reassembly.hpp"
 #include "dataplane/ipv6_chain.hpp"
+#include "dataplane/local_delivery.hpp"
+#include "dataplane/path_counter.hpp"
+#include "dataplane/port.hpp"
+#include "dataplane/routes.hpp"
+#include "dataplane/sa.hpp"
+#include "dataplane/sad.hpp"
+#include "dataplane/spd.hpp"
 #include "dataplane/tables.hpp"
 #include "dataplane/update_channel.hpp"
 #include "dataplane/wire_headers.hpp"
@@ -144,25 +150,23 @@ inline void make_echo_reply(rte_ether_hdr* eth, rte_ipv4_hdr* ip, rte_icmp_hdr* 
 
 }  // namespace
 
-Worker::Worker(Gateway& gateway, unsigned index, crypto::MbManager mb)
-    : gw_(gateway),
-      index_(index),
+Worker::Worker(WorkerContext context, crypto::MbManager mb)
+    : ctx_(std::move(context)),
+      tables_(ctx_.tables),
+      local_ports_(ctx_.local_ports),
+      slots_(std::make_unique<SaRuntime*[]>(ctx_.slots.size())),
+      updates_(ctx_.updates->ring(ctx_.index)),
+      qsbr_(ctx_.updates->qsbr()),
       mb_(std::move(mb)),
-      drops_(gateway.drops_->lane(index)),
-      paths_(gateway.paths_->lane(index)),
-      esp_{&mb_, &drops_, gateway.events_[index]},
-      tracer_(static_cast<uint16_t>(index), gateway.traces_[index], gateway.trace_budget_),
-      reassembly_(gateway.reassemblers_[index]) {
-  UpdateChannel& channel = *gateway.updates_;
-  channel.attach(index);  // empties the ring: the current state is copied here instead
-  updates_ = channel.ring(index);
-  qsbr_ = channel.qsbr();
-  tables_ = gateway.tables_;
-  slots_ = std::make_unique<SaRuntime*[]>(gateway.spec_.max_sas);
-  for (size_t s = 0; s < gateway.slots_.size(); ++s) slots_[s] = gateway.slots_[s].outbound;
+      drops_(*ctx_.drops),
+      paths_(*ctx_.paths),
+      esp_{&mb_, &drops_, ctx_.events},
+      tracer_(static_cast<uint16_t>(ctx_.index), ctx_.traces, *ctx_.trace_budget),
+      reassembly_(*ctx_.reassembler) {
+  std::copy(ctx_.slots.begin(), ctx_.slots.end(), slots_.get());
 }
 
-Worker::~Worker() { gw_.updates_->detach(index_); }
+Worker::~Worker() { ctx_.updates->detach(ctx_.index); }
 
 // Between passes the worker holds no table, SA or policy; so applying the updates here and then
 // reporting quiescence tells the control core that what they replaced is out of its hands.
@@ -172,44 +176,45 @@ void Worker::apply_updates() noexcept {
   while ((n = rte_ring_dequeue_burst_elem(updates_, updates, sizeof(Update), 32, nullptr)) != 0) {
     for (unsigned i = 0; i < n; ++i) {
       const Update& u = updates[i];
-      if (u.kind == UpdateKind::kTables)
-        tables_ = static_cast<const Tables*>(u.object);
-      else
-        slots_[u.slot] = const_cast<SaRuntime*>(static_cast<const SaRuntime*>(u.object));
+      switch (u.kind) {
+        case UpdateKind::kTables: tables_ = static_cast<const Tables*>(u.object); break;
+        case UpdateKind::kBindSlot: slots_[u.slot] = const_cast<SaRuntime*>(static_cast<const SaRuntime*>(u.object)); break;
+        case UpdateKind::kLocalPorts: local_ports_ = static_cast<const LocalPorts*>(u.object); break;
+      }
     }
   }
-  rte_rcu_qsbr_quiescent(qsbr_, index_);
+  rte_rcu_qsbr_quiescent(qsbr_, ctx_.index);
 }
 
 void Worker::run() noexcept {
-  while (!gw_.stop_.load(std::memory_order_relaxed)) poll_once();
+  while (!ctx_.stop->load(std::memory_order_relaxed)) poll_once();
   flush();
 }
 
 void Worker::poll_once() noexcept {
   // Busy and idle time, for "show workers": two TSC reads a pass, not a packet.
   uint64_t start = rte_rdtsc();
+  uint64_t now = ctx_.clock();  // for timeouts
   apply_updates();
   tracer_.start_pass();
   hop4_.valid = hop6_.valid = false;
   uint32_t moved = 0;
-  for (uint16_t p = 0; p < gw_.ports_.size(); ++p) {
+  for (uint16_t p = 0; p < ctx_.port_count; ++p) {
     rte_mbuf* pkts[kMaxBurst];
-    uint16_t n = rte_eth_rx_burst(gw_.ports_[p].id, static_cast<uint16_t>(index_), pkts,
-                                  static_cast<uint16_t>(gw_.spec_.burst));
+    uint16_t n = rte_eth_rx_burst(ctx_.ports[p].id, static_cast<uint16_t>(ctx_.index), pkts, ctx_.burst);
     if (n == 0) continue;
     moved += n;
     paths_.add(PathCounter::kRx, n);
-    process(p, pkts, n);
+    process(p, pkts, n, now);
     // What reassembly gave up on in this burst: its death row holds one burst's worth, no more.
-    if (uint32_t given_up = reassembly_.release(start)) [[unlikely]] drops_.add(DropReason::kReassembly, given_up);
+    if (uint32_t given_up = reassembly_.release(now)) [[unlikely]] drops_.add(DropReason::kReassembly, given_up);
   }
   // What timed out, even when nothing came: a couple of loads when there is nothing to free.
-  if (uint32_t given_up = reassembly_.release(start)) [[unlikely]] drops_.add(DropReason::kReassembly, given_up);
+  if (uint32_t given_up = reassembly_.release(now)) [[unlikely]] drops_.add(DropReason::kReassembly, given_up);
   // The control core's packets (ARP replies and requests) leave through worker 0's queues.
-  if (index_ == 0) {
+  if (ctx_.control_tx != nullptr) {
     rte_mbuf* control[kMaxBurst];
-    unsigned n = rte_ring_dequeue_burst(gw_.control_tx_, reinterpret_cast<void**>(control), kMaxBurst, nullptr);
+    unsigned n = rte_ring_dequeue_burst(ctx_.control_tx, reinterpret_cast<void**>(control), kMaxBurst, nullptr);
     for (unsigned i = 0; i < n; ++i) send_on(control[i]->port, control[i]);
   }
   flush();
@@ -229,8 +234,8 @@ void Worker::drop(rte_mbuf* m, DropReason reason) noexcept {
   rte_pktmbuf_free(m);
 }
 
-void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexcept {
-  const Port& port = gw_.ports_[port_index];
+void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count, uint64_t now) noexcept {
+  const Port& port = ctx_.ports[port_index];
   const bool is_public = port.spec.role == PortRole::kPublic;
   const uint32_t our_address = rte_cpu_to_be_32(port.spec.address.address);
 
@@ -248,15 +253,16 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
   const SpdKey6* key6_ptrs[kMaxBurst];
   uint16_t transit6_count = 0;
 
-  // UDP to us: IKE for the control core, ESP-in-UDP for the inbound path (RFC 3948: on 4500, four
-  // zero bytes mark IKE), else nobody. Returns false when the packet is not one of these. ESP's
-  // UDP checksum is the inbound path's to verify; IKE's is verified here.
+  // UDP to us: ESP in UDP for the inbound path (RFC 3948: on 4500, four zero bytes mark what is
+  // not ESP), a local service's datagram for the control core, else nobody. Returns false when
+  // the packet is not one of these. ESP's UDP checksum is the inbound path's to verify; a
+  // service's is verified here.
   auto udp_to_us = [&]<bool kIpv6>(rte_mbuf* m, const void* ip, const uint8_t* l4, uint32_t l4_length, unsigned l4_at) {
     if (l4_length < 8) return false;
     const auto* udp = reinterpret_cast<const rte_udp_hdr*>(l4);
     uint16_t dport = rte_be_to_cpu_16(udp->dst_port);
-    bool ike_marker = l4_length >= 12 && l4[8] == 0 && l4[9] == 0 && l4[10] == 0 && l4[11] == 0;
-    if (is_public && dport == kIkeNatTPort && !ike_marker) {
+    bool non_esp_marker = l4_length >= 12 && l4[8] == 0 && l4[9] == 0 && l4[10] == 0 && l4[11] == 0;
+    if (is_public && dport == kEspInUdpPort && !non_esp_marker) {
       if (l4_length == 9 && l4[8] == 0xff) [[unlikely]]  // RFC 3948 2.3: a NAT keepalive, one 0xFF byte
         drop(m, DropReason::kNatKeepalive);
       else if (l4_length < 8 + 8) [[unlikely]]  // not even an SPI and a sequence number
@@ -267,12 +273,12 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
       }
       return true;
     }
-    if (dport == kIkePort || dport == kIkeNatTPort) {
+    if (local_ports_->delivers(dport)) {
       uint16_t udp_length = rte_be_to_cpu_16(udp->dgram_len);
       if (udp_length < sizeof(rte_udp_hdr) || udp_length > l4_length) [[unlikely]]
         drop(m, DropReason::kBadLength);
       else if (!udp_checksum_ok<kIpv6>(m, ip, udp) || (kIpv6 && udp->dgram_cksum == 0)) [[unlikely]]
-        drop(m, DropReason::kBadChecksum);  // IKE over IPv6 is no tunnel: zero is not allowed (RFC 8200 8.1)
+        drop(m, DropReason::kBadChecksum);  // over IPv6 a datagram is no tunnel: zero is not allowed (RFC 8200 8.1)
       else
         to_control[control_count++] = m;
       return true;
@@ -289,8 +295,6 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
     return port.spec.has_address6 &&
            std::memcmp(reinterpret_cast<const rte_ipv6_hdr*>(eth + 1)->dst_addr, port.spec.address6.address.data(), 16) == 0;
   };
-  uint64_t now = 0;
-
   if (tracer_.active()) [[unlikely]]
     for (uint16_t i = 0; i < count; ++i) tracer_.capture(pkts[i], port_index);
   for (uint16_t i = 0; i < count; ++i) {
@@ -301,7 +305,6 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
       continue;
     }
     if (Reassembler::is_fragment(m) && (fragment_for_us(m) || (is_public && Reassembler::carries_esp(m)))) [[unlikely]] {
-      if (now == 0) now = rte_rdtsc();
       m = reassembly_.add(m, now);
       if (uint32_t merged = reassembly_.take_merged()) paths_.add(PathCounter::kMergedFragments, merged);
       if (m == nullptr) continue;
@@ -425,7 +428,7 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
   }
 
   if (control_count) {
-    unsigned sent = rte_ring_enqueue_burst(gw_.to_control_, reinterpret_cast<void**>(to_control), control_count, nullptr);
+    unsigned sent = rte_ring_enqueue_burst(ctx_.to_control, reinterpret_cast<void**>(to_control), control_count, nullptr);
     paths_.add(PathCounter::kToControl, sent);
     if (tracer_.active()) [[unlikely]]
       for (unsigned i = 0; i < sent; ++i) tracer_.finish(to_control[i], TraceVerdict::kToControl);
@@ -450,7 +453,7 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexc
 // What the SPD said about a packet passing through (at its Ethernet header): drop it, forward it in
 // the clear, or add it to the burst to protect. Hop limits are spent here, before encryption.
 void Worker::transit_verdict(uint16_t port_index, rte_mbuf* m, uint32_t rule, Burst& protect) noexcept {
-  const Port& port = gw_.ports_[port_index];
+  const Port& port = ctx_.ports[port_index];
   const bool is_public = port.spec.role == PortRole::kPublic;
   if (rule == kNoPolicy) {
     drop(m, is_public ? DropReason::kCleartext : DropReason::kNoPolicy);
@@ -496,7 +499,7 @@ void Worker::transit_verdict(uint16_t port_index, rte_mbuf* m, uint32_t rule, Bu
   if ((*rte_pktmbuf_mtod(m, uint8_t*) >> 4) == 6) {
     // Routers never fragment IPv6 (RFC 8200 5): the sender learns the MTU and sends smaller.
     rte_mbuf* reply = port.spec.has_address6
-                          ? icmp6_packet_too_big(m, port.spec.address6.address.data(), limit, gw_.pool_)
+                          ? icmp6_packet_too_big(m, port.spec.address6.address.data(), limit, ctx_.pool)
                           : nullptr;
     drop(m, DropReason::kFragmentationNeeded);
     if (reply != nullptr) {
@@ -507,7 +510,7 @@ void Worker::transit_verdict(uint16_t port_index, rte_mbuf* m, uint32_t rule, Bu
   }
   auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
   if (rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_DF_FLAG) {
-    rte_mbuf* reply = icmp_fragmentation_needed(m, port.spec.address.address, limit, gw_.pool_);
+    rte_mbuf* reply = icmp_fragmentation_needed(m, port.spec.address.address, limit, ctx_.pool);
     drop(m, DropReason::kFragmentationNeeded);
     if (reply != nullptr) {
       paths_.add(PathCounter::kGenerated);
@@ -525,7 +528,7 @@ void Worker::transit_verdict(uint16_t port_index, rte_mbuf* m, uint32_t rule, Bu
     return;
   }
   rte_mbuf* pieces[kMaxBurst];
-  unsigned n = fragment_ipv4(m, limit, gw_.pool_, pieces, kMaxBurst);
+  unsigned n = fragment_ipv4(m, limit, ctx_.pool, pieces, kMaxBurst);
   if (n == 0) {
     drop(m, DropReason::kTooBig);
     return;
@@ -556,7 +559,7 @@ void Worker::outbound(Burst& burst) noexcept {
         continue;
       }
       rte_mbuf* pieces[kMaxBurst];
-      unsigned n = fragment_ipv4(m, burst.sa[i]->egress_mtu, gw_.pool_, pieces, kMaxBurst);
+      unsigned n = fragment_ipv4(m, burst.sa[i]->egress_mtu, ctx_.pool, pieces, kMaxBurst);
       if (n == 0) {
         drop(m, DropReason::kTooBig);
         continue;
@@ -581,7 +584,7 @@ void Worker::inbound(rte_mbuf** pkts, const uint16_t* spi_at, uint16_t count) no
     spis[i] = spi.get();
   }
   SaRuntime* sas[kMaxBurst];
-  gw_.sad_->lookup(spis, sas, count);
+  ctx_.sad->lookup(spis, sas, count);
   Burst burst;
   for (uint16_t i = 0; i < count; ++i) {
     if (sas[i] == nullptr) {
@@ -663,7 +666,7 @@ void Worker::send_ipv6(rte_mbuf* m) noexcept {
     return;
   }
   rte_ether_addr mac;
-  if (!gw_.neighbours_->lookup6(hop->on_link ? ip->dst_addr : hop->gateway.data(), mac)) [[unlikely]] {
+  if (!ctx_.neighbours->lookup6(hop->on_link ? ip->dst_addr : hop->gateway.data(), mac)) [[unlikely]] {
     hold(m, hop->port);
     return;
   }
@@ -687,7 +690,7 @@ void Worker::send_ipv4(rte_mbuf* m) noexcept {
   }
   uint32_t next = hop->gateway ? hop->gateway : destination;
   rte_ether_addr mac;
-  if (!gw_.neighbours_->lookup(next, mac)) [[unlikely]] {
+  if (!ctx_.neighbours->lookup(next, mac)) [[unlikely]] {
     hold(m, hop->port);
     return;
   }
@@ -699,12 +702,12 @@ void Worker::send_ipv4(rte_mbuf* m) noexcept {
 void Worker::hold(rte_mbuf* m, uint16_t port_index) noexcept {
   m->port = port_index;
   if (tracer_.active()) [[unlikely]] tracer_.finish(m, TraceVerdict::kHeld);
-  if (rte_ring_enqueue(gw_.unresolved_, m) != 0) drop(m, DropReason::kNoNeighbour);
+  if (rte_ring_enqueue(ctx_.unresolved, m) != 0) drop(m, DropReason::kNoNeighbour);
 }
 
 // Adds the Ethernet header for a resolved next hop and queues the packet on its port.
 void Worker::send_to(rte_mbuf* m, uint16_t port_index, const rte_ether_addr& mac, uint16_t ether_type) noexcept {
-  if (!prepend_ethernet(m, mac, gw_.ports_[port_index].mac, ether_type)) [[unlikely]] {
+  if (!prepend_ethernet(m, mac, ctx_.ports[port_index].mac, ether_type)) [[unlikely]] {
     drop(m, DropReason::kNoHeadroom);
     return;
   }
@@ -716,7 +719,7 @@ void Worker::send_on(uint16_t port_index, rte_mbuf* m) noexcept {
   TxBuffer& tx = tx_[port_index];
   tx.pkts[tx.count++] = m;
   if (tx.count == kMaxBurst) {
-    uint16_t sent = rte_eth_tx_burst(gw_.ports_[port_index].id, static_cast<uint16_t>(index_), tx.pkts, tx.count);
+    uint16_t sent = rte_eth_tx_burst(ctx_.ports[port_index].id, static_cast<uint16_t>(ctx_.index), tx.pkts, tx.count);
     paths_.add(PathCounter::kTx, sent);
     for (uint16_t i = sent; i < tx.count; ++i) drop(tx.pkts[i], DropReason::kTxFull);
     tx.count = 0;
@@ -724,10 +727,10 @@ void Worker::send_on(uint16_t port_index, rte_mbuf* m) noexcept {
 }
 
 void Worker::flush() noexcept {
-  for (uint16_t p = 0; p < gw_.ports_.size(); ++p) {
+  for (uint16_t p = 0; p < ctx_.port_count; ++p) {
     TxBuffer& tx = tx_[p];
     if (tx.count == 0) continue;
-    uint16_t sent = rte_eth_tx_burst(gw_.ports_[p].id, static_cast<uint16_t>(index_), tx.pkts, tx.count);
+    uint16_t sent = rte_eth_tx_burst(ctx_.ports[p].id, static_cast<uint16_t>(ctx_.index), tx.pkts, tx.count);
     paths_.add(PathCounter::kTx, sent);
     for (uint16_t i = sent; i < tx.count; ++i) drop(tx.pkts[i], DropReason::kTxFull);
     tx.count = 0;
@@ -738,7 +741,7 @@ void Worker::flush() noexcept {
 // "acquire"), at most once per slot per 100 ms; a full ring loses nothing that the next packet
 // will not ask again.
 [[gnu::cold]] void Worker::acquire(uint32_t slot) noexcept {
-  uint64_t now = rte_rdtsc();
+  uint64_t now = ctx_.clock();
   if (slot == acquired_slot_ && now - acquired_tsc_ < rte_get_tsc_hz() / 10) return;
   SaEvent event{slot, SaDirection::kOutbound, SaEventKind::kAcquire};
   if (esp_.events != nullptr && rte_ring_enqueue_elem(esp_.events, &event, sizeof event) == 0) {

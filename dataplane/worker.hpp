@@ -3,6 +3,7 @@
 // each group in bulk (SPD, SAD, the ESP stages, routing), and sends through per-port tx buffers.
 // It never blocks, never locks, never allocates after start. At the start of every pass it applies
 // the control core's updates from its own ring, then reports a quiescent state (rte_rcu QSBR).
+// What it may touch is its WorkerContext, and nothing else of the gateway.
 #pragma once
 
 #include <rte_ether.h>
@@ -15,25 +16,25 @@
 #include "crypto/mb_manager.hpp"
 #include "dataplane/burst.hpp"
 #include "dataplane/packet_trace.hpp"
+#include "dataplane/port.hpp"
+#include "dataplane/worker_context.hpp"
 
 struct rte_rcu_qsbr;
 struct rte_ring;
 
 namespace rampart::dp {
 
-class Gateway;
+class LocalPorts;
 class Reassembler;
 struct NextHop;
 struct Port;
 struct SaRuntime;
 struct Tables;
 
-inline constexpr unsigned kMaxPorts = 8;
-
 class Worker {
  public:
-  // Attaches to the gateway's update channel (on the control core, before the worker runs).
-  Worker(Gateway& gateway, unsigned index, crypto::MbManager mb);
+  // context: from Gateway::attach_worker, on the control core, before the worker runs.
+  Worker(WorkerContext context, crypto::MbManager mb);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -44,7 +45,8 @@ class Worker {
 
  private:
   void apply_updates() noexcept;
-  void process(uint16_t port_index, rte_mbuf** pkts, uint16_t count) noexcept;
+  // now: the clock, for timeouts.
+  void process(uint16_t port_index, rte_mbuf** pkts, uint16_t count, uint64_t now) noexcept;
   // Runs the ESP outbound stage on burst, sends what it gives, and leaves burst empty.
   void outbound(Burst& burst) noexcept;
   void too_big(rte_mbuf* m, const Port& port, uint16_t limit, SaRuntime* sa, Burst& protect) noexcept;
@@ -60,9 +62,9 @@ class Worker {
   void drop(rte_mbuf* m, DropReason reason) noexcept;
   void acquire(uint32_t slot) noexcept;
 
-  Gateway& gw_;
-  unsigned index_;
+  const WorkerContext ctx_;  // as attached: its tables, local ports and slots change in the next three
   const Tables* tables_;                  // this worker's current generation
+  const LocalPorts* local_ports_;         // UDP ports local services listen on
   std::unique_ptr<SaRuntime*[]> slots_;   // per SA slot: the outbound SA its policies use
   rte_ring* updates_;
   rte_rcu_qsbr* qsbr_;

@@ -235,7 +235,7 @@ Result<void> IkeSa::finish_init(const Message& response, ByteView datagram) {
   if (!keys) return fail(keys.message());
   gen_.keys = std::move(*keys);
   // 2.23: behind a NAT (or told to encapsulate), everything after IKE_SA_INIT uses port 4500.
-  if (udp_encapsulation()) path_.local_port = path_.remote_port = 4500;
+  if (udp_encapsulation()) path_.local_port = path_.remote_port = kIkeNatTPort;
   return send_auth();
 }
 

@@ -64,10 +64,15 @@ struct PeerConfig {
   bool request_address = false;
 };
 
+// IKE's UDP ports (RFC 7296 2.23): 500, and 4500 once NAT traversal moves it there (where IKE
+// shares the port with ESP in UDP and follows the non-ESP marker, RFC 3948 2.2).
+inline constexpr uint16_t kIkePort = 500;
+inline constexpr uint16_t kIkeNatTPort = 4500;
+
 // Where the IKE SA's datagrams go: addresses in network order (4 or 16 bytes).
 struct Path {
   Bytes local, remote;
-  uint16_t local_port = 500, remote_port = 500;
+  uint16_t local_port = kIkePort, remote_port = kIkePort;
 };
 
 // A CHILD_SA as one side sees it: what it receives on (inbound) and sends with.

@@ -163,7 +163,7 @@ PipelineRig::PipelineRig(const RunConfig& config, rte_mempool* pool) : config_(c
     std::exit(1);
   }
   gw_ = std::move(*gw);
-  worker_ = std::make_unique<dp::Worker>(*gw_, 0, crypto::MbManager::create().value());
+  worker_ = std::make_unique<dp::Worker>(gw_->attach_worker(0), crypto::MbManager::create().value());
   mb_ = std::make_unique<crypto::MbManager>(crypto::MbManager::create().value());
   if (config.mode == dp::SaMode::kTunnel && !config.clear)
     for (unsigned i = 0; i < config.sas; ++i)

@@ -18,14 +18,15 @@
 #include "ike/ike_sa.hpp"
 #include "ike/proposal.hpp"
 #include "tests/support/packets.hpp"
+#include "tests/support/specs.hpp"
 
 using namespace rampart;
+using test::ip4;
+using test::kPeerMac;
 using test::Bytes;
 
 namespace {
 
-constexpr uint32_t ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) { return RTE_IPV4(a, b, c, d); }
-const rte_ether_addr kPeerMac{{0x02, 0, 0, 0, 0, 0x02}};
 constexpr const char* kPsk = "a pre-shared key for the IKE service test";
 
 const char* kConfig =
@@ -80,7 +81,8 @@ class ServiceBench {
     INFO((gw.ok() ? "" : gw.message()));
     REQUIRE(gw.ok());
     gw_ = std::move(*gw);
-    worker_ = std::make_unique<dp::Worker>(*gw_, 0, crypto::MbManager::create().value());
+    worker_ = std::make_unique<dp::Worker>(gw_->attach_worker(0), crypto::MbManager::create().value());
+    REQUIRE(app::IkeService::listen(*gw_).ok());
     auto config = cfg::load_config_string(kConfig, "ike_service_test.conf");
     INFO((config.ok() ? "" : config.message()));
     REQUIRE(config.ok());

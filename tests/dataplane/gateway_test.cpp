@@ -17,17 +17,13 @@
 #include "dataplane/port.hpp"
 #include "dataplane/worker.hpp"
 #include "tests/dataplane/esp_harness.hpp"
+#include "tests/support/specs.hpp"
 
 using namespace rampart;
 using namespace rampart::test;
 using dp::DropReason;
 
 namespace {
-
-constexpr uint32_t ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) { return RTE_IPV4(a, b, c, d); }
-
-const rte_ether_addr kPeerMac{{0x02, 0, 0, 0, 0, 0x02}};   // the router at 198.51.100.2
-const rte_ether_addr kHostMac{{0x02, 0, 0, 0, 0, 0x10}};   // host 192.0.2.10
 
 dp::GatewaySpec gateway_spec(const std::string& inside, const std::string& outside, const SaPair& to_peer,
                              const SaPair& from_peer) {
@@ -40,17 +36,6 @@ dp::GatewaySpec gateway_spec(const std::string& inside, const std::string& outsi
   spec.sas = {to_peer.out, from_peer.in};
   spec.sas[0].name = "to-peer";
   spec.sas[1].name = "from-peer";
-  auto policy = [](dp::SaDirection d, dp::Ipv4Prefix s, dp::Ipv4Prefix t, dp::PolicyAction a, std::string sa = "",
-                   uint32_t priority = 100) {
-    dp::PolicySpec p;
-    p.direction = d;
-    p.source = s;
-    p.destination = t;
-    p.action = a;
-    p.sa = std::move(sa);
-    p.priority = priority;
-    return p;
-  };
   using dp::SaDirection::kInbound;
   using dp::SaDirection::kOutbound;
   spec.policies = {
@@ -61,16 +46,6 @@ dp::GatewaySpec gateway_spec(const std::string& inside, const std::string& outsi
       policy(kInbound, {ip4(198, 51, 100, 0), 24}, {ip4(192, 0, 2, 0), 24}, dp::PolicyAction::kBypass),
   };
   return spec;
-}
-
-Bytes ether(const rte_ether_addr& dst, const rte_ether_addr& src, uint16_t type, const Bytes& payload) {
-  Bytes f(14 + payload.size());
-  std::memcpy(f.data(), dst.addr_bytes, 6);
-  std::memcpy(f.data() + 6, src.addr_bytes, 6);
-  f[12] = static_cast<uint8_t>(type >> 8);
-  f[13] = static_cast<uint8_t>(type);
-  std::copy(payload.begin(), payload.end(), f.begin() + 14);
-  return f;
 }
 
 Bytes arp(uint16_t op, const rte_ether_addr& sha, uint32_t sip, uint32_t tip) {
@@ -110,12 +85,14 @@ class GatewayBench {
     from_peer_.in.tunnel_destination = from_peer_.out.tunnel_destination;
     from_peer_.out.key[0] = from_peer_.in.key[0] = std::byte{0x77};
     dp::GatewaySpec spec = gateway_spec(in_.a_name, out_.a_name, to_peer_, from_peer_);
+    spec.clock = TestClock::now;  // timeouts and lifetimes pass when a test says so
     if (tweak) tweak(spec);
     auto gw = dp::Gateway::create(spec);
     INFO((gw.ok() ? "" : gw.message()));
     REQUIRE(gw.ok());
     gw_ = std::move(*gw);
-    worker_ = std::make_unique<dp::Worker>(*gw_, 0, crypto::MbManager::create().value());
+    worker_ = std::make_unique<dp::Worker>(gw_->attach_worker(0), crypto::MbManager::create().value());
+    for (uint16_t port : {500, 4500}) REQUIRE(gw_->listen_udp(port).ok());  // as IKE does
     peer_out_ = h_.sa(from_peer_.out);  // what the peer gateway would send us
     peer_in_ = h_.sa(to_peer_.in);      // what the peer gateway would accept from us
   }
@@ -153,10 +130,9 @@ class GatewayBench {
     return out;
   }
   uint64_t counter(std::string_view name) {
-    for (const auto& c : gw_->counters())
-      if (c.name == name) return c.value;
-    FAIL("no counter " << name);
-    return 0;
+    auto value = counter_of(*gw_, name);
+    if (!value) FAIL("no counter " << name);
+    return value.value_or(0);
   }
   // Teaches the gateway both neighbours (their ARP requests), and checks its replies.
   void learn_neighbours() {
@@ -343,7 +319,7 @@ TEST_CASE_METHOD(GatewayBench, "a damaged IPv4 header or UDP checksum is dropped
   CHECK(counter("esp_in_packets") == 1);
   CHECK(counter("esp_out_packets") == 0);
   CHECK(counter("bypass_packets") == 0);
-  CHECK(gw_->take_ike().size() == 1);  // the intact IKE datagram only
+  CHECK(gw_->take_datagrams().size() == 1);  // the intact IKE datagram only
 }
 
 TEST_CASE_METHOD(GatewayBench, "policies and drops: bypass, discard, none, unknown SPI, cleartext, mismatch, TTL",
@@ -593,7 +569,7 @@ TEST_CASE("fragments whose packet never completes are given up after the timeout
   b.send(b.out_.b, b.from_peer(pieces[2]));  // the middle one is lost
   b.step();
   CHECK(b.counter("drop_reassembly") == 0);  // still waiting
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  TestClock::advance_ms(300);
   b.step();
   CHECK(b.counter("drop_reassembly") == 2);
   b.send(b.out_.b, b.from_peer(pieces[1]));  // too late: it starts a packet of its own, which waits
@@ -614,11 +590,71 @@ TEST_CASE_METHOD(GatewayBench, "an IKE message longer than an mbuf, in fragments
   for (size_t i = 28; i < ike.size(); ++i) ike[i] = static_cast<uint8_t>(i * 7);
   for (const Bytes& piece : fragments_of(ike, 1200)) send(out_.b, from_peer(piece));
   step();
-  auto inbox = gw_->take_ike();
+  auto inbox = gw_->take_datagrams();
   REQUIRE(inbox.size() == 1);
   REQUIRE(inbox[0].payload.size() == 3000);
   CHECK(std::memcmp(inbox[0].payload.data(), ike.data() + 28, 3000) == 0);
   CHECK(counter("reassembled_packets") == 1);
+}
+
+TEST_CASE_METHOD(GatewayBench, "local delivery: a service gets the UDP ports it listens on, and sends through the gateway",
+                 "[dp][gateway][local]") {
+  learn_neighbours();
+  auto to_gateway = [&](uint16_t port, const Bytes& payload) {
+    Bytes d = udp(ip4(198, 51, 100, 2), ip4(198, 51, 100, 1), static_cast<uint16_t>(payload.size()));
+    auto* u = reinterpret_cast<rte_udp_hdr*>(d.data() + 20);
+    u->src_port = rte_cpu_to_be_16(40000);
+    u->dst_port = rte_cpu_to_be_16(port);
+    u->dgram_cksum = 0;
+    std::copy(payload.begin(), payload.end(), d.begin() + 28);
+    return from_peer(d);
+  };
+  const Bytes hello = {'h', 'e', 'l', 'l', 'o'};
+  send(out_.b, to_gateway(1812, hello));  // nobody listens on 1812 yet
+  step();
+  CHECK(gw_->take_datagrams().empty());
+  CHECK(counter("drop_not_for_us") == 1);
+
+  REQUIRE(gw_->listen_udp(1812).ok());
+  send(out_.b, to_gateway(1812, hello));
+  step();
+  auto inbox = gw_->take_datagrams();
+  REQUIRE(inbox.size() == 1);
+  CHECK(inbox[0].family == dp::IpFamily::kIpv4);
+  CHECK(inbox[0].source_port == 40000);
+  CHECK(inbox[0].destination_port == 1812);
+  CHECK(inbox[0].payload.size() == hello.size());
+  CHECK(std::memcmp(inbox[0].payload.data(), hello.data(), hello.size()) == 0);
+  CHECK(counter("local_datagrams") == 1);
+
+  // The answer goes out routed and resolved, from the port it names, without a marker; from
+  // 4500, which ESP in UDP shares, after the non-ESP marker (RFC 3948 2.2).
+  for (uint16_t from : {uint16_t{1812}, uint16_t{4500}}) {
+    dp::LocalDatagram answer = inbox[0];
+    std::swap(answer.source, answer.destination);
+    answer.source_port = from;
+    answer.destination_port = 40000;
+    gw_->send_datagram(answer);
+    step();
+    auto out = receive_all(out_.b);
+    REQUIRE(out.size() == 1);
+    const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(out[0].data() + 14);
+    const auto* u = reinterpret_cast<const rte_udp_hdr*>(ip + 1);
+    CHECK(ip->dst_addr == rte_cpu_to_be_32(ip4(198, 51, 100, 2)));
+    CHECK(rte_be_to_cpu_16(u->src_port) == from);
+    CHECK(rte_be_to_cpu_16(u->dst_port) == 40000);
+    size_t marker = from == 4500 ? 4 : 0;
+    REQUIRE(rte_be_to_cpu_16(u->dgram_len) == 8 + marker + hello.size());
+    const uint8_t* body = reinterpret_cast<const uint8_t*>(u + 1);
+    CHECK(std::all_of(body, body + marker, [](uint8_t b) { return b == 0; }));
+    CHECK(std::memcmp(body + marker, hello.data(), hello.size()) == 0);
+  }
+
+  // A handful of ports at most, and the refusal says so.
+  Result<void> last;
+  for (uint16_t port = 2000; port < 2000 + dp::LocalPorts::kMax && last.ok(); ++port) last = gw_->listen_udp(port);
+  REQUIRE_FALSE(last.ok());
+  CHECK(last.message().find("UDP ports") != std::string::npos);
 }
 
 TEST_CASE("lifetimes in the daemon: packets counted by the worker, seconds by the control core",
@@ -637,7 +673,7 @@ TEST_CASE("lifetimes in the daemon: packets counted by the worker, seconds by th
     b.send(b.in_.b, b.from_host(udp(ip4(192, 0, 2, 10), ip4(203, 0, 113, 10))));
     b.step();
     CHECK(b.receive_all(b.out_.b).size() == 1);
-    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    TestClock::advance_ms(1100);
     b.step();  // the control core notices the second has passed and stops the SA
     b.send(b.in_.b, b.from_host(udp(ip4(192, 0, 2, 10), ip4(203, 0, 113, 10))));
     b.step();
@@ -903,11 +939,11 @@ TEST_CASE("every packet in is out, counted under one reason, or held: a mixed ho
     b.step();
     b.receive_all(b.in_.b);
     b.receive_all(b.out_.b);
-    (void)b.gw_->take_ike();
+    (void)b.gw_->take_datagrams();
   }
   CHECK(b.counter("merged_fragments") == 10);
   CHECK(b.counter("nat_keepalives") == 5);
-  CHECK(b.counter("ike_datagrams") == 10);
+  CHECK(b.counter("local_datagrams") == 10);
   CHECK(b.counter("neighbour_messages") >= 5);
   CHECK(b.counter("drop_bad_neighbour_message") >= 10);
   CHECK(b.counter("generated_packets") >= 5);

@@ -13,15 +13,13 @@
 #include "dataplane/port.hpp"
 #include "dataplane/worker.hpp"
 #include "tests/support/packets.hpp"
+#include "tests/support/specs.hpp"
 
 using namespace rampart;
 using namespace rampart::test;
 
 namespace {
 
-constexpr uint32_t ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) { return RTE_IPV4(a, b, c, d); }
-const rte_ether_addr kPeerMac{{0x02, 0, 0, 0, 0, 0x02}};
-const rte_ether_addr kHostMac{{0x02, 0, 0, 0, 0, 0x10}};
 
 // The SA pair of rekey generation g: both directions share key and SPI, so what the gateway
 // sends, reflected, is what it accepts.
@@ -39,19 +37,6 @@ std::pair<dp::SaParams, dp::SaParams> sa_pair(uint32_t g) {
   in.direction = dp::SaDirection::kInbound;
   std::swap(in.tunnel_source, in.tunnel_destination);
   return {out, in};
-}
-
-dp::PolicySpec policy(dp::SaDirection direction, dp::Ipv4Prefix source, dp::Ipv4Prefix destination,
-                      dp::PolicyAction action, std::string sa, uint32_t priority = 100) {
-  dp::PolicySpec p;
-  p.name = sa.empty() ? "p" : sa;
-  p.direction = direction;
-  p.source = source;
-  p.destination = destination;
-  p.action = action;
-  p.sa = std::move(sa);
-  p.priority = priority;
-  return p;
 }
 
 // Rules that outrank the tunnel's but never match its traffic (TCP, the tunnel carries UDP), so
@@ -109,7 +94,7 @@ class LiveBench {
     gw_ = std::move(*gw);
     rte_eth_macaddr_get(in_.a, &inside_mac_);
     rte_eth_macaddr_get(out_.a, &outside_mac_);
-    worker_ = std::make_unique<dp::Worker>(*gw_, 0, crypto::MbManager::create().value());
+    worker_ = std::make_unique<dp::Worker>(gw_->attach_worker(0), crypto::MbManager::create().value());
     thread_ = std::thread([this] { worker_->run(); });
   }
   ~LiveBench() {
@@ -202,10 +187,9 @@ class LiveBench {
   }
   uint32_t received() const { return returned_; }
   uint64_t counter(std::string_view name) {
-    for (const auto& c : gw_->counters())
-      if (c.name == name) return c.value;
-    FAIL("no counter " << name);
-    return 0;
+    auto value = counter_of(*gw_, name);
+    if (!value) FAIL("no counter " << name);
+    return value.value_or(0);
   }
   uint64_t drops() {
     uint64_t total = 0;

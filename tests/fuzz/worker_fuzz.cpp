@@ -22,46 +22,14 @@
 #include "dataplane/gateway.hpp"
 #include "dataplane/port.hpp"
 #include "dataplane/worker.hpp"
+#include "tests/support/specs.hpp"
 
 namespace {
 
 using namespace rampart;
 
-constexpr uint32_t ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) { return RTE_IPV4(a, b, c, d); }
-
-dp::SaParams sa(const char* name, uint32_t spi, dp::SaDirection direction, uint32_t from, uint32_t to) {
-  dp::SaParams p;
-  p.name = name;
-  p.spi = spi;
-  p.direction = direction;
-  p.mode = dp::SaMode::kTunnel;
-  p.family = dp::IpFamily::kIpv4;
-  p.key_length = 16;
-  for (unsigned i = 0; i < 16; ++i) p.key[i] = std::byte{static_cast<uint8_t>(spi + i)};
-  auto v4 = [](uint32_t a) {
-    std::array<uint8_t, 16> out{};
-    out[0] = static_cast<uint8_t>(a >> 24);
-    out[1] = static_cast<uint8_t>(a >> 16);
-    out[2] = static_cast<uint8_t>(a >> 8);
-    out[3] = static_cast<uint8_t>(a);
-    return out;
-  };
-  p.tunnel_source = v4(from);
-  p.tunnel_destination = v4(to);
-  p.replay_window = 64;
-  return p;
-}
-
-dp::PolicySpec policy(dp::SaDirection d, dp::Ipv4Prefix source, dp::Ipv4Prefix destination, dp::PolicyAction action,
-                      std::string sa_name = "") {
-  dp::PolicySpec p;
-  p.direction = d;
-  p.source = source;
-  p.destination = destination;
-  p.action = action;
-  p.sa = std::move(sa_name);
-  return p;
-}
+using test::ip4;
+using test::policy;
 
 struct World {
   dp::PortPair inside{}, outside{};
@@ -108,8 +76,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   spec.ports[1].has_address6 = true;
   spec.ports[1].address6 = {{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 64};
   spec.routes = {dp::ipv4_route({ip4(203, 0, 113, 0), 24}, ip4(198, 51, 100, 2), 1)};
-  spec.sas = {sa("to-peer", 0x1001, dp::SaDirection::kOutbound, ip4(198, 51, 100, 1), ip4(198, 51, 100, 2)),
-              sa("from-peer", 0x2001, dp::SaDirection::kInbound, ip4(198, 51, 100, 2), ip4(198, 51, 100, 1))};
+  spec.sas = {test::tunnel_sa("to-peer", 0x1001, dp::SaDirection::kOutbound, ip4(198, 51, 100, 1), ip4(198, 51, 100, 2)),
+              test::tunnel_sa("from-peer", 0x2001, dp::SaDirection::kInbound, ip4(198, 51, 100, 2), ip4(198, 51, 100, 1))};
   using dp::SaDirection::kInbound;
   using dp::SaDirection::kOutbound;
   spec.policies = {
@@ -128,7 +96,9 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   auto gateway = dp::Gateway::create(spec);
   if (!gateway) std::abort();
   world->gateway = std::move(*gateway);
-  world->worker = std::make_unique<dp::Worker>(*world->gateway, 0, crypto::MbManager::create().value());
+  world->worker = std::make_unique<dp::Worker>(world->gateway->attach_worker(0), crypto::MbManager::create().value());
+  for (uint16_t port : {500, 4500})  // as IKE does: local delivery is fuzzed too
+    if (!world->gateway->listen_udp(port)) std::abort();
   // libFuzzer ends with exit(): the gateway's shutdown then checks that no mbuf went missing.
   std::atexit(shut_down);
   return 0;

@@ -1,12 +1,14 @@
-// Live changes of SAs, policies and routes (the Gateway's control-core side of the update
-// channel). Objects are built aside, published to the workers over their rings, and what they
-// replace is retired through the QSBR grace period. See docs/architecture.md, "Live updates".
+#include "dataplane/sa_store.hpp"
+
 #include <rte_cycles.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
 
 #include <algorithm>
 #include <cstdio>
 
-#include "dataplane/gateway.hpp"
+#include "common/log.hpp"
+#include "dataplane/update_channel.hpp"
 
 namespace rampart::dp {
 
@@ -20,9 +22,54 @@ std::string spi_text(uint32_t spi) {
   return text;
 }
 
+constexpr size_t kMaxEvents = 1024;
+
+const char* event_text(SaEventKind kind) {
+  switch (kind) {
+    case SaEventKind::kSoftLifetime: return "soft lifetime reached: rekey now";
+    case SaEventKind::kHardLifetime: return "hard lifetime reached: the SA has stopped";
+    case SaEventKind::kSeqOverflow: return "sequence numbers used up: the SA has stopped";
+    case SaEventKind::kSeqNearOverflow: return "15/16 of the sequence numbers used: rekey now";
+    case SaEventKind::kAcquire: return "traffic for a policy whose SA is not installed";
+  }
+  return "?";
+}
+
 }  // namespace
 
-uint32_t Gateway::acquire_slot(const std::string& name) {
+Result<std::unique_ptr<SaStore>> SaStore::create(const GatewaySpec& spec, const std::string& tag,
+                                                 std::vector<RouteSpec> connected, UpdateChannel& updates) {
+  if (spec.max_sas == 0) return make_error(Errc::kInvalidArgument, "max_sas must be at least 1");
+  std::unique_ptr<SaStore> store(new SaStore(updates));
+  store->clock_ = spec.clock;
+  store->max_sas_ = spec.max_sas;
+  store->linger_cycles_ = rte_get_tsc_hz() * spec.rekey_linger_ms / 1000;
+  for (const PortSpec& p : spec.ports) store->port_mtus_.push_back(p.mtu);
+  store->tag_ = tag;
+  store->connected_ = std::move(connected);
+  auto mb = crypto::MbManager::create();
+  if (!mb) return mb.error();
+  store->mb_ = std::make_unique<crypto::MbManager>(std::move(*mb));
+  // Room for every SA and, during rekeys, the inbound SAs they replace.
+  auto sad = Sad::create("rampart_sad" + tag, spec.max_sas * 2);
+  if (!sad) return sad.error();
+  store->sad_ = std::move(*sad);
+  // Sized once, so that no install pauses the control core to grow them.
+  store->sas_.reserve(spec.max_sas);
+  store->sa_by_name_.reserve(spec.max_sas);
+  store->slot_of_.reserve(spec.max_sas);
+  store->slots_.reserve(spec.max_sas);
+  if (auto r = store->set_routes(spec.routes); !r) return r.error();  // the first tables: no policy yet
+  return store;
+}
+
+SaStore::~SaStore() { delete tables_; }
+
+void SaStore::copy_slots(SaRuntime** out) const noexcept {
+  for (size_t s = 0; s < slots_.size(); ++s) out[s] = slots_[s].outbound;
+}
+
+uint32_t SaStore::acquire_slot(const std::string& name) {
   if (auto it = slot_of_.find(name); it != slot_of_.end()) {
     ++slots_[it->second].users;
     return it->second;
@@ -31,7 +78,7 @@ uint32_t Gateway::acquire_slot(const std::string& name) {
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
     free_slots_.pop_back();
-  } else if (slots_.size() < spec_.max_sas) {
+  } else if (slots_.size() < max_sas_) {
     slot = static_cast<uint32_t>(slots_.size());
     slots_.emplace_back();
   } else {
@@ -45,42 +92,42 @@ uint32_t Gateway::acquire_slot(const std::string& name) {
 // A slot no SA and no policy names any more can serve another name: no worker can still reach
 // it through this one, since the SA that held it was unbound and the tables that named it were
 // replaced, both by messages the workers see first.
-void Gateway::release_slot(uint32_t slot) {
+void SaStore::release_slot(uint32_t slot) {
   if (--slots_[slot].users != 0) return;
   slot_of_.erase(slots_[slot].name);
   slots_[slot].name.clear();
   free_slots_.push_back(slot);
 }
 
-void Gateway::bind_slot(uint32_t slot, SaRuntime* sa) {
+void SaStore::bind_slot(uint32_t slot, SaRuntime* sa) {
   slots_[slot].outbound = sa;
-  updates_->broadcast({UpdateKind::kBindSlot, slot, sa});
+  updates_.broadcast({UpdateKind::kBindSlot, slot, sa});
 }
 
-void Gateway::publish(std::shared_ptr<const Spd> out, std::shared_ptr<const Spd> in,
+void SaStore::publish(std::shared_ptr<const Spd> out, std::shared_ptr<const Spd> in,
                       std::shared_ptr<const RouteTable> routes) {
   const Tables* old = tables_;
   tables_ = new Tables{std::move(out), std::move(in), std::move(routes)};
-  updates_->broadcast({UpdateKind::kTables, 0, tables_});
-  if (old != nullptr) updates_->retire([old] { delete old; });
+  updates_.broadcast({UpdateKind::kTables, 0, tables_});
+  if (old != nullptr) updates_.retire([old] { delete old; });
 }
 
 // The longest packet an outbound SA can carry without the ESP packet exceeding the MTU of the
 // port its peer is routed through: outer headers, ESP header, IV, ICV, and a payload (packet +
 // pad + 2) that ends on a 4-byte boundary (RFC 4303 2.4).
-uint16_t Gateway::egress_mtu_for(const SaParams& p, const RouteTable& routes) const {
+uint16_t SaStore::egress_mtu_for(const SaParams& p, const RouteTable& routes) const {
   uint16_t mtu = 1500;
   if (p.family == IpFamily::kIpv6) {
-    if (const NextHop6* hop = routes.lookup6(p.tunnel_destination.data())) mtu = spec_.ports[hop->port].mtu;
+    if (const NextHop6* hop = routes.lookup6(p.tunnel_destination.data())) mtu = port_mtus_[hop->port];
   } else {
     uint32_t peer = uint32_t{p.tunnel_destination[0]} << 24 | uint32_t{p.tunnel_destination[1]} << 16 |
                     uint32_t{p.tunnel_destination[2]} << 8 | p.tunnel_destination[3];
-    if (const NextHop* hop = routes.lookup(peer)) mtu = spec_.ports[hop->port].mtu;
+    if (const NextHop* hop = routes.lookup(peer)) mtu = port_mtus_[hop->port];
   }
   return mtu;
 }
 
-uint16_t Gateway::max_inner_for(const SaParams& p, const RouteTable& routes) const {
+uint16_t SaStore::max_inner_for(const SaParams& p, const RouteTable& routes) const {
   uint16_t mtu = egress_mtu_for(p, routes);
   bool v6 = p.family == IpFamily::kIpv6;
   // In front of the encrypted part: a new IP header (tunnel), or the packet's own (transport).
@@ -91,7 +138,7 @@ uint16_t Gateway::max_inner_for(const SaParams& p, const RouteTable& routes) con
   return static_cast<uint16_t>(inner);
 }
 
-Result<void> Gateway::install_sa(const SaParams& params) {
+Result<void> SaStore::install_sa(const SaParams& params) {
   if (params.name.empty()) return make_error(Errc::kInvalidArgument, "an SA needs a name");
   auto existing = sa_by_name_.find(params.name);
   if (existing != sa_by_name_.end() && sas_[existing->second].runtime->direction != params.direction)
@@ -102,9 +149,9 @@ Result<void> Gateway::install_sa(const SaParams& params) {
                   sas_[existing->second].runtime->params.spi == params.spi;
   if (params.direction == SaDirection::kInbound && !same_spi && sad_->contains(params.spi))
     return make_error(Errc::kExists, "inbound SPI " + spi_text(params.spi) + " is in use");
-  if (existing == sa_by_name_.end() && sas_.size() >= spec_.max_sas)
-    return make_error(Errc::kNoMemory, "already " + std::to_string(spec_.max_sas) + " SAs (max_sas)");
-  auto created = create_sa(*control_mb_, params);
+  if (existing == sa_by_name_.end() && sas_.size() >= max_sas_)
+    return make_error(Errc::kNoMemory, "already " + std::to_string(max_sas_) + " SAs (max_sas)");
+  auto created = create_sa(*mb_, params);
   if (!created) return created.error();
   std::unique_ptr<SaRuntime> sa = std::move(*created);
   uint32_t slot = acquire_slot(params.name);
@@ -120,7 +167,7 @@ Result<void> Gateway::install_sa(const SaParams& params) {
   } else {
     bind_slot(slot, sa.get());  // outbound traffic of this name moves to the new SA here
   }
-  InstalledSa installed{std::move(sa), rte_get_tsc_cycles(), 0, 0};
+  InstalledSa installed{std::move(sa), clock_(), 0, 0};
   if (existing == sa_by_name_.end()) {
     sa_by_name_.emplace(params.name, sas_.size());
     sas_.push_back(std::move(installed));
@@ -132,7 +179,7 @@ Result<void> Gateway::install_sa(const SaParams& params) {
     retire_sa(std::move(replaced), /*in_sad=*/false);  // the SAD entry already names the new SA
   } else if (replaced.runtime->direction == SaDirection::kInbound) {
     // Make-before-break: packets the peer sent under the old SPI may still be on the way.
-    replaced.linger_until = rte_get_tsc_cycles() + rte_get_tsc_hz() * spec_.rekey_linger_ms / 1000;
+    replaced.linger_until = clock_() + linger_cycles_;
     next_linger_end_ = std::min(next_linger_end_, replaced.linger_until);
     sas_.push_back(std::move(replaced));
   } else {
@@ -141,24 +188,24 @@ Result<void> Gateway::install_sa(const SaParams& params) {
   return {};
 }
 
-void Gateway::retire_sa(InstalledSa installed, bool in_sad) {
+void SaStore::retire_sa(InstalledSa installed, bool in_sad) {
   SaRuntime* sa = installed.runtime.release();
   if (sa->direction == SaDirection::kInbound && in_sad) {
     auto position = sad_->remove(sa->params.spi);
     Sad* sad = sad_.get();
     int32_t at = position ? *position : -1;
-    updates_->retire([sa, sad, at] {
+    updates_.retire([sa, sad, at] {
       if (at >= 0) sad->free_position(at);
       delete sa;
     });
   } else {
     if (slots_[sa->slot].outbound == sa) bind_slot(sa->slot, nullptr);
-    updates_->retire([sa] { delete sa; });  // the SAD lookups of this pass may still hold it
+    updates_.retire([sa] { delete sa; });  // the SAD lookups of this pass may still hold it
   }
   release_slot(sa->slot);
 }
 
-Result<void> Gateway::remove_sa(const std::string& name) {
+Result<void> SaStore::remove_sa(const std::string& name) {
   auto it = sa_by_name_.find(name);
   if (it == sa_by_name_.end()) return make_error(Errc::kNotFound, "no SA named \"" + name + "\"");
   size_t index = it->second;
@@ -168,7 +215,7 @@ Result<void> Gateway::remove_sa(const std::string& name) {
 }
 
 // Takes sas_[index] out; the last record takes its place (and its name's index follows it).
-Gateway::InstalledSa Gateway::take_sa(size_t index) {
+SaStore::InstalledSa SaStore::take_sa(size_t index) {
   InstalledSa taken = std::move(sas_[index]);
   if (index + 1 != sas_.size()) {
     sas_[index] = std::move(sas_.back());
@@ -178,7 +225,7 @@ Gateway::InstalledSa Gateway::take_sa(size_t index) {
   return taken;
 }
 
-void Gateway::expire_lingering(uint64_t now) {
+void SaStore::expire_lingering(uint64_t now) {
   if (now < next_linger_end_) return;  // the common case: no scan of every SA per control pass
   next_linger_end_ = UINT64_MAX;
   for (size_t i = 0; i < sas_.size();) {
@@ -193,7 +240,7 @@ void Gateway::expire_lingering(uint64_t now) {
 
 // Each owner's policies are kept apart and merged only here, when the SPDs are built: the file's
 // first, then the others by owner name. Only the owner's own slots are taken and given back.
-Result<void> Gateway::set_policies(const std::string& owner, const std::vector<PolicySpec>& policies) {
+Result<void> SaStore::set_policies(const std::string& owner, const std::vector<PolicySpec>& policies) {
   std::vector<uint32_t> acquired;
   auto undo = [&] {
     for (uint32_t slot : acquired) release_slot(slot);
@@ -248,15 +295,15 @@ Result<void> Gateway::set_policies(const std::string& owner, const std::vector<P
   return {};
 }
 
-const std::vector<PolicySpec>& Gateway::policies(const std::string& owner) const {
+const std::vector<PolicySpec>& SaStore::policies(const std::string& owner) const {
   static const std::vector<PolicySpec> kNone;
   auto it = owned_policies_.find(owner);
   return it == owned_policies_.end() ? kNone : it->second;
 }
 
-Result<void> Gateway::set_routes(const std::vector<RouteSpec>& routes) {
+Result<void> SaStore::set_routes(const std::vector<RouteSpec>& routes) {
   for (const RouteSpec& r : routes)
-    if (r.port >= spec_.ports.size()) return make_error(Errc::kInvalidArgument, "a route names a port that is not there");
+    if (r.port >= port_mtus_.size()) return make_error(Errc::kInvalidArgument, "a route names a port that is not there");
   std::vector<RouteSpec> all = connected_;
   all.insert(all.end(), routes.begin(), routes.end());
   ++generation_;
@@ -277,6 +324,55 @@ Result<void> Gateway::set_routes(const std::vector<RouteSpec>& routes) {
   publish(std::move(out), std::move(in), std::move(*table));
   routes_spec_ = std::move(all);
   return {};
+}
+
+void SaStore::poll(const std::vector<rte_ring*>& event_rings, uint64_t now) {
+  poll_events(event_rings);
+  check_time_lifetimes(now);
+  expire_lingering(now);
+}
+
+// Workers report byte and packet lifetimes, sequence overflow and acquires.
+void SaStore::poll_events(const std::vector<rte_ring*>& event_rings) {
+  SaEvent event;
+  for (rte_ring* ring : event_rings)
+    while (rte_ring_dequeue_elem(ring, &event, sizeof event) == 0) {
+      if (event.kind == SaEventKind::kAcquire) {
+        if (event.spi < slots_.size() && slots_[event.spi].users != 0 && missing_sas_.size() < kMaxEvents)
+          missing_sas_.push_back(slots_[event.spi].name);
+        continue;
+      }
+      LOG_WARN("gateway", "SA 0x%08x %s: %s", event.spi,
+               event.direction == SaDirection::kOutbound ? "outbound" : "inbound", event_text(event.kind));
+      if (sa_events_.size() < kMaxEvents) sa_events_.push_back(event);
+    }
+}
+
+// Seconds are counted here, and an SA past its hard time is stopped (workers see its state at
+// their next run of it).
+void SaStore::check_time_lifetimes(uint64_t now) {
+  if (now < next_time_check_) return;
+  next_time_check_ = now + rte_get_tsc_hz() / 10;
+  for (InstalledSa& installed : sas_) {
+    SaRuntime& sa = *installed.runtime;
+    const SaLifetime& life = sa.params.lifetime;
+    if (life.soft_seconds == 0 && life.hard_seconds == 0) continue;
+    uint64_t seconds = (now - installed.installed_tsc) / rte_get_tsc_hz();
+    const char* direction = sa.direction == SaDirection::kOutbound ? "outbound" : "inbound";
+    if (life.soft_seconds && seconds >= life.soft_seconds && installed.time_state < 1) {
+      installed.time_state = 1;
+      LOG_WARN("gateway", "SA 0x%08x %s: soft time lifetime (%llu s) reached: rekey now", sa.params.spi, direction,
+               static_cast<unsigned long long>(life.soft_seconds));
+      if (sa_events_.size() < kMaxEvents) sa_events_.push_back({sa.params.spi, sa.direction, SaEventKind::kSoftLifetime});
+    }
+    if (life.hard_seconds && seconds >= life.hard_seconds && installed.time_state < 2) {
+      installed.time_state = 2;
+      sa.state.store(SaState::kExpired, std::memory_order_relaxed);
+      LOG_WARN("gateway", "SA 0x%08x %s: hard time lifetime (%llu s) reached: the SA has stopped", sa.params.spi,
+               direction, static_cast<unsigned long long>(life.hard_seconds));
+      if (sa_events_.size() < kMaxEvents) sa_events_.push_back({sa.params.spi, sa.direction, SaEventKind::kHardLifetime});
+    }
+  }
 }
 
 }  // namespace rampart::dp
