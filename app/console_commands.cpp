@@ -11,13 +11,16 @@
 
 #include "common/hex.hpp"
 #include "console/counter_format.hpp"
+#include "console/rows.hpp"
 
 namespace rampart::app {
 
 namespace {
 
+using console::Cell;
 using console::json_escape;
 using console::Reply;
+using console::Rows;
 
 std::string ipv4_text(uint32_t host_order) {
   char buf[INET_ADDRSTRLEN];
@@ -44,25 +47,6 @@ std::string mac_text(const rte_ether_addr& mac) {
   return buf;
 }
 
-// A table from rows of cells: every column as wide as its widest cell.
-std::string table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width;
-  for (const auto& row : rows)
-    for (size_t c = 0; c < row.size(); ++c) {
-      if (width.size() <= c) width.push_back(0);
-      width[c] = std::max(width[c], row[c].size());
-    }
-  std::string out;
-  for (const auto& row : rows) {
-    for (size_t c = 0; c < row.size(); ++c) {
-      out += row[c];
-      if (c + 1 < row.size()) out.append(width[c] - row[c].size() + 2, ' ');
-    }
-    out += '\n';
-  }
-  return out;
-}
-
 std::vector<CounterValue> since_clear(const dp::Gateway& gw, const ConsoleState& state) {
   auto values = gw.counters();
   for (size_t i = 0; i < values.size() && i < state.baseline.size(); ++i) values[i].value -= state.baseline[i].value;
@@ -78,136 +62,87 @@ Reply show_counters(const dp::Gateway& gw, const ConsoleState& state, bool json,
 
 // which: an SA's name or SPI (0x... or decimal), or empty for all.
 Reply show_sa(const dp::Gateway& gw, bool json, bool show_keys, const std::string& which) {
-  std::vector<std::vector<std::string>> rows{
-      {"name", "spi", "direction", "mode", "family", "tunnel", "esn", "nat-t", "state", "packets", "bytes", "drops"}};
-  if (show_keys) rows[0].push_back("key");
+  std::vector<console::Column> columns{{"name", "name"}, {"spi", ""}, {"", "spi"}, {"direction", "direction"},
+                                       {"mode", "mode"}, {"family", "family"}, {"tunnel", "tunnel"}, {"esn", ""},
+                                       {"", "esn"}, {"nat-t", ""}, {"", "nat_t"}, {"state", "state"},
+                                       {"packets", "packets"}, {"bytes", "bytes"}, {"drops", "drops"}};
+  if (show_keys) columns.push_back({"key", "key"});
+  Rows rows(std::move(columns));
   char* end = nullptr;
   unsigned long wanted_spi = std::strtoul(which.c_str(), &end, 0);
   bool by_spi = !which.empty() && end != nullptr && *end == 0;
-  bool found = which.empty();
-  std::ostringstream j;
-  j << "[";
-  bool first = true;
   for (const auto& s : gw.sa_snapshot()) {
     const dp::SaParams& p = *s.params;
     if (!which.empty() && p.name != which && !(by_spi && p.spi == wanted_spi)) continue;
-    found = true;
     char spi[16];
     std::snprintf(spi, sizeof spi, "0x%08x", p.spi);
-    const char* direction = p.direction == dp::SaDirection::kOutbound ? "outbound" : "inbound";
-    const char* mode = p.mode == dp::SaMode::kTunnel ? "tunnel" : "transport";
-    const char* family = p.family == dp::IpFamily::kIpv4 ? "ipv4" : "ipv6";
     std::string tunnel = p.mode == dp::SaMode::kTunnel
                              ? ip_text(p.tunnel_source, p.family) + " -> " + ip_text(p.tunnel_destination, p.family)
                              : "-";
-    const char* state = s.expired ? "expired" : s.lingering ? "lingering" : "active";
+    std::vector<Cell> cells{p.name, spi, Cell::number(p.spi),
+                            p.direction == dp::SaDirection::kOutbound ? "outbound" : "inbound",
+                            p.mode == dp::SaMode::kTunnel ? "tunnel" : "transport",
+                            p.family == dp::IpFamily::kIpv4 ? "ipv4" : "ipv6", tunnel, p.esn ? "yes" : "no",
+                            Cell::boolean(p.esn), p.nat_t ? "yes" : "no", Cell::boolean(p.nat_t),
+                            s.expired ? "expired" : s.lingering ? "lingering" : "active", Cell::number(s.packets),
+                            Cell::number(s.bytes), Cell::number(s.drops)};
     // Keys only when asked: the console socket is root's alone, but screens and logs are not.
-    std::string key;
-    if (show_keys) key = to_hex(std::span(p.key.data(), p.key_length)) + to_hex(p.salt);
-    rows.push_back({p.name, spi, direction, mode, family, tunnel, p.esn ? "yes" : "no", p.nat_t ? "yes" : "no", state,
-                    std::to_string(s.packets), std::to_string(s.bytes), std::to_string(s.drops)});
-    if (show_keys) rows.back().push_back(key);
-    j << (first ? "" : ", ") << "{\"name\": \"" << json_escape(p.name) << "\", \"spi\": " << p.spi << ", \"direction\": \"" << direction << "\", \"mode\": \""
-      << mode << "\", \"family\": \"" << family << "\", \"tunnel\": \"" << json_escape(tunnel)
-      << "\", \"esn\": " << (p.esn ? "true" : "false") << ", \"nat_t\": " << (p.nat_t ? "true" : "false")
-      << ", \"state\": \"" << state << "\", \"packets\": " << s.packets << ", \"bytes\": " << s.bytes
-      << ", \"drops\": " << s.drops;
-    if (show_keys) j << ", \"key\": \"" << key << "\"";
-    j << "}";
-    first = false;
+    if (show_keys) cells.push_back(to_hex(std::span(p.key.data(), p.key_length)) + to_hex(p.salt));
+    rows.add(std::move(cells));
   }
-  j << "]\n";
-  if (!found) return {false, "no SA named or numbered \"" + json_escape(which) + "\"\n"};
-  return {true, json ? j.str() : table(rows)};
+  if (!which.empty() && rows.size() == 0) return {false, "no SA named or numbered \"" + json_escape(which) + "\"\n"};
+  return {true, rows.render(json)};
 }
 
 Reply show_interfaces(const dp::Gateway& gw, bool json) {
-  std::vector<std::vector<std::string>> rows{{"name", "role", "address", "address6", "mtu", "mac", "rx", "tx", "missed", "device"}};
-  std::ostringstream j;
-  j << "[";
-  bool first = true;
+  Rows rows({{"name", "name"}, {"role", "role"}, {"address", "address"}, {"address6", "address6"}, {"mtu", "mtu"},
+             {"mac", "mac"}, {"rx", "rx_packets"}, {"tx", "tx_packets"}, {"missed", "rx_missed"}, {"device", "device"}});
   for (const auto& p : gw.port_snapshot()) {
     const dp::PortSpec& s = *p.spec;
-    const char* role = s.role == dp::PortRole::kPublic ? "public" : "protected";
-    std::string v6 = s.has_address6 ? prefix_text(s.address6) : "-";
-    rows.push_back({s.name, role, prefix_text(s.address), v6, std::to_string(s.mtu), mac_text(p.mac),
-                    std::to_string(p.rx_packets), std::to_string(p.tx_packets), std::to_string(p.rx_missed), s.device});
-    j << (first ? "" : ", ") << "{\"name\": \"" << json_escape(s.name) << "\", \"role\": \"" << role
-      << "\", \"address\": \"" << prefix_text(s.address) << "\", \"address6\": \"" << v6 << "\", \"mtu\": " << s.mtu
-      << ", \"mac\": \"" << mac_text(p.mac) << "\", \"rx_packets\": " << p.rx_packets
-      << ", \"tx_packets\": " << p.tx_packets << ", \"rx_missed\": " << p.rx_missed << ", \"device\": \""
-      << json_escape(s.device) << "\"}";
-    first = false;
+    rows.add({s.name, s.role == dp::PortRole::kPublic ? "public" : "protected", prefix_text(s.address),
+              s.has_address6 ? prefix_text(s.address6) : "-", Cell::number(uint64_t{s.mtu}), mac_text(p.mac),
+              Cell::number(p.rx_packets), Cell::number(p.tx_packets), Cell::number(p.rx_missed), s.device});
   }
-  j << "]\n";
-  return {true, json ? j.str() : table(rows)};
+  return {true, rows.render(json)};
 }
 
 Reply show_policy(const dp::Gateway& gw, bool json) {
-  std::vector<std::vector<std::string>> rows{
-      {"name", "direction", "source", "destination", "protocol", "action", "sa", "priority"}};
-  std::ostringstream j;
-  j << "[";
-  bool first = true;
+  Rows rows({{"name", "name"}, {"direction", "direction"}, {"source", "source"}, {"destination", "destination"},
+             {"protocol", "protocol"}, {"action", "action"}, {"sa", "sa"}, {"priority", "priority"}});
   for (const auto& p : gw.policies()) {
-    const char* direction = p.direction == dp::SaDirection::kOutbound ? "outbound" : "inbound";
-    std::string source = p.family == dp::IpFamily::kIpv4 ? prefix_text(p.source) : prefix_text(p.source6);
-    std::string destination = p.family == dp::IpFamily::kIpv4 ? prefix_text(p.destination) : prefix_text(p.destination6);
-    std::string protocol = p.any_protocol ? "any" : std::to_string(p.protocol);
     const char* action = p.action == dp::PolicyAction::kProtect ? "protect"
                          : p.action == dp::PolicyAction::kBypass ? "bypass"
                                                                  : "discard";
-    std::string sa = p.action == dp::PolicyAction::kProtect ? p.sa : "-";
-    rows.push_back({p.name, direction, source, destination, protocol, action, sa, std::to_string(p.priority)});
-    j << (first ? "" : ", ") << "{\"name\": \"" << json_escape(p.name) << "\", \"direction\": \"" << direction << "\", \"source\": \"" << source
-      << "\", \"destination\": \"" << destination << "\", \"protocol\": \"" << protocol << "\", \"action\": \""
-      << action << "\", \"sa\": \"" << sa << "\", \"priority\": " << p.priority << "}";
-    first = false;
+    rows.add({p.name, p.direction == dp::SaDirection::kOutbound ? "outbound" : "inbound",
+              p.family == dp::IpFamily::kIpv4 ? prefix_text(p.source) : prefix_text(p.source6),
+              p.family == dp::IpFamily::kIpv4 ? prefix_text(p.destination) : prefix_text(p.destination6),
+              p.any_protocol ? "any" : std::to_string(p.protocol), action,
+              p.action == dp::PolicyAction::kProtect ? p.sa : "-", Cell::number(uint64_t{p.priority})});
   }
-  j << "]\n";
-  return {true, json ? j.str() : table(rows)};
+  return {true, rows.render(json)};
 }
 
 Reply show_routes(const dp::Gateway& gw, bool json) {
-  std::vector<std::vector<std::string>> rows{{"destination", "via", "interface"}};
-  std::ostringstream j;
-  j << "[";
-  bool first = true;
+  Rows rows({{"destination", "destination"}, {"via", "via"}, {"interface", "interface"}});
   for (const auto& r : gw.routes()) {
     bool v6 = r.family == dp::IpFamily::kIpv6;
-    std::string destination = v6 ? prefix_text(r.destination6) : prefix_text(r.destination);
     bool on_link = v6 ? std::all_of(r.gateway6.begin(), r.gateway6.end(), [](uint8_t b) { return b == 0; }) : r.gateway == 0;
-    std::string via = on_link ? "on link" : v6 ? ip_text(r.gateway6, dp::IpFamily::kIpv6) : ipv4_text(r.gateway);
-    const std::string& port = gw.spec().ports[r.port].name;
-    rows.push_back({destination, via, port});
-    j << (first ? "" : ", ") << "{\"destination\": \"" << destination << "\", \"via\": \"" << via
-      << "\", \"interface\": \"" << json_escape(port) << "\"}";
-    first = false;
+    rows.add({v6 ? prefix_text(r.destination6) : prefix_text(r.destination),
+              on_link ? "on link" : v6 ? ip_text(r.gateway6, dp::IpFamily::kIpv6) : ipv4_text(r.gateway),
+              gw.spec().ports[r.port].name});
   }
-  j << "]\n";
-  return {true, json ? j.str() : table(rows)};
+  return {true, rows.render(json)};
 }
 
 Reply show_neighbours(const dp::Gateway& gw, bool json) {
-  std::vector<std::vector<std::string>> rows{{"address", "mac"}};
-  std::ostringstream j;
-  j << "[";
-  bool first = true;
-  for (const auto& n : gw.neighbour_snapshot()) {
-    std::string address = ip_text(n.address, n.family);
-    rows.push_back({address, mac_text(n.mac)});
-    j << (first ? "" : ", ") << "{\"address\": \"" << address << "\", \"mac\": \"" << mac_text(n.mac) << "\"}";
-    first = false;
-  }
-  j << "]\n";
-  return {true, json ? j.str() : table(rows)};
+  Rows rows({{"address", "address"}, {"mac", "mac"}});
+  for (const auto& n : gw.neighbour_snapshot()) rows.add({ip_text(n.address, n.family), mac_text(n.mac)});
+  return {true, rows.render(json)};
 }
 
 Reply show_workers(const dp::Gateway& gw, bool json) {
-  std::vector<std::vector<std::string>> rows{{"lcore", "busy", "packets", "packets/busy pass"}};
-  std::ostringstream j;
-  j << "[";
-  bool first = true;
+  Rows rows({{"lcore", "lcore"}, {"busy", ""}, {"", "busy_percent"}, {"packets", "rx_packets"},
+             {"packets/busy pass", ""}, {"", "packets_per_busy_pass"}});
   for (const auto& w : gw.worker_snapshot()) {
     uint64_t total = w.busy_cycles + w.idle_cycles;
     double busy = total ? 100.0 * static_cast<double>(w.busy_cycles) / static_cast<double>(total) : 0.0;
@@ -215,13 +150,10 @@ Reply show_workers(const dp::Gateway& gw, bool json) {
     char b[32], p[32];
     std::snprintf(b, sizeof b, "%.1f%%", busy);
     std::snprintf(p, sizeof p, "%.1f", per_poll);
-    rows.push_back({std::to_string(w.lcore), b, std::to_string(w.rx_packets), p});
-    j << (first ? "" : ", ") << "{\"lcore\": " << w.lcore << ", \"busy_percent\": " << busy
-      << ", \"rx_packets\": " << w.rx_packets << ", \"packets_per_busy_pass\": " << per_poll << "}";
-    first = false;
+    rows.add({Cell::number(uint64_t{w.lcore}), b, Cell::number(busy), Cell::number(w.rx_packets), p,
+              Cell::number(per_poll)});
   }
-  j << "]\n";
-  return {true, json ? j.str() : table(rows)};
+  return {true, rows.render(json)};
 }
 
 // The Prometheus text exposition format (version 0.0.4): one counter family per gateway counter,
@@ -266,12 +198,6 @@ std::string metrics_text(const dp::Gateway& gw) {
 
 namespace {
 
-Reply metrics(const dp::Gateway& gw) { return {true, metrics_text(gw)}; }
-
-}  // namespace
-
-namespace {
-
 const char* protocol_name(uint8_t protocol) {
   switch (protocol) {
     case IPPROTO_TCP: return "tcp";
@@ -286,10 +212,8 @@ const char* protocol_name(uint8_t protocol) {
 
 // One line (or JSON object) per traced packet: where it came in, what it was, what became of it.
 Reply show_trace(const dp::Gateway& gw, bool json) {
-  std::vector<std::vector<std::string>> rows{{"worker", "in", "packet", "bytes", "sa", "fate"}};
-  std::ostringstream j;
-  j << "[";
-  bool first = true;
+  Rows rows({{"worker", "worker"}, {"in", "in"}, {"packet", "packet"}, {"bytes", "bytes"}, {"sa", ""}, {"", "spi"},
+             {"fate", "fate"}});
   const auto& ports = gw.spec().ports;
   for (const dp::TraceRecord& r : gw.trace_log()) {
     std::string packet = "not IP";
@@ -317,51 +241,45 @@ Reply show_trace(const dp::Gateway& gw, bool json) {
     }
     char spi[16] = "-";
     if (r.spi) std::snprintf(spi, sizeof spi, "0x%08x", r.spi);
-    rows.push_back({std::to_string(r.worker), ports[r.rx_port].name, packet, std::to_string(r.length), spi, fate});
-    j << (first ? "" : ", ") << "{\"worker\": " << r.worker << ", \"in\": \"" << json_escape(ports[r.rx_port].name)
-      << "\", \"packet\": \"" << json_escape(packet) << "\", \"bytes\": " << r.length << ", \"spi\": " << r.spi
-      << ", \"fate\": \"" << json_escape(fate) << "\"}";
-    first = false;
+    rows.add({Cell::number(uint64_t{r.worker}), ports[r.rx_port].name, packet, Cell::number(uint64_t{r.length}), spi,
+              Cell::number(uint64_t{r.spi}), fate});
   }
-  j << "]\n";
-  return {true, json ? j.str() : table(rows)};
+  return {true, rows.render(json)};
 }
 
 Reply show_ike(const IkeService* ike, bool json, bool show_keys) {
-  std::vector<std::vector<std::string>> rows{
-      {"connection", "state", "role", "peer", "IKE SPIs (i:r)", "suite", "CHILD_SA in", "out", "rekeys (child/IKE)", "note"}};
-  std::ostringstream j;
-  j << "[";
-  bool first = true;
+  std::vector<console::Column> columns{
+      {"connection", "connection"}, {"state", "state"}, {"", "why"}, {"role", ""}, {"", "initiator"}, {"peer", ""},
+      {"", "peer"}, {"IKE SPIs (i:r)", "initiator_spi"}, {"suite", ""}, {"", "suite"}, {"CHILD_SA in", ""},
+      {"", "inbound_spi"}, {"out", ""}, {"", "outbound_spi"}, {"rekeys (child/IKE)", ""}, {"note", ""},
+      {"", "udp_encapsulation"}, {"", "requests_sent"}, {"", "retransmits"}, {"", "responses_resent"},
+      {"", "resends_refused"}, {"", "cp_unanswered"}, {"", "dropped"}, {"", "child_rekeys"}, {"", "ike_rekeys"},
+      {"", "dpd_checks"}};
+  if (show_keys)
+    for (const char* key : {"sk_ei", "sk_er", "sk_ai", "sk_ar"}) columns.push_back({"", key});
+  Rows rows(std::move(columns));
   for (const auto& s : ike ? ike->status() : std::vector<IkeConnectionStatus>{}) {
     char spis[40], in[16], out[16];
     std::snprintf(spis, sizeof spis, "%016llx:%016llx", static_cast<unsigned long long>(s.initiator_spi),
                   static_cast<unsigned long long>(s.responder_spi));
     std::snprintf(in, sizeof in, "0x%08x", s.inbound_spi);
     std::snprintf(out, sizeof out, "0x%08x", s.outbound_spi);
-    std::string note = s.why.empty() ? (s.nat ? "ESP in UDP" : "") : s.why;
-    rows.push_back({s.name, s.state, s.initiator ? "initiator" : "responder", s.remote.empty() ? "-" : s.remote, spis,
-                    s.suite.empty() ? "-" : s.suite, in, out,
-                    std::to_string(s.counters.child_rekeys) + "/" + std::to_string(s.counters.ike_rekeys), note});
     const ike::IkeCounters& c = s.counters;
-    j << (first ? "" : ", ") << "{\"connection\": \"" << json_escape(s.name) << "\", \"state\": \"" << s.state
-      << "\", \"why\": \"" << json_escape(s.why) << "\", \"initiator\": " << (s.initiator ? "true" : "false")
-      << ", \"peer\": \"" << s.remote << "\", \"initiator_spi\": \"" << spis << "\", \"suite\": \"" << s.suite
-      << "\", \"inbound_spi\": " << s.inbound_spi << ", \"outbound_spi\": " << s.outbound_spi
-      << ", \"udp_encapsulation\": " << (s.nat ? "true" : "false") << ", \"requests_sent\": " << c.requests_sent
-      << ", \"retransmits\": " << c.retransmits << ", \"responses_resent\": " << c.responses_resent << ", \"resends_refused\": " << c.resends_refused << ", \"cp_unanswered\": " << c.cp_unanswered
-      << ", \"dropped\": " << c.dropped << ", \"child_rekeys\": " << c.child_rekeys << ", \"ike_rekeys\": " << c.ike_rekeys
-      << ", \"dpd_checks\": " << c.dpd_checks;
+    std::vector<Cell> cells{s.name, s.state, s.why, s.initiator ? "initiator" : "responder", Cell::boolean(s.initiator),
+                            s.remote.empty() ? "-" : s.remote, s.remote, spis, s.suite.empty() ? "-" : s.suite, s.suite,
+                            in, Cell::number(uint64_t{s.inbound_spi}), out, Cell::number(uint64_t{s.outbound_spi}),
+                            std::to_string(c.child_rekeys) + "/" + std::to_string(c.ike_rekeys),
+                            s.why.empty() ? (s.nat ? "ESP in UDP" : "") : s.why, Cell::boolean(s.nat),
+                            Cell::number(c.requests_sent), Cell::number(c.retransmits), Cell::number(c.responses_resent),
+                            Cell::number(c.resends_refused), Cell::number(c.cp_unanswered), Cell::number(c.dropped),
+                            Cell::number(c.child_rekeys), Cell::number(c.ike_rekeys), Cell::number(c.dpd_checks)};
     if (show_keys)
-      j << ", \"sk_ei\": \"" << to_hex(s.keys.sk_ei) << "\", \"sk_er\": \"" << to_hex(s.keys.sk_er) << "\", \"sk_ai\": \""
-        << to_hex(s.keys.sk_ai) << "\", \"sk_ar\": \"" << to_hex(s.keys.sk_ar) << "\"";
-    j << "}";
-    first = false;
+      for (const auto* key : {&s.keys.sk_ei, &s.keys.sk_er, &s.keys.sk_ai, &s.keys.sk_ar}) cells.push_back(to_hex(*key));
+    rows.add(std::move(cells));
   }
-  j << "]\n";
-  if (json) return {true, j.str()};
+  if (json) return {true, rows.json()};
   const IkeTotals& t = ike ? ike->totals() : IkeTotals{};
-  return {true, table(rows) + "IKE datagrams dropped: " + std::to_string(t.unknown_peer) + " from unknown peers, " +
+  return {true, rows.table() + "IKE datagrams dropped: " + std::to_string(t.unknown_peer) + " from unknown peers, " +
                     std::to_string(t.unknown_spi) + " for no IKE SA, " + std::to_string(t.bad_init) +
                     " IKE_SA_INIT malformed or refused; cookies sent: " + std::to_string(t.cookies_sent) + "\n"};
 }
@@ -400,6 +318,130 @@ std::string rest_after(const std::string& line, size_t words) {
 
 }  // namespace
 
+namespace {
+
+// A request as its handler sees it: the words after the command's own, and the rest of the line
+// as typed (settings keep their spacing).
+struct Request {
+  dp::Gateway& gateway;
+  ConsoleState& state;
+  std::vector<std::string> args;
+  std::string rest;
+  bool json;
+  bool show_keys;
+};
+
+struct Command {
+  std::vector<std::string_view> words;
+  size_t min_args, max_args;
+  std::string_view usage;  // what follows the words, for help
+  std::string_view help;   // empty: an alias, left out of help
+  Reply (*run)(Request&);
+};
+
+constexpr size_t kAnyArgs = SIZE_MAX;
+
+Reply help(Request& r);
+
+Reply arm_trace(Request& r) {
+  char* end = nullptr;
+  long n = std::strtol(r.args[0].c_str(), &end, 10);
+  if (end == nullptr || *end != 0 || n < 1 || n > 10000) return {false, "trace: give a packet count from 1 to 10000\n"};
+  r.gateway.arm_trace(static_cast<int32_t>(n));
+  return {true, r.json ? "{}\n" : "tracing the next " + r.args[0] + " packets: \"show trace\" shows them\n"};
+}
+
+Reply clear_counters(Request& r) {
+  r.state.baseline = r.gateway.counters();
+  return {true, r.json ? "{}\n" : "counters cleared\n"};
+}
+
+// Every command the console answers, in the order help lists them.
+const std::vector<Command>& commands() {
+  static const std::vector<Command> table{
+      {{"show", "counters"}, 0, 0, "", "every counter since the last clear",
+       [](Request& r) { return show_counters(r.gateway, r.state, r.json, false); }},
+      {{"show", "drops"}, 0, 0, "", "the drop counters that are not zero",
+       [](Request& r) { return show_counters(r.gateway, r.state, r.json, true); }},
+      {{"show", "interfaces"}, 0, 0, "", "ports: addresses, MTU, MAC, packets",
+       [](Request& r) { return show_interfaces(r.gateway, r.json); }},
+      {{"show", "policy"}, 0, 0, "", "every owner's policies as the SPDs hold them",
+       [](Request& r) { return show_policy(r.gateway, r.json); }},
+      {{"show", "routes"}, 0, 0, "", "connected and configured routes",
+       [](Request& r) { return show_routes(r.gateway, r.json); }},
+      {{"show", "neighbors"}, 0, 0, "", "resolved next hops (ARP, ND)",
+       [](Request& r) { return show_neighbours(r.gateway, r.json); }},
+      {{"show", "neighbours"}, 0, 0, "", "", [](Request& r) { return show_neighbours(r.gateway, r.json); }},
+      {{"show", "workers"}, 0, 0, "", "each worker's load", [](Request& r) { return show_workers(r.gateway, r.json); }},
+      {{"show", "sa"}, 0, 1, "[NAME|SPI] [--show-keys]", "installed SAs, or one",
+       [](Request& r) { return show_sa(r.gateway, r.json, r.show_keys, r.args.empty() ? "" : r.args[0]); }},
+      {{"show", "ike"}, 0, 0, "[--show-keys]", "IKE connections and their SAs",
+       [](Request& r) { return show_ike(r.state.ike, r.json, r.show_keys); }},
+      {{"show", "trace"}, 0, 0, "", "the packets the last trace followed",
+       [](Request& r) { return show_trace(r.gateway, r.json); }},
+      {{"trace"}, 1, 1, "N", "follow the next N packets", arm_trace},
+      {{"counters", "clear"}, 0, 0, "", "count from zero again (workers' counters stay as they are)", clear_counters},
+      {{"metrics"}, 0, 0, "", "every counter in Prometheus' text format",
+       [](Request& r) { return Reply{true, metrics_text(r.gateway)}; }},
+      {{"sa", "add"}, 1, kAnyArgs, "SETTINGS", "install a manually keyed SA",
+       [](Request& r) { return change_reply(add_sa(r.gateway, r.state.running, r.rest), r.json); }},
+      {{"sa", "del"}, 1, 1, "NAME", "remove an SA",
+       [](Request& r) { return change_reply(delete_sa(r.gateway, r.state.running, r.rest), r.json); }},
+      {{"policy", "add"}, 1, kAnyArgs, "SETTINGS", "add a policy",
+       [](Request& r) { return change_reply(add_policy(r.gateway, r.state.running, r.rest), r.json); }},
+      {{"policy", "del"}, 1, 1, "NAME", "remove a policy",
+       [](Request& r) { return change_reply(delete_policy(r.gateway, r.state.running, r.rest), r.json); }},
+      {{"route", "add"}, 1, kAnyArgs, "SETTINGS", "add a route",
+       [](Request& r) { return change_reply(add_route(r.gateway, r.state.running, r.rest), r.json); }},
+      {{"route", "del"}, 1, 1, "PREFIX", "remove a route",
+       [](Request& r) { return change_reply(delete_route(r.gateway, r.state.running, r.rest), r.json); }},
+      {{"config", "reload"}, 0, 1, "[FILE]", "apply the config file's changes",
+       [](Request& r) {
+         return change_reply(reload_config(r.gateway, r.state.ike, r.state.running, r.args.empty() ? "" : r.args[0]), r.json);
+       }},
+      {{"ike", "initiate"}, 1, 1, "CONNECTION", "start a connection's IKE SA",
+       [](Request& r) { return ike_command(r.state.ike, "initiate", r.args[0], r.json); }},
+      {{"ike", "terminate"}, 1, 1, "CONNECTION", "end it (Delete sent), and keep it down",
+       [](Request& r) { return ike_command(r.state.ike, "terminate", r.args[0], r.json); }},
+      {{"ike", "rekey-child"}, 1, 1, "CONNECTION", "rekey its CHILD_SA",
+       [](Request& r) { return ike_command(r.state.ike, "rekey-child", r.args[0], r.json); }},
+      {{"ike", "rekey"}, 1, 1, "CONNECTION", "", [](Request& r) { return ike_command(r.state.ike, "rekey", r.args[0], r.json); }},
+      {{"ike", "rekey-ike"}, 1, 1, "CONNECTION", "rekey its IKE SA",
+       [](Request& r) { return ike_command(r.state.ike, "rekey-ike", r.args[0], r.json); }},
+      {{"help"}, 0, 0, "", "this list", help},
+  };
+  return table;
+}
+
+std::string usage_of(const Command& c) {
+  std::string text;
+  for (std::string_view w : c.words) text += std::string(w) + " ";
+  text += c.usage;
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text;
+}
+
+Reply help(Request& r) {
+  Rows rows({{"command", "command"}, {"", "help"}, {"what it does", ""}});
+  for (const Command& c : commands())
+    if (!c.help.empty()) rows.add({usage_of(c), std::string(c.help), std::string(c.help)});
+  return {true, rows.render(r.json)};
+}
+
+// The command whose words begin the request and whose argument count fits; the longest such.
+const Command* find_command(const std::vector<std::string>& words) {
+  const Command* best = nullptr;
+  for (const Command& c : commands()) {
+    if (c.words.size() > words.size() || !std::equal(c.words.begin(), c.words.end(), words.begin())) continue;
+    size_t args = words.size() - c.words.size();
+    if (args < c.min_args || args > c.max_args) continue;
+    if (best == nullptr || c.words.size() > best->words.size()) best = &c;
+  }
+  return best;
+}
+
+}  // namespace
+
 console::Reply handle_console_command(dp::Gateway& gateway, ConsoleState& state, const std::string& raw) {
   std::string request = raw;
   bool json = false;
@@ -412,50 +454,16 @@ console::Reply handle_console_command(dp::Gateway& gateway, ConsoleState& state,
   for (std::string w; in >> w;) words.push_back(w);
   bool show_keys = std::erase(words, std::string("--show-keys")) > 0;
   json = std::erase(words, std::string("--json")) > 0 || json;
-  if (words.size() >= 2 && words[0] == "show") {
-    if (words.size() == 2 && words[1] == "counters") return show_counters(gateway, state, json, false);
-    if (words.size() == 2 && words[1] == "drops") return show_counters(gateway, state, json, true);
-    if (words.size() == 2 && words[1] == "routes") return show_routes(gateway, json);
-    if (words.size() == 2 && (words[1] == "neighbors" || words[1] == "neighbours")) return show_neighbours(gateway, json);
-    if (words.size() == 2 && words[1] == "workers") return show_workers(gateway, json);
-    if (words.size() <= 3 && words[1] == "sa") return show_sa(gateway, json, show_keys, words.size() == 3 ? words[2] : "");
-    if (words.size() == 2 && words[1] == "interfaces") return show_interfaces(gateway, json);
-    if (words.size() == 2 && words[1] == "policy") return show_policy(gateway, json);
-    if (words.size() == 2 && words[1] == "ike") return show_ike(state.ike, json, show_keys);
+  if (const Command* c = find_command(words)) {
+    Request r{gateway, state, {words.begin() + static_cast<std::ptrdiff_t>(c->words.size()), words.end()},
+              rest_after(request, c->words.size()), json, show_keys};
+    return c->run(r);
   }
-  if (words.size() == 1 && words[0] == "metrics") return metrics(gateway);
-  if (words.size() == 3 && words[0] == "ike") return ike_command(state.ike, words[1], words[2], json);
-  if (words.size() == 2 && words[0] == "show" && words[1] == "trace") return show_trace(gateway, json);
-  if (words.size() == 2 && words[0] == "trace") {
-    char* end = nullptr;
-    long n = std::strtol(words[1].c_str(), &end, 10);
-    if (end == nullptr || *end != 0 || n < 1 || n > 10000) return {false, "trace: give a packet count from 1 to 10000\n"};
-    gateway.arm_trace(static_cast<int32_t>(n));
-    return {true, json ? "{}\n" : "tracing the next " + words[1] + " packets: \"show trace\" shows them\n"};
-  }
-  if (words.size() == 2 && words[0] == "counters" && words[1] == "clear") {
-    state.baseline = gateway.counters();
-    return {true, json ? "{}\n" : "counters cleared\n"};
-  }
-  if (words.size() >= 3 && (words[1] == "add" || words[1] == "del")) {
-    bool add = words[1] == "add";
-    std::string argument = rest_after(request, 2);
-    if (words[0] == "sa")
-      return change_reply(add ? add_sa(gateway, state.running, argument) : delete_sa(gateway, state.running, argument), json);
-    if (words[0] == "policy")
-      return change_reply(add ? add_policy(gateway, state.running, argument) : delete_policy(gateway, state.running, argument),
-                          json);
-    if (words[0] == "route")
-      return change_reply(add ? add_route(gateway, state.running, argument) : delete_route(gateway, state.running, argument),
-                          json);
-  }
-  if (words.size() >= 2 && words.size() <= 3 && words[0] == "config" && words[1] == "reload")
-    return change_reply(reload_config(gateway, state.ike, state.running, words.size() == 3 ? words[2] : ""), json);
-  return {false, "unknown command \"" + json_escape(raw.substr(0, 80)) + "\"; commands: show " +
-                     "counters|drops|interfaces|policy|routes|neighbors|workers|ike, show sa [NAME|SPI] [--show-keys], " +
-                     "counters clear, metrics, sa add SETTINGS, sa del NAME, policy add SETTINGS, policy del NAME, " +
-                     "route add SETTINGS, route del PREFIX, config reload [FILE], trace N, show trace, " +
-                     "ike initiate|terminate|rekey-child|rekey-ike CONNECTION; --json after any\n"};
+  std::string known;
+  for (const Command& c : commands())
+    if (!c.help.empty()) known += (known.empty() ? "" : ", ") + usage_of(c);
+  return {false, "unknown command \"" + json_escape(raw.substr(0, 80)) + "\"; commands: " + known +
+                     "; --json after any\n"};
 }
 
 }  // namespace rampart::app

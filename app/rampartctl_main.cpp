@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
       "       rampartctl [-s SOCKET] sa add SETTINGS | sa del NAME | policy add SETTINGS | policy del NAME\n"
       "       rampartctl [-s SOCKET] route add SETTINGS | route del PREFIX\n"
       "       rampartctl [-s SOCKET] trace N [--json]   (follow the next N packets; prints them as they are in, 5 s at most)\n"
+      "       rampartctl [-s SOCKET] help   (the gateway's own list of the commands it answers)\n"
       "SETTINGS: the inside of one group of the config file, quoted as one argument (console/PROTOCOL.md)\n";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
