@@ -1,11 +1,11 @@
 #include <catch2/catch.hpp>
 
+#include <optional>
 #include <string>
 
 #include "app/console_commands.hpp"
 #include "dataplane/port.hpp"
-#include "tests/support/packets.hpp"
-#include "tests/support/specs.hpp"
+#include "tests/support/ring_site.hpp"
 
 using namespace rampart;
 using test::ip4;
@@ -17,16 +17,11 @@ namespace {
 class ConsoleBench {
  public:
   ConsoleBench() {
-    auto in = dp::create_ring_port_pair("cc_in", SOCKET_ID_ANY);
-    auto out = dp::create_ring_port_pair("cc_out", SOCKET_ID_ANY);
-    REQUIRE((in.ok() && out.ok()));
-    in_ = *in;
-    out_ = *out;
-    dp::GatewaySpec spec;
-    spec.worker_lcores = {1};
-    spec.mbufs = 1023;
-    spec.ports = {dp::ipv4_port("inside", in_.a_name, dp::PortRole::kProtected, {ip4(192, 0, 2, 1), 24}),
-                  dp::ipv4_port("outside", out_.a_name, dp::PortRole::kPublic, {ip4(198, 51, 100, 1), 24})};
+    auto site = test::RingSite::create("cc");
+    INFO((site.ok() ? "" : site.message()));
+    REQUIRE(site.ok());
+    site_.emplace(std::move(*site));
+    dp::GatewaySpec spec = site_->spec(1023);
     spec.sas = {test::tunnel_sa("to-peer", 0x1001, dp::SaDirection::kOutbound, ip4(198, 51, 100, 1), ip4(198, 51, 100, 2))};
     spec.policies = {test::policy(dp::SaDirection::kOutbound, {ip4(192, 0, 2, 0), 24}, {ip4(203, 0, 113, 0), 24},
                                   dp::PolicyAction::kProtect, "to-peer")};
@@ -37,14 +32,13 @@ class ConsoleBench {
   }
   ~ConsoleBench() {
     CHECK(gw_->shutdown() == 0);
-    dp::close_ring_port_pair(in_);
-    dp::close_ring_port_pair(out_);
+    site_->close();
     gw_.reset();
   }
   console::Reply ask(const std::string& request) { return app::handle_console_command(*gw_, state_, request); }
 
  private:
-  dp::PortPair in_{}, out_{};
+  std::optional<test::RingSite> site_;
   std::unique_ptr<dp::Gateway> gw_;
   app::ConsoleState state_;
 };

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 #include "app/ike_service.hpp"
 #include "config/config.hpp"
@@ -18,6 +19,7 @@
 #include "ike/ike_sa.hpp"
 #include "ike/proposal.hpp"
 #include "tests/support/packets.hpp"
+#include "tests/support/ring_site.hpp"
 #include "tests/support/specs.hpp"
 
 using namespace rampart;
@@ -60,19 +62,13 @@ uint64_t now_ms() {
 class ServiceBench {
  public:
   ServiceBench() {
-    auto in = dp::create_ring_port_pair("ikes_in", SOCKET_ID_ANY);
-    auto out = dp::create_ring_port_pair("ikes_out", SOCKET_ID_ANY);
-    REQUIRE((in.ok() && out.ok()));
-    in_ = *in;
-    out_ = *out;
-    REQUIRE(dp::start_port(in_.b, test::packet_pool(), 1).ok());
-    REQUIRE(dp::start_port(out_.b, test::packet_pool(), 1).ok());
-    dp::GatewaySpec spec;
-    spec.worker_lcores = {1};
-    spec.mbufs = 2047;
-    spec.ports = {dp::ipv4_port("inside", in_.a_name, dp::PortRole::kProtected, {ip4(192, 0, 2, 1), 24}),
-                  dp::ipv4_port("outside", out_.a_name, dp::PortRole::kPublic, {ip4(198, 51, 100, 1), 24})};
-    spec.routes = {dp::ipv4_route({ip4(203, 0, 113, 0), 24}, ip4(198, 51, 100, 2), 1)};
+    auto site = test::RingSite::create("ikes");
+    INFO((site.ok() ? "" : site.message()));
+    REQUIRE(site.ok());
+    site_.emplace(std::move(*site));
+    in_ = site_->inside;
+    out_ = site_->outside;
+    dp::GatewaySpec spec = site_->spec();
     dp::NeighbourSpec peer;
     peer.address = ip4(198, 51, 100, 2);
     std::memcpy(peer.mac.data(), kPeerMac.addr_bytes, 6);
@@ -95,8 +91,7 @@ class ServiceBench {
     service_.reset();
     receive_all();
     CHECK(gw_->shutdown() == 0);
-    dp::close_ring_port_pair(in_);
-    dp::close_ring_port_pair(out_);
+    site_->close();
     worker_.reset();
     gw_.reset();
   }
@@ -163,7 +158,8 @@ class ServiceBench {
     return false;
   }
 
-  dp::PortPair in_{}, out_{};
+  std::optional<test::RingSite> site_;
+  dp::PortPair in_{}, out_{};  // site_'s, for short
   std::unique_ptr<dp::Gateway> gw_;
   std::unique_ptr<dp::Worker> worker_;
   std::optional<app::IkeService> service_;

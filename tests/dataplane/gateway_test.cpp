@@ -8,6 +8,7 @@
 #include <rte_icmp.h>
 
 #include <functional>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <tuple>
@@ -17,6 +18,7 @@
 #include "dataplane/port.hpp"
 #include "dataplane/worker.hpp"
 #include "tests/dataplane/esp_harness.hpp"
+#include "tests/support/ring_site.hpp"
 #include "tests/support/specs.hpp"
 
 using namespace rampart;
@@ -25,14 +27,9 @@ using dp::DropReason;
 
 namespace {
 
-dp::GatewaySpec gateway_spec(const std::string& inside, const std::string& outside, const SaPair& to_peer,
-                             const SaPair& from_peer) {
-  dp::GatewaySpec spec;
-  spec.worker_lcores = {1};
-  spec.mbufs = 2047;
-  spec.ports = {dp::ipv4_port("inside", inside, dp::PortRole::kProtected, {ip4(192, 0, 2, 1), 24}),
-                dp::ipv4_port("outside", outside, dp::PortRole::kPublic, {ip4(198, 51, 100, 1), 24})};
-  spec.routes = {dp::ipv4_route({ip4(203, 0, 113, 0), 24}, ip4(198, 51, 100, 2), 1)};
+// The site's spec with a tunnel to the peer gateway behind the router and its policies.
+dp::GatewaySpec gateway_spec(const RingSite& site, const SaPair& to_peer, const SaPair& from_peer) {
+  dp::GatewaySpec spec = site.spec();
   spec.sas = {to_peer.out, from_peer.in};
   spec.sas[0].name = "to-peer";
   spec.sas[1].name = "from-peer";
@@ -65,14 +62,12 @@ Bytes arp(uint16_t op, const rte_ether_addr& sha, uint32_t sip, uint32_t tip) {
 class GatewayBench {
  public:
   explicit GatewayBench(const std::function<void(dp::GatewaySpec&)>& tweak = {}) {
-    auto in = dp::create_ring_port_pair("gwt_in", SOCKET_ID_ANY);
-    auto out = dp::create_ring_port_pair("gwt_out", SOCKET_ID_ANY);
-    INFO((in.ok() ? "" : in.message()) << (out.ok() ? "" : out.message()));
-    REQUIRE((in.ok() && out.ok()));
-    in_ = *in;
-    out_ = *out;
-    REQUIRE(dp::start_port(in_.b, packet_pool(), 1).ok());
-    REQUIRE(dp::start_port(out_.b, packet_pool(), 1).ok());
+    auto site = RingSite::create("gwt");
+    INFO((site.ok() ? "" : site.message()));
+    REQUIRE(site.ok());
+    site_.emplace(std::move(*site));
+    in_ = site_->inside;
+    out_ = site_->outside;
     to_peer_ = make_sa_pair(dp::SaMode::kTunnel, dp::IpFamily::kIpv4, 16, false, false);
     to_peer_.out.tunnel_source = v4(198, 51, 100, 1);
     to_peer_.out.tunnel_destination = v4(198, 51, 100, 2);
@@ -84,7 +79,7 @@ class GatewayBench {
     from_peer_.in.tunnel_source = from_peer_.out.tunnel_source;
     from_peer_.in.tunnel_destination = from_peer_.out.tunnel_destination;
     from_peer_.out.key[0] = from_peer_.in.key[0] = std::byte{0x77};
-    dp::GatewaySpec spec = gateway_spec(in_.a_name, out_.a_name, to_peer_, from_peer_);
+    dp::GatewaySpec spec = gateway_spec(*site_, to_peer_, from_peer_);
     spec.clock = TestClock::now;  // timeouts and lifetimes pass when a test says so
     if (tweak) tweak(spec);
     auto gw = dp::Gateway::create(spec);
@@ -101,8 +96,7 @@ class GatewayBench {
     receive_all(out_.b);
     CHECK(gw_->shutdown() == 0);
     // The ports go before the gateway's pool, which their queues were set up with.
-    dp::close_ring_port_pair(in_);
-    dp::close_ring_port_pair(out_);
+    site_->close();
     worker_.reset();  // it detaches from the gateway
     gw_.reset();
     CHECK(mbufs_in_use() == 0);
@@ -156,7 +150,8 @@ class GatewayBench {
   }
 
   EspHarness h_;
-  dp::PortPair in_{}, out_{};
+  std::optional<RingSite> site_;
+  dp::PortPair in_{}, out_{};  // site_'s, for short
   SaPair to_peer_, from_peer_;
   std::unique_ptr<dp::Gateway> gw_;
   std::unique_ptr<dp::Worker> worker_;

@@ -3,6 +3,7 @@
 // ESP packet back (the gateway talks to itself: its inbound SA has its outbound SA's key and SPI).
 // Every packet sent must come back decrypted exactly once: no loss at a swap, no misrouting, no
 // mbuf left behind, and (under ASan) no touch of freed memory.
+#include <optional>
 #include <catch2/catch.hpp>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
@@ -13,6 +14,7 @@
 #include "dataplane/port.hpp"
 #include "dataplane/worker.hpp"
 #include "tests/support/packets.hpp"
+#include "tests/support/ring_site.hpp"
 #include "tests/support/specs.hpp"
 
 using namespace rampart;
@@ -65,29 +67,18 @@ std::vector<dp::PolicySpec> tunnel_policies() {
 class LiveBench {
  public:
   LiveBench() {
-    auto in = dp::create_ring_port_pair("live_in", SOCKET_ID_ANY);
-    auto out = dp::create_ring_port_pair("live_out", SOCKET_ID_ANY);
-    REQUIRE((in.ok() && out.ok()));
-    in_ = *in;
-    out_ = *out;
-    REQUIRE(dp::start_port(in_.b, packet_pool(), 1).ok());
-    REQUIRE(dp::start_port(out_.b, packet_pool(), 1).ok());
-    dp::GatewaySpec spec;
-    spec.worker_lcores = {1};
-    spec.mbufs = 4095;
+    auto site = test::RingSite::create("live");
+    INFO((site.ok() ? "" : site.message()));
+    REQUIRE(site.ok());
+    site_.emplace(std::move(*site));
+    in_ = site_->inside;
+    out_ = site_->outside;
+    dp::GatewaySpec spec = site_->spec(4095);
     spec.rekey_linger_ms = 200;
-    spec.ports = {dp::ipv4_port("inside", in_.a_name, dp::PortRole::kProtected, {ip4(192, 0, 2, 1), 24}),
-                  dp::ipv4_port("outside", out_.a_name, dp::PortRole::kPublic, {ip4(198, 51, 100, 1), 24})};
-    spec.routes = {dp::ipv4_route({ip4(203, 0, 113, 0), 24}, ip4(198, 51, 100, 2), 1)};
     auto [sa_out, sa_in] = sa_pair(0);
     spec.sas = {sa_out, sa_in};
     spec.policies = tunnel_policies();
-    dp::NeighbourSpec peer, host;
-    peer.address = ip4(198, 51, 100, 2);
-    std::copy_n(kPeerMac.addr_bytes, 6, peer.mac.begin());
-    host.address = ip4(192, 0, 2, 10);
-    std::copy_n(kHostMac.addr_bytes, 6, host.mac.begin());
-    spec.neighbours = {peer, host};
+    spec.neighbours = RingSite::neighbours();
     auto gw = dp::Gateway::create(spec);
     INFO((gw.ok() ? "" : gw.message()));
     REQUIRE(gw.ok());
@@ -104,8 +95,7 @@ class LiveBench {
     worker_.reset();
     gw_->control_poll();
     CHECK(gw_->shutdown() == 0);
-    dp::close_ring_port_pair(in_);
-    dp::close_ring_port_pair(out_);
+    site_->close();
     gw_.reset();
     CHECK(mbufs_in_use() == 0);
   }
@@ -198,7 +188,8 @@ class LiveBench {
     return total;
   }
 
-  dp::PortPair in_{}, out_{};
+  std::optional<RingSite> site_;
+  dp::PortPair in_{}, out_{};  // site_'s, for short
   rte_ether_addr inside_mac_{}, outside_mac_{};
   std::unique_ptr<dp::Gateway> gw_;
   std::unique_ptr<dp::Worker> worker_;
