@@ -21,34 +21,6 @@ RP_GW_PIDS=()
 
 rp_ns() { ip netns exec "$@"; }
 
-# For tests: refuses to run without root; defines fail (says why, counts in failures, which
-# rp_test_verdict reads); on exit (a timeout's signal included) stops every process in the
-# caller's pids array and removes the topology; then brings the topology up.
-rp_test_begin() {
-  if [[ $(id -u) -ne 0 ]]; then echo "FAIL: needs root for network namespaces"; exit 1; fi
-  failures=0
-  fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-  pids=()
-  trap rp_test_end EXIT
-  trap 'exit 1' INT TERM
-  topology_up
-}
-# For tests, after gateways_stop: each gateway stopped cleanly with every mbuf back and no
-# sanitizer report (through the caller's fail), then the verdict; exits 1 on any failure.
-rp_test_verdict() {  # test name
-  for gw in ${RP_GATEWAYS:-gw1 gw2}; do
-    grep -q "not returned to the pool" "$RP_DIR/$gw.log" && fail "$gw leaked mbufs"
-    grep -q "rampartd: stopped" "$RP_DIR/$gw.log" || fail "$gw did not stop cleanly"
-    grep -q "Sanitizer" "$RP_DIR/$gw.log" && fail "$gw: sanitizer report"
-  done
-  if ((failures)); then
-    cat "$RP_DIR"/gw*.log
-    echo "$1: $failures failure(s)"
-    exit 1
-  fi
-  echo "$1: all checks passed"
-}
-
 # Moves a namespace's veth end into host A's namespace with an address there, so that one
 # process in host A (a traffic generator) holds both ends of the path under test; the kernel
 # answers ARP for the address.
@@ -56,11 +28,6 @@ rp_move_to_a() {  # ns dev address/prefix
   rp_ns "$1" ip link set "$2" netns "$RP_NS_A"
   rp_ns "$RP_NS_A" ip link set "$2" up
   rp_ns "$RP_NS_A" ip addr add "$3" dev "$2"
-}
-
-rp_test_end() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-  topology_down
 }
 
 # 1 MB over TCP from one namespace to an address in another; fails, saying what each side saw,

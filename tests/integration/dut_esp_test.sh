@@ -15,6 +15,7 @@ rampartd=$1
 bench=$2
 
 source "$here/../../scripts/lib/topology.sh"
+source "$here/../support/ns_test.sh"
 export RP_GATEWAYS=gw1
 rp_test_begin  # root, namespaces up, everything removed on exit
 rp_move_to_a "$RP_NS_G2" g2out 198.51.100.2/24  # gateway 2's outside end, played by the bench

@@ -11,6 +11,7 @@ rampartd=$1
 bench=$2
 
 source "$here/../../scripts/lib/topology.sh"
+source "$here/../support/ns_test.sh"
 rp_test_begin  # root, namespaces up, everything removed on exit
 rp_move_to_a "$RP_NS_B" b0 203.0.113.10/24  # host B's end, received on by the bench
 gateways_start "$rampartd" || exit 1

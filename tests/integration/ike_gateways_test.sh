@@ -11,6 +11,7 @@ rampartd=$1
 rampartctl=$(dirname "$rampartd")/rampartctl
 
 source "$here/../../scripts/lib/topology.sh"
+source "$here/../support/ns_test.sh"
 rp_test_begin  # root, namespaces up, everything removed on exit
 rp_capture_internet  # first: gateway 1 initiates within milliseconds of starting
 # Both rekey their CHILD_SA every 20 kB (soft byte lifetime from the workers).

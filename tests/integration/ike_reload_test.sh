@@ -12,6 +12,7 @@ rampartd=$1
 rampartctl=$(dirname "$rampartd")/rampartctl
 
 source "$here/../../scripts/lib/topology.sh"
+source "$here/../support/ns_test.sh"
 source "$here/../support/wait_for.sh"
 rp_test_begin  # root, namespaces up, everything removed on exit
 site6() {  # local remote local_ts remote_ts initiate [extra]

@@ -11,6 +11,7 @@ rampartd=$1
 rampartctl=$(dirname "$rampartd")/rampartctl
 
 source "$here/../../scripts/lib/topology.sh"
+source "$here/../support/ns_test.sh"
 rp_test_begin  # root, namespaces up, everything removed on exit
 gateways_start "$rampartd" || exit 1
 ctl() { local gw=$1; shift; "$rampartctl" -s "$RP_DIR/$gw.sock" "$@"; }

@@ -11,20 +11,20 @@ rampartd=$1
 source_dir=$2
 rampartctl=$(dirname "$rampartd")/rampartctl
 source "$(dirname "$0")/../support/wait_for.sh"
-if [[ $(id -u) -ne 0 ]]; then echo "FAIL: needs root for a network namespace"; exit 1; fi
+source "$(dirname "$0")/../support/ns_test.sh"
+ns_test_begin
 dir=$(mktemp -d /tmp/rampart-startup.XXXXXX)
+ns_test_on_exit 'rm -rf "$dir"'
 ns=rp-startup-$$
+ns_test_netns "$ns" || exit 1
+# The daemon under test changes from case to case: whichever runs at the end is stopped first.
 daemon=
 holder=
-cleanup() {
+stop_daemons() {
   [[ -n $holder ]] && kill "$holder" 2>/dev/null
   [[ -n $daemon ]] && kill -TERM "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-  ip netns del "$ns" 2>/dev/null
-  rm -rf "$dir"
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-ip netns add "$ns" || exit 1
+ns_test_on_exit stop_daemons
 n=0
 for itf in g1in g1out g2in g2out rp-in rp-out; do  # veth pairs: this kernel has no dummy links
   n=$((n + 1))
@@ -32,8 +32,6 @@ for itf in g1in g1out g2in g2out rp-in rp-out; do  # veth pairs: this kernel has
 done
 in_ns() { ip netns exec "$ns" "$@"; }
 
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 example=$source_dir/config/examples/site-to-site-gateway1.conf
 ike_example=$source_dir/config/examples/ike-gateway1.conf
 certs=$source_dir/config/examples/certs

@@ -10,6 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 rampartd=$1
 
 source "$here/../../scripts/lib/topology.sh"
+source "$here/../support/ns_test.sh"
 rp_test_begin  # root, namespaces up, everything removed on exit
 RP_CONFIG_EXAMPLE=host-to-host-transport gateways_start "$rampartd" || exit 1
 rp_capture_internet

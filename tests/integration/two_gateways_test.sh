@@ -10,6 +10,7 @@ rampartd=$1
 outer=${2:-ipv4}   # ipv6: the same topology with the tunnel between the gateways' IPv6 addresses
 
 source "$here/../../scripts/lib/topology.sh"
+source "$here/../support/ns_test.sh"
 rp_test_begin  # root, namespaces up, everything removed on exit
 if [[ $outer == ipv6 ]]; then
   # The examples' tunnels, moved to 2001:db8:ff::1 <-> 2001:db8:ff::2 (4in6 and 6in6).

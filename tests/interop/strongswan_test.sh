@@ -34,10 +34,11 @@ rampartd=$1
 rampartctl=$(dirname "$rampartd")/rampartctl
 
 source "$here/../../scripts/lib/topology.sh"
+source "$here/../support/ns_test.sh"
 source "$here/strongswan.sh"
 [[ -x $SWAN_CHARON ]] || { echo "FAIL: strongSwan is not installed (scripts/setup installs it)"; exit 1; }
 rp_test_begin
-trap 'swan_stop; rp_test_end' EXIT
+ns_test_on_exit swan_stop
 swan_network
 export RP_GATEWAYS=gw1 RP_CONFIG_EXAMPLE=ike-gateway
 ctl() { "$rampartctl" -s "$RP_DIR/gw1.sock" "$@"; }
