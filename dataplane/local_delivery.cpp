@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "dataplane/neighbour_service.hpp"
+#include "dataplane/udp_headers.hpp"
 #include "dataplane/update_channel.hpp"
 
 namespace rampart::dp {
@@ -100,35 +101,16 @@ void LocalDelivery::send(const LocalDatagram& d) {
     rte_pktmbuf_free(m);
     return;
   }
-  auto* udp = reinterpret_cast<rte_udp_hdr*>(front + ip_header);
-  udp->src_port = rte_cpu_to_be_16(d.source_port);
-  udp->dst_port = rte_cpu_to_be_16(d.destination_port);
-  udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(length - ip_header));
-  udp->dgram_cksum = 0;
-  auto* body = reinterpret_cast<uint8_t*>(udp + 1);
+  UdpEndpoints ends{d.source.data(), d.destination.data(), d.source_port, d.destination_port};
+  auto payload_length = static_cast<uint16_t>(marker + d.payload.size());
+  if (v6)
+    write_ipv6_udp(front, ends, payload_length);
+  else
+    write_ipv4_udp(front, ends, payload_length);
+  uint8_t* body = front + ip_header + sizeof(rte_udp_hdr);
   std::memset(body, 0, marker);
   std::memcpy(body + marker, d.payload.data(), d.payload.size());
-  if (v6) {
-    auto* ip = reinterpret_cast<rte_ipv6_hdr*>(front);
-    std::memset(ip, 0, sizeof *ip);
-    ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
-    ip->payload_len = rte_cpu_to_be_16(static_cast<uint16_t>(length - ip_header));
-    ip->proto = IPPROTO_UDP;
-    ip->hop_limits = 64;
-    std::memcpy(ip->src_addr, d.source.data(), 16);
-    std::memcpy(ip->dst_addr, d.destination.data(), 16);
-    udp->dgram_cksum = rte_ipv6_udptcp_cksum(ip, udp);  // RFC 8200 8.1: never zero over IPv6
-  } else {
-    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(front);
-    std::memset(ip, 0, sizeof *ip);
-    ip->version_ihl = 0x45;
-    ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(length));
-    ip->time_to_live = 64;
-    ip->next_proto_id = IPPROTO_UDP;
-    std::memcpy(&ip->src_addr, d.source.data(), 4);
-    std::memcpy(&ip->dst_addr, d.destination.data(), 4);
-    ip->hdr_checksum = rte_ipv4_cksum(ip);  // and no UDP checksum (RFC 768 allows it over IPv4)
-  }
+  if (v6) set_udp6_checksum(front);
   out_.generated();
   neighbours_.send(m, clock_());
 }

@@ -7,6 +7,8 @@
 #include <numeric>
 #include <sstream>
 
+#include "dataplane/udp_headers.hpp"
+
 namespace rampart::bench {
 
 double SizeSpec::mean() const {
@@ -33,35 +35,15 @@ std::optional<std::vector<SizeSpec>> parse_sizes(const std::string& text) {
 
 const char* direction_name(Direction d) { return d == Direction::kOutbound ? "outbound" : "inbound"; }
 
+// Ports 1024 -> 1024; length is the IP packet's.
 void write_ipv4_udp(uint8_t* p, uint16_t length, uint32_t source, uint32_t destination) {
-  std::memset(p, 0, 28);
-  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p);
-  ip->version_ihl = 0x45;
-  ip->total_length = rte_cpu_to_be_16(length);
-  ip->time_to_live = 64;
-  ip->next_proto_id = IPPROTO_UDP;
-  ip->src_addr = rte_cpu_to_be_32(source);
-  ip->dst_addr = rte_cpu_to_be_32(destination);
-  ip->hdr_checksum = rte_ipv4_cksum(ip);
-  p[20] = 0x04;  // ports 1024 -> 1024
-  p[22] = 0x04;
-  p[24] = static_cast<uint8_t>((length - 20) >> 8);
-  p[25] = static_cast<uint8_t>(length - 20);
+  uint32_t from = rte_cpu_to_be_32(source), to = rte_cpu_to_be_32(destination);
+  dp::write_ipv4_udp(p, {reinterpret_cast<const uint8_t*>(&from), reinterpret_cast<const uint8_t*>(&to), 1024, 1024},
+                     static_cast<uint16_t>(length - dp::kIpv4UdpHeaders));
 }
 
 void write_ipv6_udp(uint8_t* p, uint16_t length, const uint8_t* source, const uint8_t* destination) {
-  std::memset(p, 0, 48);
-  auto* ip = reinterpret_cast<rte_ipv6_hdr*>(p);
-  ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
-  ip->payload_len = rte_cpu_to_be_16(static_cast<uint16_t>(length - 40));
-  ip->proto = IPPROTO_UDP;
-  ip->hop_limits = 64;
-  std::memcpy(ip->src_addr, source, 16);
-  std::memcpy(ip->dst_addr, destination, 16);
-  p[40] = 0x04;
-  p[42] = 0x04;
-  p[44] = static_cast<uint8_t>((length - 40) >> 8);
-  p[45] = static_cast<uint8_t>(length - 40);
+  dp::write_ipv6_udp(p, {source, destination, 1024, 1024}, static_cast<uint16_t>(length - dp::kIpv6UdpHeaders));
 }
 
 }  // namespace rampart::bench

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/udp_headers.hpp"
+
 namespace rampart::test {
 
 using Bytes = std::vector<uint8_t>;
@@ -78,45 +80,30 @@ struct UdpSpec {
   uint8_t fill = 0;      // payload bytes are fill, fill+1, ...
 };
 
-// An IPv4 UDP packet with valid IP and UDP checksums.
+// An IPv4 UDP packet with valid IP and UDP checksums, ports 1234 -> 5678.
 inline Bytes ipv4_udp(const UdpSpec& spec) {
-  Bytes p(20 + 8 + spec.payload_length);
+  Bytes p(dp::kIpv4UdpHeaders + spec.payload_length);
+  dp::write_ipv4_udp(p.data(), {spec.source.data(), spec.destination.data(), 1234, 5678}, spec.payload_length);
   auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p.data());
-  ip->version_ihl = 0x45;
   ip->type_of_service = spec.tos;
-  ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(p.size()));
   ip->packet_id = rte_cpu_to_be_16(0x1234);
   ip->fragment_offset = rte_cpu_to_be_16(spec.dont_fragment ? 0x4000 : 0);
-  ip->time_to_live = 64;
-  ip->next_proto_id = IPPROTO_UDP;
-  std::memcpy(&ip->src_addr, spec.source.data(), 4);
-  std::memcpy(&ip->dst_addr, spec.destination.data(), 4);
+  ip->hdr_checksum = 0;
   ip->hdr_checksum = rte_ipv4_cksum(ip);
+  for (uint16_t i = 0; i < spec.payload_length; ++i) p[dp::kIpv4UdpHeaders + i] = static_cast<uint8_t>(spec.fill + i);
   auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
-  udp->src_port = rte_cpu_to_be_16(1234);
-  udp->dst_port = rte_cpu_to_be_16(5678);
-  udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(8 + spec.payload_length));
-  for (uint16_t i = 0; i < spec.payload_length; ++i) p[28 + i] = static_cast<uint8_t>(spec.fill + i);
   udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
   return p;
 }
 
-// An IPv6 UDP packet with a valid UDP checksum.
+// An IPv6 UDP packet with a valid UDP checksum, ports 1234 -> 5678.
 inline Bytes ipv6_udp(const UdpSpec& spec) {
-  Bytes p(40 + 8 + spec.payload_length);
+  Bytes p(dp::kIpv6UdpHeaders + spec.payload_length);
+  dp::write_ipv6_udp(p.data(), {spec.source.data(), spec.destination.data(), 1234, 5678}, spec.payload_length);
   auto* ip = reinterpret_cast<rte_ipv6_hdr*>(p.data());
   ip->vtc_flow = rte_cpu_to_be_32(6u << 28 | uint32_t{spec.tos} << 20);
-  ip->payload_len = rte_cpu_to_be_16(static_cast<uint16_t>(8 + spec.payload_length));
-  ip->proto = IPPROTO_UDP;
-  ip->hop_limits = 64;
-  std::memcpy(ip->src_addr, spec.source.data(), 16);
-  std::memcpy(ip->dst_addr, spec.destination.data(), 16);
-  auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
-  udp->src_port = rte_cpu_to_be_16(1234);
-  udp->dst_port = rte_cpu_to_be_16(5678);
-  udp->dgram_len = ip->payload_len;
-  for (uint16_t i = 0; i < spec.payload_length; ++i) p[48 + i] = static_cast<uint8_t>(spec.fill + i);
-  udp->dgram_cksum = rte_ipv6_udptcp_cksum(ip, udp);
+  for (uint16_t i = 0; i < spec.payload_length; ++i) p[dp::kIpv6UdpHeaders + i] = static_cast<uint8_t>(spec.fill + i);
+  dp::set_udp6_checksum(p.data());
   return p;
 }
 
