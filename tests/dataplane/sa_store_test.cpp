@@ -6,6 +6,7 @@
 #include <rte_ring_elem.h>
 
 #include "dataplane/sa_store.hpp"
+#include "dataplane/snapshots.hpp"
 #include "dataplane/update_channel.hpp"
 #include "tests/support/specs.hpp"
 
@@ -84,6 +85,14 @@ TEST_CASE_METHOD(StoreRig, "the SA store installs, replaces make-before-break, a
   CHECK(store->sad().contains(0x200));
   CHECK(store->sad().contains(0x201));
   CHECK(lingering() == 1);
+  // What the console sees of it: a snapshot with the old SA marked lingering.
+  auto snapshot = dp::sa_snapshot(*store);
+  REQUIRE(snapshot.size() == 3);
+  for (const dp::SaSnapshot& sa : snapshot) {
+    CHECK(sa.lingering == (sa.params->spi == 0x200));
+    CHECK_FALSE(sa.expired);
+    CHECK(sa.packets == 0);
+  }
   poll_at(100);
   CHECK(store->sad().contains(0x200));  // within its 200 ms
   poll_at(250);
