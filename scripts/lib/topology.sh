@@ -11,6 +11,8 @@
 # Names carry this shell's PID so that parallel runs do not collide; everything is removed by
 # name and PID in topology_down, never by pattern.
 
+source "$(dirname "${BASH_SOURCE[0]}")/wait_for.sh"
+
 RP_ID=${RP_ID:-$$}
 RP_NS_A=rp-a-$RP_ID
 RP_NS_G1=rp-g1-$RP_ID
@@ -30,6 +32,13 @@ rp_move_to_a() {  # ns dev address/prefix
   rp_ns "$RP_NS_A" ip addr add "$3" dev "$2"
 }
 
+# Something in namespace $1 listens on port $2 (TCP, or UDP with a third argument udp).
+rp_listening() {  # ns port [tcp|udp]
+  local kind=-Hltn
+  [[ ${3:-tcp} == udp ]] && kind=-Hlun
+  [[ -n $(ip netns exec "$1" ss $kind "sport = :$2") ]]
+}
+
 # 1 MB over TCP from one namespace to an address in another; fails, saying what each side saw,
 # unless the digests match.
 rp_transfer() {  # from_ns to_ns to_address
@@ -37,7 +46,7 @@ rp_transfer() {  # from_ns to_ns to_address
   lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
   rp_ns "$2" /usr/bin/python3 "$lib/transfer.py" serve tcp "$3" 5001 10 >"$RP_DIR/serve.out" &
   local server=$!
-  sleep 0.5
+  wait_for 5 rp_listening "$2" 5001 || { echo "TCP to $3: no server listening"; kill $server; return 1; }
   local sent received
   sent=$(rp_ns "$1" /usr/bin/python3 "$lib/transfer.py" send tcp "$3" 5001 1000000)
   wait $server
@@ -49,11 +58,12 @@ rp_transfer() {  # from_ns to_ns to_address
 # and to_g2.pcap (a gateway's own af_packet sends bypass the kernel's taps, so each side's
 # capture holds the other's traffic), the tcpdumps in the caller's pids array.
 rp_capture_internet() {
-  ip netns exec "$RP_NS_G2" tcpdump -i g2out -n -U -w "$RP_DIR/to_g2.pcap" 2>/dev/null &
+  ip netns exec "$RP_NS_G2" tcpdump -i g2out -n -U -w "$RP_DIR/to_g2.pcap" 2>"$RP_DIR/tcpdump_g2.err" &
   pids+=($!)
-  ip netns exec "$RP_NS_G1" tcpdump -i g1out -n -U -w "$RP_DIR/to_g1.pcap" 2>/dev/null &
+  ip netns exec "$RP_NS_G1" tcpdump -i g1out -n -U -w "$RP_DIR/to_g1.pcap" 2>"$RP_DIR/tcpdump_g1.err" &
   pids+=($!)
-  sleep 0.5
+  # Capturing once each has said so.
+  wait_for 5 grep -q "listening on" "$RP_DIR/tcpdump_g2.err" && wait_for 5 grep -q "listening on" "$RP_DIR/tcpdump_g1.err"
 }
 # Stops them (every process in pids), so the captures are complete.
 rp_capture_stop() {

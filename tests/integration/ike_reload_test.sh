@@ -13,7 +13,7 @@ rampartctl=$(dirname "$rampartd")/rampartctl
 
 source "$here/../../scripts/lib/topology.sh"
 source "$here/../support/ns_test.sh"
-source "$here/../support/wait_for.sh"
+source "$here/../../scripts/lib/wait_for.sh"
 rp_test_begin  # root, namespaces up, everything removed on exit
 site6() {  # local remote local_ts remote_ts initiate [extra]
   echo "  { name = \"site6\"; local = \"$1\"; remote = \"$2\"; local_id = \"$1\"; remote_id = \"$2\";"

@@ -10,7 +10,7 @@ set -uo pipefail
 rampartd=$1
 source_dir=$2
 rampartctl=$(dirname "$rampartd")/rampartctl
-source "$(dirname "$0")/../support/wait_for.sh"
+source "$(dirname "$0")/../../scripts/lib/wait_for.sh"
 source "$(dirname "$0")/../support/ns_test.sh"
 ns_test_begin
 dir=$(mktemp -d /tmp/rampart-startup.XXXXXX)

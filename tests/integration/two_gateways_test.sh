@@ -7,6 +7,7 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 rampartd=$1
+rampartctl=$(dirname "$rampartd")/rampartctl
 outer=${2:-ipv4}   # ipv6: the same topology with the tunnel between the gateways' IPv6 addresses
 
 source "$here/../../scripts/lib/topology.sh"
@@ -46,10 +47,13 @@ cleartext=$(cat <(tcpdump -r "$RP_DIR/to_g2.pcap" -n "$clear_filter" 2>/dev/null
 # Hostile traffic from the internet side.
 g1_mac=$(ip -n "$RP_NS_G1" -br link show g1out | awk '{print $3}')
 g2_mac=$(ip -n "$RP_NS_G2" -br link show g2out | awk '{print $3}')
+# Each arrives before the gateways stop: their consoles count it.
+live_counter() { "$rampartctl" -s "$RP_DIR/$1.sock" show counters | awk -v name="$2" '$1 == name {print $2}'; }
+counted() { (($(live_counter "$1" "$2") >= 1)); }
 rp_ns "$RP_NS_G2" /usr/bin/python3 "$here/esp_capture.py" inject g2out "$g1_mac" || fail "inject"
-sleep 0.5
+wait_for 5 counted gw1 drop_unknown_spi && wait_for 5 counted gw1 drop_cleartext || fail "the injected packets did not arrive"
 rp_ns "$RP_NS_G1" /usr/bin/python3 "$here/esp_capture.py" replay "$RP_DIR/to_g2.pcap" g1out "$g2_mac" || fail "replay"
-sleep 0.5
+wait_for 5 counted gw2 drop_replay || fail "the replayed packets did not arrive"
 
 
 gateways_stop
