@@ -231,7 +231,7 @@ size_t IkeService::half_open() const {
 }
 
 Result<void> IkeService::listen(dp::Gateway& gateway) {
-  for (uint16_t port : {ike::kIkePort, ike::kIkeNatTPort})
+  for (uint16_t port : ike::kIkePorts)
     if (auto r = gateway.listen_udp(port); !r) return r;
   return {};
 }
@@ -252,7 +252,7 @@ void IkeService::poll(dp::Gateway& gateway) {
         start(gateway, c, "initiating for the traffic its policy caught (trap)");
   release_held(gateway);
   tick_closing(gateway);
-  for (const dp::LocalDatagram& d : gateway.take_datagrams()) {
+  for (const dp::LocalDatagram& d : gateway.take_datagrams(ike::kIkePorts)) {
     if (to_closing(gateway, d)) continue;
     Connection* match = nullptr;
     for (Connection& c : connections_)

@@ -50,7 +50,7 @@ enum class DropReason : uint8_t {
   kUnsupported,     // a protocol the pipeline does not handle (e.g. IPv6 for now)
   kControlBusy,     // the ring to the control core was full
   kTxFull,          // the port's tx queue took no more
-  // The control core (dataplane/gateway.cpp):
+  // The control core (its rooms: neighbour_service.cpp, local_delivery.cpp; gateway.cpp at shutdown):
   kNeighbourMessage,     // ARP or ND learned from, or needing no answer: consumed
   kBadNeighbourMessage,  // ARP or ND malformed or refused
   kLocalDelivery,        // handed to a local service (IKE, ...): consumed

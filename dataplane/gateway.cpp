@@ -163,11 +163,15 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewaySpec& spec) {
 Gateway::~Gateway() {
   release();
   // No worker runs now: what waits for a grace period goes first (it may use the SAD), then the
-  // rooms, then the pools their packets came from.
+  // rooms, then the rings and the pools their packets came from.
   updates_.reset();
   local_.reset();
   neighbours_.reset();
   sas_.reset();
+  release();  // whatever a room sent on its way out
+  for (rte_ring* ring : {to_control_, control_tx_, unresolved_}) rte_ring_free(ring);
+  for (rte_ring* ring : events_) rte_ring_free(ring);
+  for (rte_ring* ring : traces_) rte_ring_free(ring);
   rte_mempool_free(pool_);
   rte_mempool_free(large_pool_);
 }
@@ -285,6 +289,7 @@ void Gateway::release() {
   if (!drops_) return;  // create() failed before there was anything to hold
   CounterTable::Lane& control_drops = drops_->lane(drops_->lane_count() - 1);
   if (neighbours_) control_drops.add(DropReason::kShutdown, neighbours_->release());
+  // Emptied, not freed: the rooms keep their way out until the gateway goes.
   for (rte_ring* ring : {to_control_, control_tx_, unresolved_}) {
     if (ring == nullptr) continue;
     void* m;
@@ -292,13 +297,7 @@ void Gateway::release() {
       rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
       control_drops.add(DropReason::kShutdown);
     }
-    rte_ring_free(ring);
   }
-  to_control_ = control_tx_ = unresolved_ = nullptr;
-  for (rte_ring* ring : events_) rte_ring_free(ring);
-  events_.clear();
-  for (rte_ring* ring : traces_) rte_ring_free(ring);
-  traces_.clear();
   for (Reassembler& r : reassemblers_)  // the workers keep their pointers
     if (uint32_t held = r.close(); held != 0) control_drops.add(DropReason::kShutdown, held);
   // The ports are stopped, not closed: they belong to whoever created the devices (EAL closes

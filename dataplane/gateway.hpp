@@ -74,10 +74,10 @@ class Gateway {
   std::vector<std::string> take_missing_sas() { return sas_->take_missing_sas(); }
 
   // Local delivery: UDP ports the control core's services listen on, the datagrams that came
-  // for them since the last call (at most 256 wait; more are dropped and counted), and a
-  // datagram to send.
+  // for one service's ports since it last asked (at most 256 wait, all services together; more
+  // are dropped and counted), and a datagram to send.
   Result<void> listen_udp(uint16_t port) { return local_->listen_udp(port); }
-  std::vector<LocalDatagram> take_datagrams() { return local_->take(); }
+  std::vector<LocalDatagram> take_datagrams(std::span<const uint16_t> ports) { return local_->take(ports); }
   void send_datagram(const LocalDatagram& datagram) { local_->send(datagram); }
 
   // Follows the next `packets` packets any worker receives (console "trace N"); what they met
@@ -98,7 +98,8 @@ class Gateway {
   ControlOutput control_output() noexcept;
   void release();
 
-  // Written by the control core, read by every worker on every pass: a line of its own.
+  // Each on a line of its own: the stop flag the control core writes and every worker reads on
+  // every pass, and the trace budget workers take from (only while tracing) and the console arms.
   alignas(kCacheLine) std::atomic<bool> stop_{false};
   alignas(kCacheLine) std::atomic<int32_t> trace_budget_{0};  // packets still to capture; workers take one each
   alignas(kCacheLine) GatewaySpec spec_;

@@ -34,6 +34,19 @@ Result<void> LocalDelivery::listen_udp(uint16_t port) {
   return {};
 }
 
+std::vector<LocalDatagram> LocalDelivery::take(std::span<const uint16_t> ports) {
+  std::vector<LocalDatagram> taken;
+  size_t kept = 0;
+  for (size_t i = 0; i < inbox_.size(); ++i) {
+    if (std::find(ports.begin(), ports.end(), inbox_[i].destination_port) != ports.end())
+      taken.push_back(std::move(inbox_[i]));
+    else if (kept++ != i)
+      inbox_[kept - 1] = std::move(inbox_[i]);
+  }
+  inbox_.resize(kept);
+  return taken;
+}
+
 // Workers hand over UDP to a registered port of ours over IPv4, or IPv6 with UDP right after the
 // fixed header; the payload is copied out, and the mbuf counted as delivered.
 void LocalDelivery::receive(rte_mbuf* m) {

@@ -13,6 +13,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "common/result.hpp"
@@ -83,7 +84,9 @@ class LocalDelivery {
 
   // A UDP datagram to a registered port (at its Ethernet header) a worker handed over.
   void receive(rte_mbuf* m);
-  std::vector<LocalDatagram> take() { return std::exchange(inbox_, {}); }
+  // The datagrams that came for ports (one service's), in the order they came; other services'
+  // stay for them.
+  std::vector<LocalDatagram> take(std::span<const uint16_t> ports);
   void send(const LocalDatagram& datagram);
 
  private:

@@ -56,12 +56,11 @@ void NeighbourService::hold(rte_mbuf* m, uint64_t now) {
   held_.push_back({m, now + rte_get_tsc_hz()});
 }
 
+// The control core's own packets are few and each matters (an IKE message, a reply): they wait
+// beside the workers' however many those are.
 void NeighbourService::send(rte_mbuf* m, uint64_t now) {
   HeldPacket h{m, now + rte_get_tsc_hz()};
-  if (!try_release(h, now)) {
-    if (held_.size() >= kMaxHeld) return out_.drop(m, DropReason::kNoNeighbour);
-    held_.push_back(h);
-  }
+  if (!try_release(h, now)) held_.push_back(h);
 }
 
 void NeighbourService::poll(uint64_t now) {

@@ -39,7 +39,8 @@ class NeighbourService {
   void receive(rte_mbuf* m);
   // A worker's packet (at its IP header) whose next hop was unknown: held while it is resolved.
   void hold(rte_mbuf* m, uint64_t now);
-  // A packet of the control core's own (at its IP header): routed, resolved if need be, sent.
+  // A packet of the control core's own (at its IP header): routed, resolved if need be, sent;
+  // held like a worker's, but never refused for the workers' filling the hold.
   void send(rte_mbuf* m, uint64_t now);
   // Sends the held packets whose next hop is known now, asks again for the others, and gives up
   // on those held a second. now is the TSC.

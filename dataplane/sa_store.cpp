@@ -41,7 +41,7 @@ Result<std::unique_ptr<SaStore>> SaStore::create(const GatewaySpec& spec, const 
                                                  std::vector<RouteSpec> connected, UpdateChannel& updates) {
   if (spec.max_sas == 0) return make_error(Errc::kInvalidArgument, "max_sas must be at least 1");
   std::unique_ptr<SaStore> store(new SaStore(updates));
-  store->clock_ = spec.clock;
+  store->clock_ = spec.clock ? spec.clock : [] () noexcept { return rte_get_tsc_cycles(); };
   store->max_sas_ = spec.max_sas;
   store->linger_cycles_ = rte_get_tsc_hz() * spec.rekey_linger_ms / 1000;
   for (const PortSpec& p : spec.ports) store->port_mtus_.push_back(p.mtu);

@@ -68,6 +68,7 @@ struct PeerConfig {
 // shares the port with ESP in UDP and follows the non-ESP marker, RFC 3948 2.2).
 inline constexpr uint16_t kIkePort = 500;
 inline constexpr uint16_t kIkeNatTPort = 4500;
+inline constexpr uint16_t kIkePorts[] = {kIkePort, kIkeNatTPort};
 
 // Where the IKE SA's datagrams go: addresses in network order (4 or 16 bytes).
 struct Path {

@@ -28,6 +28,8 @@ using dp::DropReason;
 namespace {
 
 // The site's spec with a tunnel to the peer gateway behind the router and its policies.
+constexpr uint16_t kIkePorts[] = {500, 4500};  // what the fixture listens on, as IKE does
+
 dp::GatewaySpec gateway_spec(const RingSite& site, const SaPair& to_peer, const SaPair& from_peer) {
   dp::GatewaySpec spec = site.spec();
   spec.sas = {to_peer.out, from_peer.in};
@@ -87,7 +89,7 @@ class GatewayBench {
     REQUIRE(gw.ok());
     gw_ = std::move(*gw);
     worker_ = std::make_unique<dp::Worker>(gw_->attach_worker(0), crypto::MbManager::create().value());
-    for (uint16_t port : {500, 4500}) REQUIRE(gw_->listen_udp(port).ok());  // as IKE does
+    for (uint16_t port : kIkePorts) REQUIRE(gw_->listen_udp(port).ok());
     peer_out_ = h_.sa(from_peer_.out);  // what the peer gateway would send us
     peer_in_ = h_.sa(to_peer_.in);      // what the peer gateway would accept from us
   }
@@ -314,7 +316,7 @@ TEST_CASE_METHOD(GatewayBench, "a damaged IPv4 header or UDP checksum is dropped
   CHECK(counter("esp_in_packets") == 1);
   CHECK(counter("esp_out_packets") == 0);
   CHECK(counter("bypass_packets") == 0);
-  CHECK(gw_->take_datagrams().size() == 1);  // the intact IKE datagram only
+  CHECK(gw_->take_datagrams(kIkePorts).size() == 1);  // the intact IKE datagram only
 }
 
 TEST_CASE_METHOD(GatewayBench, "policies and drops: bypass, discard, none, unknown SPI, cleartext, mismatch, TTL",
@@ -585,7 +587,7 @@ TEST_CASE_METHOD(GatewayBench, "an IKE message longer than an mbuf, in fragments
   for (size_t i = 28; i < ike.size(); ++i) ike[i] = static_cast<uint8_t>(i * 7);
   for (const Bytes& piece : fragments_of(ike, 1200)) send(out_.b, from_peer(piece));
   step();
-  auto inbox = gw_->take_datagrams();
+  auto inbox = gw_->take_datagrams(kIkePorts);
   REQUIRE(inbox.size() == 1);
   REQUIRE(inbox[0].payload.size() == 3000);
   CHECK(std::memcmp(inbox[0].payload.data(), ike.data() + 28, 3000) == 0);
@@ -605,15 +607,16 @@ TEST_CASE_METHOD(GatewayBench, "local delivery: a service gets the UDP ports it 
     return from_peer(d);
   };
   const Bytes hello = {'h', 'e', 'l', 'l', 'o'};
+  constexpr uint16_t kRadius[] = {1812};
   send(out_.b, to_gateway(1812, hello));  // nobody listens on 1812 yet
   step();
-  CHECK(gw_->take_datagrams().empty());
+  CHECK(gw_->take_datagrams(kRadius).empty());
   CHECK(counter("drop_not_for_us") == 1);
 
   REQUIRE(gw_->listen_udp(1812).ok());
   send(out_.b, to_gateway(1812, hello));
   step();
-  auto inbox = gw_->take_datagrams();
+  auto inbox = gw_->take_datagrams(kRadius);
   REQUIRE(inbox.size() == 1);
   CHECK(inbox[0].family == dp::IpFamily::kIpv4);
   CHECK(inbox[0].source_port == 40000);
@@ -621,6 +624,7 @@ TEST_CASE_METHOD(GatewayBench, "local delivery: a service gets the UDP ports it 
   CHECK(inbox[0].payload.size() == hello.size());
   CHECK(std::memcmp(inbox[0].payload.data(), hello.data(), hello.size()) == 0);
   CHECK(counter("local_datagrams") == 1);
+  CHECK(gw_->take_datagrams(kIkePorts).empty());  // another service's, not IKE's
 
   // The answer goes out routed and resolved, from the port it names, without a marker; from
   // 4500, which ESP in UDP shares, after the non-ESP marker (RFC 3948 2.2).
@@ -934,7 +938,7 @@ TEST_CASE("every packet in is out, counted under one reason, or held: a mixed ho
     b.step();
     b.receive_all(b.in_.b);
     b.receive_all(b.out_.b);
-    (void)b.gw_->take_datagrams();
+    (void)b.gw_->take_datagrams(kIkePorts);
   }
   CHECK(b.counter("merged_fragments") == 10);
   CHECK(b.counter("nat_keepalives") == 5);

@@ -48,6 +48,7 @@ struct DeliveryRig {
 
 TEST_CASE_METHOD(DeliveryRig, "local delivery hands a service the datagrams for its ports, and only those",
                  "[dp][local]") {
+  constexpr uint16_t kBoth[] = {1812, 4500};
   CHECK(delivery.ports()->size() == 0);
   arrives(1812, {1, 2, 3});
   CHECK(rig.drops(DropReason::kNotForUs) == 1);
@@ -64,7 +65,8 @@ TEST_CASE_METHOD(DeliveryRig, "local delivery hands a service the datagrams for 
   arrives(1812, {1, 2, 3});
   arrives(4500, {0, 0, 0, 0, 9, 9});  // after the non-ESP marker: the service's
   arrives(4500, {0, 0, 0, 1, 9, 9});  // no marker: ESP's, not the service's
-  auto inbox = delivery.take();
+  CHECK(delivery.take(std::array<uint16_t, 1>{53}).empty());
+  auto inbox = delivery.take(kBoth);
   REQUIRE(inbox.size() == 2);
   CHECK(inbox[0].destination_port == 1812);
   CHECK(inbox[0].source_port == 40000);
@@ -73,11 +75,25 @@ TEST_CASE_METHOD(DeliveryRig, "local delivery hands a service the datagrams for 
   CHECK(inbox[1].payload == std::vector<std::byte>{std::byte{9}, std::byte{9}});  // marker stripped
   CHECK(rig.drops(DropReason::kLocalDelivery) == 2);
   CHECK(rig.drops(DropReason::kNotForUs) == 2);
-  CHECK(delivery.take().empty());
+  CHECK(delivery.take(kBoth).empty());
+
+  // Two services: each takes its own, in the order they came, and leaves the other's.
+  arrives(1812, {1});
+  arrives(4500, {0, 0, 0, 0, 2});
+  arrives(1812, {3});
+  constexpr uint16_t kRadius[] = {1812};
+  auto radius = delivery.take(kRadius);
+  REQUIRE(radius.size() == 2);
+  CHECK(radius[0].payload == std::vector<std::byte>{std::byte{1}});
+  CHECK(radius[1].payload == std::vector<std::byte>{std::byte{3}});
+  constexpr uint16_t kNatT[] = {4500};
+  auto nat_t = delivery.take(kNatT);
+  REQUIRE(nat_t.size() == 1);
+  CHECK(nat_t[0].payload == std::vector<std::byte>{std::byte{2}});
 
   // A service that does not keep up: the inbox holds 256, the rest are counted.
   for (size_t i = 0; i < dp::LocalDelivery::kMaxInbox + 4; ++i) arrives(1812, {7});
-  CHECK(delivery.take().size() == dp::LocalDelivery::kMaxInbox);
+  CHECK(delivery.take(kBoth).size() == dp::LocalDelivery::kMaxInbox);
   CHECK(rig.drops(DropReason::kControlBusy) == 4);
 }
 

@@ -38,8 +38,8 @@ struct StoreRig {
     store = std::move(*created);
   }
   ~StoreRig() {
+    updates.reset();  // what waits for the grace period first: it may use the store's SAD
     store.reset();
-    updates.reset();
     rte_ring_free(events);
   }
   void poll_at(uint64_t ms) { store->poll({events}, 1000 * hz + ms * hz / 1000); }
