@@ -47,20 +47,6 @@ dp::GatewaySpec gateway_spec(const RingSite& site, const SaPair& to_peer, const 
   return spec;
 }
 
-Bytes arp(uint16_t op, const rte_ether_addr& sha, uint32_t sip, uint32_t tip) {
-  Bytes a(sizeof(rte_arp_hdr));
-  auto* h = reinterpret_cast<rte_arp_hdr*>(a.data());
-  h->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
-  h->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-  h->arp_hlen = 6;
-  h->arp_plen = 4;
-  h->arp_opcode = rte_cpu_to_be_16(op);
-  h->arp_data.arp_sha = sha;
-  h->arp_data.arp_sip = rte_cpu_to_be_32(sip);
-  h->arp_data.arp_tip = rte_cpu_to_be_32(tip);
-  return ether(rte_ether_addr{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}, sha, RTE_ETHER_TYPE_ARP, a);
-}
-
 class GatewayBench {
  public:
   explicit GatewayBench(const std::function<void(dp::GatewaySpec&)>& tweak = {}) {

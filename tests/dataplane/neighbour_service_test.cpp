@@ -15,20 +15,6 @@ using dp::DropReason;
 
 namespace {
 
-Bytes arp_frame(uint16_t op, const rte_ether_addr& sha, uint32_t sip, uint32_t tip) {
-  Bytes a(sizeof(rte_arp_hdr));
-  auto* h = reinterpret_cast<rte_arp_hdr*>(a.data());
-  h->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
-  h->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-  h->arp_hlen = RTE_ETHER_ADDR_LEN;
-  h->arp_plen = 4;
-  h->arp_opcode = rte_cpu_to_be_16(op);
-  h->arp_data.arp_sha = sha;
-  h->arp_data.arp_sip = rte_cpu_to_be_32(sip);
-  h->arp_data.arp_tip = rte_cpu_to_be_32(tip);
-  return ether(rte_ether_addr{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}, sha, RTE_ETHER_TYPE_ARP, a);
-}
-
 rte_mbuf* on_port(const Bytes& frame, uint16_t port) {
   rte_mbuf* m = to_mbuf(frame);
   REQUIRE(m != nullptr);
@@ -54,7 +40,7 @@ struct NeighbourRig {
 
 TEST_CASE_METHOD(NeighbourRig, "ARP: a request for our address is answered and its sender learned; others are only learned from",
                  "[dp][neighbour]") {
-  service->receive(on_port(arp_frame(RTE_ARP_OP_REQUEST, kPeerMac, ip4(198, 51, 100, 2), ip4(198, 51, 100, 1)), 1));
+  service->receive(on_port(arp(RTE_ARP_OP_REQUEST, kPeerMac, ip4(198, 51, 100, 2), ip4(198, 51, 100, 1)), 1));
   auto sent = rig.sent();
   REQUIRE(sent.size() == 1);
   CHECK(sent[0].first == 1);
@@ -68,15 +54,15 @@ TEST_CASE_METHOD(NeighbourRig, "ARP: a request for our address is answered and i
   CHECK(rte_is_same_ether_addr(&mac, &kPeerMac));
 
   // For another address on the link: learned from, not answered, counted.
-  service->receive(on_port(arp_frame(RTE_ARP_OP_REQUEST, kHostMac, ip4(192, 0, 2, 10), ip4(192, 0, 2, 77)), 0));
+  service->receive(on_port(arp(RTE_ARP_OP_REQUEST, kHostMac, ip4(192, 0, 2, 10), ip4(192, 0, 2, 77)), 0));
   CHECK(rig.sent().empty());
   CHECK(service->table().lookup(ip4(192, 0, 2, 10), mac));
   CHECK(rig.drops(DropReason::kNeighbourMessage) == 1);
   // From off the link: not learned (RFC 826 learns only a link's own hosts).
-  service->receive(on_port(arp_frame(RTE_ARP_OP_REQUEST, kHostMac, ip4(203, 0, 113, 9), ip4(192, 0, 2, 1)), 0));
+  service->receive(on_port(arp(RTE_ARP_OP_REQUEST, kHostMac, ip4(203, 0, 113, 9), ip4(192, 0, 2, 1)), 0));
   CHECK_FALSE(service->table().lookup(ip4(203, 0, 113, 9), mac));
   // Not Ethernet and IPv4: refused.
-  Bytes bad = arp_frame(RTE_ARP_OP_REQUEST, kHostMac, ip4(192, 0, 2, 10), ip4(192, 0, 2, 1));
+  Bytes bad = arp(RTE_ARP_OP_REQUEST, kHostMac, ip4(192, 0, 2, 10), ip4(192, 0, 2, 1));
   bad[14 + 4] = 8;  // hardware address length
   service->receive(on_port(bad, 0));
   CHECK(rig.drops(DropReason::kBadNeighbourMessage) == 1);
@@ -100,7 +86,7 @@ TEST_CASE_METHOD(NeighbourRig, "a packet for an unknown next hop is held, asked 
   service->poll(now + hz / 5);  // after: asked again
   CHECK(rig.sent().size() == 1);
 
-  service->receive(on_port(arp_frame(RTE_ARP_OP_REPLY, kPeerMac, ip4(198, 51, 100, 2), ip4(198, 51, 100, 1)), 1));
+  service->receive(on_port(arp(RTE_ARP_OP_REPLY, kPeerMac, ip4(198, 51, 100, 2), ip4(198, 51, 100, 1)), 1));
   service->poll(now + hz / 4);
   auto released = rig.sent();
   REQUIRE(released.size() == 1);

@@ -3,6 +3,7 @@
 // bench's test helpers can use them too.
 #pragma once
 
+#include <rte_arp.h>
 #include <rte_cycles.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
@@ -74,6 +75,21 @@ inline std::vector<uint8_t> ether(const rte_ether_addr& dst, const rte_ether_add
   f[13] = static_cast<uint8_t>(type);
   std::memcpy(f.data() + RTE_ETHER_HDR_LEN, payload.data(), payload.size());
   return f;
+}
+
+// A broadcast ARP message (host-order addresses).
+inline std::vector<uint8_t> arp(uint16_t op, const rte_ether_addr& sha, uint32_t sip, uint32_t tip) {
+  std::vector<uint8_t> a(sizeof(rte_arp_hdr));
+  auto* h = reinterpret_cast<rte_arp_hdr*>(a.data());
+  h->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+  h->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+  h->arp_hlen = RTE_ETHER_ADDR_LEN;
+  h->arp_plen = 4;
+  h->arp_opcode = rte_cpu_to_be_16(op);
+  h->arp_data.arp_sha = sha;
+  h->arp_data.arp_sip = rte_cpu_to_be_32(sip);
+  h->arp_data.arp_tip = rte_cpu_to_be_32(tip);
+  return ether(rte_ether_addr{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}, sha, RTE_ETHER_TYPE_ARP, a);
 }
 
 // A gateway counter by name (summed over lanes), or nothing if it has none of that name.
