@@ -65,7 +65,7 @@ Reply show_sa(const dp::Gateway& gw, bool json, bool show_keys, const std::strin
   std::vector<console::Column> columns{{"name", "name"}, {"spi", ""}, {"", "spi"}, {"direction", "direction"},
                                        {"mode", "mode"}, {"family", "family"}, {"tunnel", "tunnel"}, {"esn", ""},
                                        {"", "esn"}, {"nat-t", ""}, {"", "nat_t"}, {"state", "state"},
-                                       {"packets", "packets"}, {"bytes", "bytes"}, {"drops", "drops"}};
+                                       {"worker", "owner_worker"}, {"packets", "packets"}, {"bytes", "bytes"}, {"drops", "drops"}};
   if (show_keys) columns.push_back({"key", "key"});
   Rows rows(std::move(columns));
   char* end = nullptr;
@@ -84,7 +84,8 @@ Reply show_sa(const dp::Gateway& gw, bool json, bool show_keys, const std::strin
                             p.mode == dp::SaMode::kTunnel ? "tunnel" : "transport",
                             p.family == dp::IpFamily::kIpv4 ? "ipv4" : "ipv6", tunnel, p.esn ? "yes" : "no",
                             Cell::boolean(p.esn), p.nat_t ? "yes" : "no", Cell::boolean(p.nat_t),
-                            s.expired ? "expired" : s.lingering ? "lingering" : "active", Cell::number(s.packets),
+                            s.expired ? "expired" : s.lingering ? "lingering" : "active",
+                            Cell::number(uint64_t{s.owner}), Cell::number(s.packets),
                             Cell::number(s.bytes), Cell::number(s.drops)};
     // Keys only when asked: the console socket is root's alone, but screens and logs are not.
     if (show_keys) cells.push_back(to_hex(std::span(p.key.data(), p.key_length)) + to_hex(p.salt));
@@ -141,8 +142,10 @@ Reply show_neighbours(const dp::Gateway& gw, bool json) {
 }
 
 Reply show_workers(const dp::Gateway& gw, bool json) {
-  Rows rows({{"lcore", "lcore"}, {"busy", ""}, {"", "busy_percent"}, {"packets", "rx_packets"},
-             {"packets/busy pass", ""}, {"", "packets_per_busy_pass"}});
+  Rows rows({{"worker", "worker"}, {"lcore", "lcore"}, {"busy", ""}, {"", "busy_percent"}, {"packets", "rx_packets"},
+             {"packets/busy pass", ""}, {"", "packets_per_busy_pass"}, {"sas", "owned_sas"},
+             {"handed out", "handed_out_packets"}, {"handed in", "handed_in_packets"}});
+  unsigned index = 0;
   for (const auto& w : gw.worker_snapshot()) {
     uint64_t total = w.busy_cycles + w.idle_cycles;
     double busy = total ? 100.0 * static_cast<double>(w.busy_cycles) / static_cast<double>(total) : 0.0;
@@ -150,8 +153,9 @@ Reply show_workers(const dp::Gateway& gw, bool json) {
     char b[32], p[32];
     std::snprintf(b, sizeof b, "%.1f%%", busy);
     std::snprintf(p, sizeof p, "%.1f", per_poll);
-    rows.add({Cell::number(uint64_t{w.lcore}), b, Cell::number(busy), Cell::number(w.rx_packets), p,
-              Cell::number(per_poll)});
+    rows.add({Cell::number(uint64_t{index++}), Cell::number(uint64_t{w.lcore}), b, Cell::number(busy),
+              Cell::number(w.rx_packets), p, Cell::number(per_poll), Cell::number(uint64_t{w.owned_sas}),
+              Cell::number(w.handed_out), Cell::number(w.handed_in)});
   }
   return {true, rows.render(json)};
 }
@@ -237,6 +241,7 @@ Reply show_trace(const dp::Gateway& gw, bool json) {
         break;
       case dp::TraceVerdict::kToControl: fate = "to the control core"; break;
       case dp::TraceVerdict::kHeld: fate = "held for its next hop's address"; break;
+      case dp::TraceVerdict::kHandedOff: fate = "handed to its SA's owning worker"; break;
       case dp::TraceVerdict::kOther: fate = "went on as new packets (fragments)"; break;
     }
     char spi[16] = "-";

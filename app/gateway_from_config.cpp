@@ -132,9 +132,11 @@ Result<dp::GatewaySpec> gateway_from_config(const cfg::Config& c) {
 }
 
 std::vector<std::string> eal_args_from_config(const cfg::Config& c, const std::string& file_prefix) {
-  std::string lcores = "0";
-  for (unsigned l : c.dataplane.worker_lcores) lcores += "," + std::to_string(l);
-  std::vector<std::string> args{"rampartd", "-l", lcores, "--main-lcore", "0", "--file-prefix", file_prefix,
+  // Each lcore on its CPU: the control core on CPU 0, the workers as the config maps them.
+  std::string lcores = "0@0";
+  for (size_t i = 0; i < c.dataplane.worker_lcores.size(); ++i)
+    lcores += "," + std::to_string(c.dataplane.worker_lcores[i]) + "@" + std::to_string(c.dataplane.worker_cpus[i]);
+  std::vector<std::string> args{"rampartd", "--lcores", lcores, "--main-lcore", "0", "--file-prefix", file_prefix,
                                 "--iova-mode=va", "--log-level=lib.eal:error", "-m", std::to_string(c.dataplane.memory_mb)};
   if (c.dataplane.hugepages) {
     args.push_back("--in-memory");

@@ -36,12 +36,18 @@ Result<void> check_host(const cfg::Config& config) {
   std::string usable;
   for (unsigned cpu = 0; cpu < CPU_SETSIZE; ++cpu)
     if (CPU_ISSET(cpu, &allowed)) usable += (usable.empty() ? "" : ",") + std::to_string(cpu);
-  for (unsigned lcore : config.dataplane.worker_lcores)
-    if (lcore == 0 || lcore >= CPU_SETSIZE || !CPU_ISSET(lcore, &allowed))
-      error(config.dataplane.workers_line,
-            "dataplane.workers: lcore " + std::to_string(lcore) +
-                (lcore == 0 ? " is the control core" : " is not a CPU rampartd may run on") + " (it may use CPUs " +
-                usable + "; lcore 0 is the control core)");
+  const cfg::DataplaneConfig& d = config.dataplane;
+  for (size_t i = 0; i < d.worker_lcores.size(); ++i) {
+    unsigned lcore = d.worker_lcores[i], cpu = d.worker_cpus[i];
+    std::string what = lcore == 0 ? " is the control core"
+                       : cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &allowed)
+                           ? (cpu == lcore ? " is not a CPU rampartd may run on"
+                                           : "'s CPU " + std::to_string(cpu) + " is not one rampartd may run on")
+                           : "";
+    if (!what.empty())
+      error(d.workers_line, "dataplane.workers: lcore " + std::to_string(lcore) + what + " (it may use CPUs " + usable +
+                                "; lcore 0 is the control core; \"LCORE@CPU\" puts an lcore on another CPU)");
+  }
   for (size_t i = 0; i < config.interfaces.size(); ++i) {
     const cfg::InterfaceConfig& itf = config.interfaces[i];
     bool kernel_port = itf.device.rfind("net_af_packet", 0) == 0 || itf.device.rfind("net_af_xdp", 0) == 0;

@@ -139,7 +139,7 @@ class UpdateBench {
   // Keeps the worker's rx ring nearly full of fresh frames and frees what it sent.
   void refill() {
     drain();
-    unsigned room = rte_ring_free_count(in_.b_to_a);
+    unsigned room = rte_ring_free_count(in_.b_to_a[0]);
     while (room >= 32) {
       rte_mbuf* m[32];
       if (rte_pktmbuf_alloc_bulk(pool_, m, 32) != 0) return;

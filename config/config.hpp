@@ -16,6 +16,7 @@ namespace rampart::cfg {
 
 struct DataplaneConfig {
   std::vector<unsigned> worker_lcores{1};
+  std::vector<unsigned> worker_cpus{1};  // the CPU each worker lcore runs on (its own number unless "L@C")
   int workers_line = 0;            // where "workers" was set, for errors found at start-up
   unsigned burst = 32;             // packets per rx burst, at most 256
   unsigned mbufs = 16383;          // mbufs in the packet pool (2^n - 1 is what mempools like)

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <set>
 #include <sstream>
@@ -119,7 +120,9 @@ const Setting* Loader::member(const Setting& group, const std::string& path, con
   const Setting& s = group[name];
   bool integer_ok = want == Setting::TypeInt &&
                     (s.getType() == Setting::TypeInt || s.getType() == Setting::TypeInt64);
-  if (s.getType() != want && !integer_ok) {
+  // libconfig's arrays hold one scalar type; a list, "( ... )", may mix them (workers = (1, "2@0")).
+  bool list_ok = want == Setting::TypeArray && s.getType() == Setting::TypeList;
+  if (s.getType() != want && !integer_ok && !list_ok) {
     error(s, join_path(path, name),
           std::string("expected ") + type_name(want) + ", got " + type_name(s.getType()));
     return nullptr;
@@ -181,31 +184,46 @@ void Loader::load_dataplane(const Setting& s, const std::string& path, Dataplane
   if (const Setting* w = member(s, path, "workers", Setting::TypeArray, false)) {
     out.workers_line = static_cast<int>(w->getSourceLine());
     out.worker_lcores.clear();
+    out.worker_cpus.clear();
     std::set<unsigned> seen;
     for (int i = 0; i < w->getLength(); ++i) {
       const Setting& e = (*w)[i];
       std::string p = index_path(join_path(path, "workers"), i);
-      if (e.getType() != Setting::TypeInt) {
-        error(e, p, std::string("expected an lcore number, got ") + type_name(e.getType()));
+      // An lcore runs on the CPU of its number, or, as EAL's --lcores writes it, "LCORE@CPU":
+      // several lcores on one CPU (correct, but each gets a share of it: for tests).
+      long lcore = -1, cpu = -1;
+      if (e.getType() == Setting::TypeInt) {
+        lcore = cpu = static_cast<int>(e);
+      } else if (e.getType() == Setting::TypeString) {
+        std::string text = e.c_str();
+        char* end = nullptr;
+        size_t at = text.find('@');
+        if (at != std::string::npos && at > 0 && at + 1 < text.size()) {
+          lcore = std::strtol(text.c_str(), &end, 10);
+          if (end != text.c_str() + at) lcore = -2;
+          cpu = std::strtol(text.c_str() + at + 1, &end, 10);
+          if (*end != 0) cpu = -2;
+        }
+        if (lcore == -1 || lcore == -2 || cpu == -2) {
+          error(e, p, "\"" + text + "\" is not an lcore or \"LCORE@CPU\"");
+          continue;
+        }
+      } else {
+        error(e, p, std::string("expected an lcore number or \"LCORE@CPU\", got ") + type_name(e.getType()));
         continue;
       }
-      int lcore = e;
       if (lcore < 0 || lcore >= 128) {
         error(e, p, std::to_string(lcore) + " is not an lcore number (0 to 127)");
+      } else if (cpu < 0 || cpu >= 1024) {
+        error(e, p, std::to_string(cpu) + " is not a CPU number (0 to 1023)");
       } else if (!seen.insert(static_cast<unsigned>(lcore)).second) {
         error(e, p, "lcore " + std::to_string(lcore) + " is listed twice");
       } else {
         out.worker_lcores.push_back(static_cast<unsigned>(lcore));
+        out.worker_cpus.push_back(static_cast<unsigned>(cpu));
       }
     }
     if (w->getLength() == 0) error(*w, join_path(path, "workers"), "expected at least one lcore");
-    // Every worker would write each outbound SA's sequence number, which is also its AES-GCM IV:
-    // two workers could send one nonce twice under one key (RFC 4106 8.1), which gives away the
-    // authentication key. Until each SA has one owning worker, one worker runs.
-    if (out.worker_lcores.size() > 1)
-      error(*w, join_path(path, "workers"),
-            "only one worker lcore is supported for now: workers would share each outbound SA's sequence numbers "
-            "and send the same AES-GCM nonce twice under one key");
   }
   if (auto v = get_uint(s, path, "burst", 1, 256, false)) out.burst = static_cast<unsigned>(*v);
   if (auto v = get_uint(s, path, "max_sas", 2, 1u << 22, false)) out.max_sas = static_cast<unsigned>(*v);

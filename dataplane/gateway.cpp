@@ -87,9 +87,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewaySpec& spec) {
   gw->tag_ = "_" + std::to_string(gateways.fetch_add(1));
   auto workers = static_cast<uint16_t>(spec.worker_lcores.size());
   if (workers == 0) return make_error(Errc::kInvalidArgument, "no worker lcores");
-  // Workers share each outbound SA: two would reuse its sequence numbers, and so its GCM nonces.
-  if (workers > 1)
-    return make_error(Errc::kUnsupported, "one worker lcore only: workers would share each outbound SA's sequence numbers");
+  if (workers > kMaxWorkers) return make_error(Errc::kInvalidArgument, "more than " + std::to_string(kMaxWorkers) + " workers");
   if (spec.ports.size() > kMaxPorts) return make_error(Errc::kInvalidArgument, "too many ports");
   if (spec.burst > kMaxBurst) return make_error(Errc::kInvalidArgument, "burst above " + std::to_string(kMaxBurst));
   auto pool = create_packet_pool("rampart_pool" + gw->tag_, spec.mbufs, static_cast<int>(rte_socket_id()));
@@ -140,6 +138,9 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewaySpec& spec) {
     gw->reassemblers_.push_back(std::move(*reassembler));
   }
 
+  auto handoffs = HandoffRings::create(workers, gw->tag_);
+  if (!handoffs) return handoffs.error();
+  gw->handoffs_ = std::move(*handoffs);
   auto channel = UpdateChannel::create(workers);
   if (!channel) return channel.error();
   gw->updates_ = std::move(*channel);
@@ -172,6 +173,7 @@ Gateway::~Gateway() {
   for (rte_ring* ring : {to_control_, control_tx_, unresolved_}) rte_ring_free(ring);
   for (rte_ring* ring : events_) rte_ring_free(ring);
   for (rte_ring* ring : traces_) rte_ring_free(ring);
+  handoffs_.reset();
   rte_mempool_free(pool_);
   rte_mempool_free(large_pool_);
 }
@@ -199,6 +201,8 @@ WorkerContext Gateway::attach_worker(unsigned index) {
   c.traces = traces_[index];
   c.control_tx = index == 0 ? control_tx_ : nullptr;
   c.trace_budget = &trace_budget_;
+  c.handoff_to = handoffs_->outgoing(index);
+  c.handoff_from = handoffs_->incoming(index);
   c.reassembler = &reassemblers_[index];
   c.drops = &drops_->lane(index);
   c.paths = &paths_->lane(index);
@@ -298,6 +302,7 @@ void Gateway::release() {
       control_drops.add(DropReason::kShutdown);
     }
   }
+  if (handoffs_) control_drops.add(DropReason::kShutdown, handoffs_->drain());
   for (Reassembler& r : reassemblers_)  // the workers keep their pointers
     if (uint32_t held = r.close(); held != 0) control_drops.add(DropReason::kShutdown, held);
   // The ports are stopped, not closed: they belong to whoever created the devices (EAL closes

@@ -16,6 +16,7 @@
 #include "common/counters.hpp"
 #include "common/result.hpp"
 #include "dataplane/gateway_spec.hpp"
+#include "dataplane/handoff.hpp"
 #include "dataplane/ip_reassembly.hpp"
 #include "dataplane/local_delivery.hpp"
 #include "dataplane/neighbour_service.hpp"
@@ -54,7 +55,7 @@ class Gateway {
   std::vector<CounterValue> counters() const;
   std::vector<SaSnapshot> sa_snapshot() const { return dp::sa_snapshot(*sas_); }
   std::vector<PortSnapshot> port_snapshot() const { return dp::port_snapshot(ports_); }
-  std::vector<WorkerSnapshot> worker_snapshot() const { return dp::worker_snapshot(spec_.worker_lcores, *paths_); }
+  std::vector<WorkerSnapshot> worker_snapshot() const { return dp::worker_snapshot(spec_.worker_lcores, *paths_, sas_->owned()); }
   std::vector<NeighbourSnapshot> neighbour_snapshot() const { return dp::neighbour_snapshot(neighbours_->table()); }
   const std::vector<RouteSpec>& routes() const noexcept { return sas_->routes(); }  // connected, then configured
   // Every owner's policies as built into the SPDs (the file's first), and one owner's.
@@ -116,6 +117,7 @@ class Gateway {
   std::vector<rte_ring*> events_;    // per worker: SaEvents (lifetimes, sequence overflow, acquires)
   std::vector<rte_ring*> traces_;    // per worker: TraceRecords
   std::vector<Reassembler> reassemblers_;  // per worker: fragments addressed to us
+  std::unique_ptr<HandoffRings> handoffs_;  // between workers: packets to their SA's owner
   std::unique_ptr<UpdateChannel> updates_;
   std::unique_ptr<SaStore> sas_;
   std::unique_ptr<NeighbourService> neighbours_;

@@ -17,7 +17,7 @@ struct rte_ring;
 namespace rampart::dp {
 
 // kOther: the packet went on as new packets the trace does not follow (fragments).
-enum class TraceVerdict : uint8_t { kSent, kDropped, kToControl, kHeld, kOther };
+enum class TraceVerdict : uint8_t { kSent, kDropped, kToControl, kHeld, kHandedOff, kOther };
 
 struct alignas(8) TraceRecord {
   uint64_t tsc;            // when it arrived

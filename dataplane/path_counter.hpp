@@ -10,7 +10,7 @@ namespace rampart::dp {
 
 enum class PathCounter : size_t {
   kRx, kTx, kEspOut, kEspIn, kBypass, kEchoReplies, kToControl, kReassembled, kBusyCycles, kIdleCycles, kBusyPolls,
-  kGenerated, kMergedFragments, kCount
+  kGenerated, kMergedFragments, kHandedOut, kHandedIn, kCount
 };
 // Every packet is accounted for: rx_packets + generated_packets = tx_packets + merged_fragments
 // + the drop reasons (consumed ones included) + what is held (fragments, unresolved next hops,
@@ -29,6 +29,8 @@ inline constexpr std::array<CounterDef, static_cast<size_t>(PathCounter::kCount)
     {"busy_polls", "worker passes that moved packets"},
     {"generated_packets", "packets the gateway made: local services' datagrams, ARP and ND requests, ICMP errors, fragments beyond the first"},
     {"merged_fragments", "fragments that became part of a reassembled packet, beyond its first"},
+    {"handed_out_packets", "packets a worker handed to the worker owning their SA"},
+    {"handed_in_packets", "packets a worker took from others to process as their SA's owner"},
 }};
 
 }  // namespace rampart::dp

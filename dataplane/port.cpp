@@ -38,26 +38,34 @@ Result<void> start_port(uint16_t port_id, rte_mempool* pool, uint16_t queues) {
   return {};
 }
 
-Result<PortPair> create_ring_port_pair(const std::string& name, int socket) {
-  std::string ab_name = name + "_ab";
-  std::string ba_name = name + "_ba";
-  // Single producer and consumer: each ring has one port sending and one receiving.
-  rte_ring* ab = rte_ring_create(ab_name.c_str(), 4096, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
-  rte_ring* ba = rte_ring_create(ba_name.c_str(), 4096, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
-  if (ab == nullptr || ba == nullptr) {
-    rte_ring_free(ab);
-    rte_ring_free(ba);
-    return make_error(Errc::kNoMemory, "cannot create rings for port pair " + name);
+Result<PortPair> create_ring_port_pair(const std::string& name, int socket, uint16_t queues) {
+  PortPair pair{};
+  auto free_rings = [&pair] {
+    for (rte_ring* ring : pair.a_to_b) rte_ring_free(ring);
+    for (rte_ring* ring : pair.b_to_a) rte_ring_free(ring);
+  };
+  // Single producer and consumer: each ring has one queue sending and one receiving.
+  for (uint16_t q = 0; q < queues; ++q) {
+    std::string suffix = q == 0 ? "" : "_" + std::to_string(q);
+    rte_ring* ab = rte_ring_create((name + "_ab" + suffix).c_str(), 4096, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    rte_ring* ba = rte_ring_create((name + "_ba" + suffix).c_str(), 4096, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (ab != nullptr) pair.a_to_b.push_back(ab);
+    if (ba != nullptr) pair.b_to_a.push_back(ba);
+    if (ab == nullptr || ba == nullptr) {
+      free_rings();
+      return make_error(Errc::kNoMemory, "cannot create rings for port pair " + name);
+    }
   }
   std::string a_name = name + "_a";
   std::string b_name = name + "_b";
-  int a = rte_eth_from_rings(a_name.c_str(), &ba, 1, &ab, 1, static_cast<unsigned>(socket));
-  int b = rte_eth_from_rings(b_name.c_str(), &ab, 1, &ba, 1, static_cast<unsigned>(socket));
+  int a = rte_eth_from_rings(a_name.c_str(), pair.b_to_a.data(), queues, pair.a_to_b.data(), queues,
+                             static_cast<unsigned>(socket));
+  int b = rte_eth_from_rings(b_name.c_str(), pair.a_to_b.data(), queues, pair.b_to_a.data(), queues,
+                             static_cast<unsigned>(socket));
   if (a < 0 || b < 0) {
     if (a >= 0) close_port(static_cast<uint16_t>(a));
     if (b >= 0) close_port(static_cast<uint16_t>(b));
-    rte_ring_free(ab);
-    rte_ring_free(ba);
+    free_rings();
     return make_error(Errc::kIo, "rte_eth_from_rings failed for " + name);
   }
   // The ring PMD names its vdevs "net_ring_<name>": take the names it chose, for uninit.
@@ -65,7 +73,11 @@ Result<PortPair> create_ring_port_pair(const std::string& name, int socket) {
   char b_device[RTE_ETH_NAME_MAX_LEN] = {};
   rte_eth_dev_get_name_by_port(static_cast<uint16_t>(a), a_device);
   rte_eth_dev_get_name_by_port(static_cast<uint16_t>(b), b_device);
-  return PortPair{static_cast<uint16_t>(a), static_cast<uint16_t>(b), ab, ba, a_device, b_device};
+  pair.a = static_cast<uint16_t>(a);
+  pair.b = static_cast<uint16_t>(b);
+  pair.a_name = a_device;
+  pair.b_name = b_device;
+  return pair;
 }
 
 void close_port(uint16_t port_id) {
@@ -84,10 +96,12 @@ void close_ring_port_pair(const PortPair& pair) {
     if (rte_eth_dev_is_valid_port(port)) rte_eth_dev_stop(port);
     if (rte_vdev_uninit(name->c_str()) != 0 && rte_eth_dev_is_valid_port(port)) rte_eth_dev_close(port);
   }
-  for (rte_ring* ring : {pair.a_to_b, pair.b_to_a}) {
-    void* mbuf = nullptr;
-    while (rte_ring_dequeue(ring, &mbuf) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(mbuf));
-    rte_ring_free(ring);
+  for (const std::vector<rte_ring*>* rings : {&pair.a_to_b, &pair.b_to_a}) {
+    for (rte_ring* ring : *rings) {
+      void* mbuf = nullptr;
+      while (rte_ring_dequeue(ring, &mbuf) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(mbuf));
+      rte_ring_free(ring);
+    }
   }
 }
 

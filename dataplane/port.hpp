@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/result.hpp"
 #include "dataplane/gateway_spec.hpp"
@@ -34,15 +35,16 @@ Result<void> start_port(uint16_t port_id, rte_mempool* pool, uint16_t queues);
 struct PortPair {
   uint16_t a;
   uint16_t b;
-  rte_ring* a_to_b;
-  rte_ring* b_to_a;
+  std::vector<rte_ring*> a_to_b;  // per queue: a's tx queue q feeds b's rx queue q
+  std::vector<rte_ring*> b_to_a;
   std::string a_name;  // the ports' device names (what a GatewaySpec or --vdev names them by)
   std::string b_name;
 };
 
-// Two ethdevs over two rte_rings: a's tx feeds b's rx and b's tx feeds a's rx.
-// The ports are configured but not started.
-Result<PortPair> create_ring_port_pair(const std::string& name, int socket);
+// Two ethdevs over rte_rings, `queues` rx and tx queues each: a's tx queue q feeds b's rx queue
+// q and b's tx queue q feeds a's rx queue q. Sending on queue q of one side is what RSS putting
+// a flow on queue q would be on a NIC. The ports are configured but not started.
+Result<PortPair> create_ring_port_pair(const std::string& name, int socket, uint16_t queues = 1);
 
 // Stops and closes a port and frees what its driver holds.
 void close_port(uint16_t port_id);

@@ -53,6 +53,7 @@ struct alignas(64) SaRuntime {
   std::atomic<SaState> state{SaState::kActive};  // the control core may expire it (time lifetime)
   bool soft_reported = false;
   bool hard_reported = false;
+  uint8_t owner = 0;              // the worker that alone processes its packets; fixed at install
   uint16_t ipv4_id = 0;           // outbound tunnel: the outer header's identification
   uint16_t nat_local_port;        // host order
   uint16_t max_inner = UINT16_MAX;  // outbound: the longest IP packet whose ESP fits the egress MTU

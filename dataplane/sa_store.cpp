@@ -43,6 +43,7 @@ Result<std::unique_ptr<SaStore>> SaStore::create(const GatewaySpec& spec, const 
   std::unique_ptr<SaStore> store(new SaStore(updates));
   store->clock_ = spec.clock ? spec.clock : [] () noexcept { return rte_get_tsc_cycles(); };
   store->max_sas_ = spec.max_sas;
+  store->owned_.assign(std::max<size_t>(spec.worker_lcores.size(), 1), 0);
   store->linger_cycles_ = rte_get_tsc_hz() * spec.rekey_linger_ms / 1000;
   for (const PortSpec& p : spec.ports) store->port_mtus_.push_back(p.mtu);
   store->tag_ = tag;
@@ -157,6 +158,9 @@ Result<void> SaStore::install_sa(const SaParams& params) {
   uint32_t slot = acquire_slot(params.name);
   if (slot == kNoSlot) return make_error(Errc::kNoMemory, "no SA slot left (max_sas)");
   sa->slot = slot;
+  // One writer per SA: a rekey stays with the worker that had the name, so packets in flight under
+  // the old SA and the first ones under the new are in one worker's hands, in order.
+  sa->owner = existing != sa_by_name_.end() ? sas_[existing->second].runtime->owner : least_loaded_worker();
   sa->max_inner = max_inner_for(params, *tables_->routes);
   sa->egress_mtu = egress_mtu_for(params, *tables_->routes);
   if (params.direction == SaDirection::kInbound) {
@@ -167,6 +171,7 @@ Result<void> SaStore::install_sa(const SaParams& params) {
   } else {
     bind_slot(slot, sa.get());  // outbound traffic of this name moves to the new SA here
   }
+  ++owned_[sa->owner];
   InstalledSa installed{std::move(sa), clock_(), 0, 0};
   if (existing == sa_by_name_.end()) {
     sa_by_name_.emplace(params.name, sas_.size());
@@ -188,8 +193,15 @@ Result<void> SaStore::install_sa(const SaParams& params) {
   return {};
 }
 
+// By SAs owned, the lowest index first: traffic per SA is not known at install, and a count
+// spreads many tunnels evenly.
+uint8_t SaStore::least_loaded_worker() const noexcept {
+  return static_cast<uint8_t>(std::min_element(owned_.begin(), owned_.end()) - owned_.begin());
+}
+
 void SaStore::retire_sa(InstalledSa installed, bool in_sad) {
   SaRuntime* sa = installed.runtime.release();
+  --owned_[sa->owner];
   if (sa->direction == SaDirection::kInbound && in_sad) {
     auto position = sad_->remove(sa->params.spi);
     Sad* sad = sad_.get();

@@ -40,7 +40,8 @@ class SaStore {
 
   // Installs an SA. An SA of the same name is replaced, make-before-break: outbound traffic moves
   // to the new SA at once; a replaced inbound SA keeps opening packets in flight for
-  // rekey_linger_ms, then goes. Install the inbound half of a rekey first.
+  // rekey_linger_ms, then goes. Install the inbound half of a rekey first. A new name goes to the
+  // worker owning the fewest SAs; a replacement keeps its name's owner.
   Result<void> install_sa(const SaParams& params);
   Result<void> remove_sa(const std::string& name);
   // Replaces one owner's policies (both directions), and only those; the SPDs are built from
@@ -53,6 +54,8 @@ class SaStore {
   const std::vector<PolicySpec>& policies(const std::string& owner) const;
   const std::vector<RouteSpec>& routes() const noexcept { return routes_spec_; }  // connected, then configured
   size_t size() const noexcept { return sas_.size(); }  // lingering ones included
+  // SAs each worker owns (lingering ones included), by worker index.
+  const std::vector<unsigned>& owned() const noexcept { return owned_; }
 
   // What workers read: the current generation, and the SAD (lock-free readers).
   const Tables* tables() const noexcept { return tables_; }
@@ -101,6 +104,7 @@ class SaStore {
   // Takes an SA out of service (the SAD for inbound, unless its entry already names another SA;
   // its slot for outbound) and frees it after the grace period.
   void retire_sa(InstalledSa sa, bool in_sad = true);
+  uint8_t least_loaded_worker() const noexcept;
   InstalledSa take_sa(size_t index);
   void poll_events(const std::vector<rte_ring*>& event_rings);
   void check_time_lifetimes(uint64_t now);
@@ -129,6 +133,7 @@ class SaStore {
   uint64_t next_time_check_ = 0;           // TSC: time lifetimes are checked ten times a second
   std::vector<SaEvent> sa_events_;
   std::vector<std::string> missing_sas_;
+  std::vector<unsigned> owned_;  // per worker: SAs it owns
 };
 
 }  // namespace rampart::dp

@@ -17,18 +17,20 @@ std::vector<SaSnapshot> sa_snapshot(const SaStore& store) {
     uint64_t drops = 0;
     for (const auto& d : sa.drops) drops += d.get();
     out.push_back({&sa.params, sa.state.load(std::memory_order_relaxed) == SaState::kExpired,
-                   lingering, sa.packets.get(), sa.bytes.get(), drops});
+                   lingering, sa.owner, sa.packets.get(), sa.bytes.get(), drops});
   });
   return out;
 }
 
-std::vector<WorkerSnapshot> worker_snapshot(const std::vector<unsigned>& lcores, const CounterTable& paths) {
+std::vector<WorkerSnapshot> worker_snapshot(const std::vector<unsigned>& lcores, const CounterTable& paths,
+                                            const std::vector<unsigned>& owned) {
   std::vector<WorkerSnapshot> out;
   for (unsigned w = 0; w < lcores.size(); ++w) {
     const auto& lane = paths.lane(w);
-    out.push_back({lcores[w], lane.get(static_cast<size_t>(PathCounter::kBusyCycles)),
-                   lane.get(static_cast<size_t>(PathCounter::kIdleCycles)),
-                   lane.get(static_cast<size_t>(PathCounter::kBusyPolls)), lane.get(static_cast<size_t>(PathCounter::kRx))});
+    auto get = [&lane](PathCounter c) { return lane.get(static_cast<size_t>(c)); };
+    out.push_back({lcores[w], get(PathCounter::kBusyCycles), get(PathCounter::kIdleCycles), get(PathCounter::kBusyPolls),
+                   get(PathCounter::kRx), w < owned.size() ? owned[w] : 0, get(PathCounter::kHandedOut),
+                   get(PathCounter::kHandedIn)});
   }
   return out;
 }

@@ -24,6 +24,7 @@ struct SaSnapshot {
   const SaParams* params;  // valid until the next change of SAs
   bool expired;
   bool lingering;          // replaced by a rekey; still opens packets in flight until it is removed
+  unsigned owner;          // the worker that processes its packets
   uint64_t packets;
   uint64_t bytes;
   uint64_t drops;
@@ -32,6 +33,8 @@ struct SaSnapshot {
 struct WorkerSnapshot {
   unsigned lcore;
   uint64_t busy_cycles, idle_cycles, busy_polls, rx_packets;
+  unsigned owned_sas;
+  uint64_t handed_out, handed_in;  // packets handed to other workers, and taken from them
 };
 
 struct NeighbourSnapshot {
@@ -48,8 +51,9 @@ struct PortSnapshot {
 
 std::vector<SaSnapshot> sa_snapshot(const SaStore& store);
 std::vector<PortSnapshot> port_snapshot(const std::vector<Port>& ports);
-// lcores[w] ran worker w; its path counters are lane w of paths.
-std::vector<WorkerSnapshot> worker_snapshot(const std::vector<unsigned>& lcores, const CounterTable& paths);
+// lcores[w] ran worker w; its path counters are lane w of paths; owned[w] its SAs.
+std::vector<WorkerSnapshot> worker_snapshot(const std::vector<unsigned>& lcores, const CounterTable& paths,
+                                            const std::vector<unsigned>& owned);
 // Control core only: the neighbour table's one writer, so it sees it settled.
 std::vector<NeighbourSnapshot> neighbour_snapshot(const NeighbourTable& table);
 

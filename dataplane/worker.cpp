@@ -162,7 +162,8 @@ Worker::Worker(WorkerContext context, crypto::MbManager mb)
       paths_(*ctx_.paths),
       esp_{&mb_, &drops_, ctx_.events},
       tracer_(static_cast<uint16_t>(ctx_.index), ctx_.traces, *ctx_.trace_budget),
-      reassembly_(*ctx_.reassembler) {
+      reassembly_(*ctx_.reassembler),
+      handoff_(ctx_.index, ctx_.handoff_to, ctx_.handoff_from) {
   std::copy(ctx_.slots.begin(), ctx_.slots.end(), slots_.get());
 }
 
@@ -211,6 +212,7 @@ void Worker::poll_once() noexcept {
   }
   // What timed out, even when nothing came: a couple of loads when there is nothing to free.
   if (uint32_t given_up = reassembly_.release(now)) [[unlikely]] drops_.add(DropReason::kReassembly, given_up);
+  if (handoff_.workers() > 1) moved += take_handed();
   // The control core's packets (ARP replies and requests) leave through worker 0's queues.
   if (ctx_.control_tx != nullptr) {
     rte_mbuf* control[kMaxBurst];
@@ -447,7 +449,11 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count, uint6
     for (uint16_t i = 0; i < transit6_count; ++i) transit_verdict(port_index, transit6[i], rule[i], protect);
   }
   if (protect.count) outbound(protect);
-  if (esp_in_count) inbound(esp_in, spi_at, esp_in_count);
+  if (esp_in_count) {
+    for (uint16_t i = 0; i < esp_in_count; ++i) rte_pktmbuf_adj(esp_in[i], kEthernetLength);
+    inbound(esp_in, spi_at, esp_in_count, /*handed=*/false);
+  }
+  if (handoff_.pending()) flush_handoffs();
 }
 
 // What the SPD said about a packet passing through (at its Ethernet header): drop it, forward it in
@@ -484,13 +490,69 @@ void Worker::transit_verdict(uint16_t port_index, rte_mbuf* m, uint32_t rule, Bu
     drop(m, DropReason::kNoSa);
     return;
   }
+  if (sa->owner != ctx_.index) {
+    tag_handed_outbound(m, policy.slot);
+    hand_off(m, sa->owner);
+    return;
+  }
+  add_to_protect(m, sa, protect);
+}
+
+void Worker::add_to_protect(rte_mbuf* m, SaRuntime* sa, Burst& protect) noexcept {
   if (protect.count == kMaxBurst) outbound(protect);
   if (ip_length(m) <= sa->max_inner) [[likely]] {
     protect.pkts[protect.count] = m;
     protect.sa[protect.count++] = sa;
     return;
   }
-  too_big(m, port, sa->max_inner, sa, protect);
+  too_big(m, ctx_.ports[m->port], sa->max_inner, sa, protect);
+}
+
+void Worker::hand_off(rte_mbuf* m, unsigned owner) noexcept {
+  if (tracer_.active()) [[unlikely]] tracer_.finish(m, TraceVerdict::kHandedOff);
+  handoff_.push(owner, m);
+}
+
+// Once per burst: one enqueue per owner.
+void Worker::flush_handoffs() noexcept {
+  unsigned sent = handoff_.flush([this](rte_mbuf* m) { drop(m, DropReason::kHandoffFull); });
+  paths_.add(PathCounter::kHandedOut, sent);
+}
+
+// What the other workers handed this one, a burst from each: outbound packets find their SA by
+// slot in this worker's own view, inbound ones by SPI, as if they had come in here. An SA that
+// went (or whose slot now names another worker's SA) in the meantime drops the packet.
+unsigned Worker::take_handed() noexcept {
+  unsigned taken = 0;
+  for (unsigned sender = 0; sender < handoff_.workers(); ++sender) {
+    if (sender == ctx_.index) continue;
+    rte_mbuf* pkts[kMaxBurst];
+    unsigned n = handoff_.take(sender, pkts, kMaxBurst);
+    if (n == 0) continue;
+    taken += n;
+    paths_.add(PathCounter::kHandedIn, n);
+    Burst protect;
+    rte_mbuf* esp_in[kMaxBurst];
+    uint16_t spi_at[kMaxBurst];
+    uint16_t esp_in_count = 0;
+    for (unsigned i = 0; i < n; ++i) {
+      rte_mbuf* m = pkts[i];
+      if (handed_inbound(m)) {
+        spi_at[esp_in_count] = handed_spi_at(m);
+        esp_in[esp_in_count++] = m;
+        continue;
+      }
+      SaRuntime* sa = slots_[handed_slot(m)];
+      if (sa == nullptr || sa->owner != ctx_.index) [[unlikely]] {
+        drop(m, DropReason::kHandoffStale);
+        continue;
+      }
+      add_to_protect(m, sa, protect);
+    }
+    if (protect.count) outbound(protect);
+    if (esp_in_count) inbound(esp_in, spi_at, esp_in_count, /*handed=*/true);
+  }
+  return taken;
 }
 
 // A packet the tunnel cannot carry whole: with DF, the sender learns the MTU it may use
@@ -573,11 +635,10 @@ void Worker::outbound(Burst& burst) noexcept {
   burst.count = 0;
 }
 
-void Worker::inbound(rte_mbuf** pkts, const uint16_t* spi_at, uint16_t count) noexcept {
+void Worker::inbound(rte_mbuf** pkts, const uint16_t* spi_at, uint16_t count, bool handed) noexcept {
   // SPI of each packet, for one bulk SAD lookup.
   uint32_t spis[kMaxBurst] = {};
   for (uint16_t i = 0; i < count; ++i) {
-    rte_pktmbuf_adj(pkts[i], kEthernetLength);
     Be32 spi;  // after a 14-byte Ethernet header, the SPI is not 4-byte aligned
     if (rte_pktmbuf_data_len(pkts[i]) >= spi_at[i] + 4u)
       std::memcpy(&spi, rte_pktmbuf_mtod_offset(pkts[i], const uint8_t*, spi_at[i]), sizeof spi);
@@ -590,6 +651,15 @@ void Worker::inbound(rte_mbuf** pkts, const uint16_t* spi_at, uint16_t count) no
     if (sas[i] == nullptr) {
       // Too short for an SPI is a runt, whatever SPI 0 would have found.
       drop(pkts[i], rte_pktmbuf_data_len(pkts[i]) < spi_at[i] + 4u ? DropReason::kRunt : DropReason::kUnknownSpi);
+      continue;
+    }
+    if (sas[i]->owner != ctx_.index) {
+      if (handed) [[unlikely]] {  // its SPI found another worker's SA since: never handed twice
+        drop(pkts[i], DropReason::kHandoffStale);
+      } else {
+        tag_handed_inbound(pkts[i], spi_at[i]);
+        hand_off(pkts[i], sas[i]->owner);
+      }
       continue;
     }
     burst.pkts[burst.count] = pkts[i];

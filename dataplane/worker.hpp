@@ -1,6 +1,8 @@
 // One poll-mode worker: on every pass it takes a burst from its rx queue on each port, sorts the
 // packets by what they need (control core, echo reply, outbound ESP, inbound ESP, bypass), runs
 // each group in bulk (SPD, SAD, the ESP stages, routing), and sends through per-port tx buffers.
+// ESP it runs only for the SAs it owns: another worker's go to that worker (handoff.hpp), and it
+// takes, after its own queues, what the others handed it.
 // It never blocks, never locks, never allocates after start. At the start of every pass it applies
 // the control core's updates from its own ring, then reports a quiescent state (rte_rcu QSBR).
 // What it may touch is its WorkerContext, and nothing else of the gateway.
@@ -15,6 +17,7 @@
 #include "common/counters.hpp"
 #include "crypto/mb_manager.hpp"
 #include "dataplane/burst.hpp"
+#include "dataplane/handoff.hpp"
 #include "dataplane/packet_trace.hpp"
 #include "dataplane/port.hpp"
 #include "dataplane/worker_context.hpp"
@@ -51,7 +54,13 @@ class Worker {
   void outbound(Burst& burst) noexcept;
   void too_big(rte_mbuf* m, const Port& port, uint16_t limit, SaRuntime* sa, Burst& protect) noexcept;
   void transit_verdict(uint16_t port_index, rte_mbuf* m, uint32_t rule, Burst& protect) noexcept;
-  void inbound(rte_mbuf** pkts, const uint16_t* spi_at, uint16_t count) noexcept;
+  // A packet (at its IP header, hop limit spent) for an SA this worker owns joins the burst.
+  void add_to_protect(rte_mbuf* m, SaRuntime* sa, Burst& protect) noexcept;
+  // pkts at their IP header; handed: they came from another worker, and are not handed again.
+  void inbound(rte_mbuf** pkts, const uint16_t* spi_at, uint16_t count, bool handed) noexcept;
+  void hand_off(rte_mbuf* m, unsigned owner) noexcept;
+  void flush_handoffs() noexcept;
+  unsigned take_handed() noexcept;  // returns how many it took
   void send_ip(rte_mbuf* m) noexcept;
   void send_ipv4(rte_mbuf* m) noexcept;
   void send_ipv6(rte_mbuf* m) noexcept;
@@ -74,6 +83,7 @@ class Worker {
   EspContext esp_;
   PacketTracer tracer_;
   Reassembler& reassembly_;  // this worker's, owned by the gateway
+  Handoff handoff_;
   // The last kAcquire sent: one per slot per 100 ms is enough for IKE to start the SA.
   uint32_t acquired_slot_ = UINT32_MAX;
   uint64_t acquired_tsc_ = 0;

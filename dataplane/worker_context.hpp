@@ -46,6 +46,10 @@ struct WorkerContext {
   // The control core's packets to send: worker 0 alone takes them (nullptr for the others).
   rte_ring* control_tx = nullptr;
   std::atomic<int32_t>* trace_budget = nullptr;  // packets "trace N" still follows, all workers
+  // Hand-off (handoff.hpp): the rings to each other worker, by owner, and from each, by sender
+  // (nullptr at this worker's own index; one entry, nullptr, when it runs alone).
+  std::vector<rte_ring*> handoff_to;
+  std::vector<rte_ring*> handoff_from;
 
   Reassembler* reassembler = nullptr;  // this worker's, owned by the gateway
   CounterTable::Lane* drops = nullptr;  // this worker's lanes

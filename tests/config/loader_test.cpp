@@ -98,11 +98,18 @@ TEST_CASE("numbers out of range give the range", "[config]") {
   CHECK(errors_of("dataplane = { workers = [1, 1]; };\n") == "rampart.conf:1: dataplane.workers[1]: lcore 1 is listed twice");
 }
 
-TEST_CASE("more than one worker is refused: they would share outbound SAs and their nonces", "[config]") {
-  CHECK_THAT(errors_of("dataplane = {\n  workers = [1, 2];\n};\n"),
-             Catch::StartsWith("rampart.conf:2: dataplane.workers: only one worker lcore is supported for now: workers "
-                               "would share each outbound SA's sequence numbers and send the same AES-GCM nonce twice"));
-  CHECK(load("dataplane = {\n  workers = [2];\n};\n").ok());
+TEST_CASE("workers: any number of lcores, each on its own CPU or, as LCORE@CPU, on a shared one", "[config]") {
+  auto config = load("dataplane = {\n  workers = (1, 2, \"3@1\", \"4@0\");\n};\n");
+  REQUIRE(config.ok());
+  CHECK(config->dataplane.worker_lcores == std::vector<unsigned>{1, 2, 3, 4});
+  CHECK(config->dataplane.worker_cpus == std::vector<unsigned>{1, 2, 1, 0});
+  CHECK(errors_of("dataplane = { workers = [\"3@\"]; };\n") ==
+        "rampart.conf:1: dataplane.workers[0]: \"3@\" is not an lcore or \"LCORE@CPU\"");
+  CHECK(errors_of("dataplane = { workers = [\"x@1\"]; };\n") ==
+        "rampart.conf:1: dataplane.workers[0]: \"x@1\" is not an lcore or \"LCORE@CPU\"");
+  CHECK(errors_of("dataplane = { workers = (1, \"1@0\"); };\n") == "rampart.conf:1: dataplane.workers[1]: lcore 1 is listed twice");
+  CHECK(errors_of("dataplane = { workers = [\"2@5000\"]; };\n") ==
+        "rampart.conf:1: dataplane.workers[0]: 5000 is not a CPU number (0 to 1023)");
 }
 
 TEST_CASE("SA keys must be hex of the cipher's length plus salt", "[config]") {

@@ -75,9 +75,12 @@ expect_refusal "an lcore out of range" "$dir/bad_range.conf" 'bad_range.conf:[0-
 sed "s/workers = \[1\]/workers = [127]/" "$example" >"$dir/missing_lcore.conf"
 expect_refusal "a worker lcore this machine lacks" "$dir/missing_lcore.conf" "missing_lcore.conf:[0-9]+: dataplane.workers: lcore 127 is not a CPU rampartd may run on"
 
-sed 's/workers = \[1\]/workers = [1, 2]/' "$example" >"$dir/two_workers.conf"
-expect_refusal "two workers (they would share outbound SAs' nonces)" "$dir/two_workers.conf" \
-  'two_workers.conf:[0-9]+: dataplane.workers: only one worker lcore is supported for now'
+sed 's/workers = \[1\]/workers = (1, "2@127")/' "$example" >"$dir/missing_cpu.conf"
+expect_refusal "a worker lcore on a CPU this machine lacks" "$dir/missing_cpu.conf" \
+  "missing_cpu.conf:[0-9]+: dataplane.workers: lcore 2's CPU 127 is not one rampartd may run on"
+# Four workers on two CPUs: accepted (correct, if slow).
+sed 's/workers = \[1\]/workers = ["1@1", "2@0", "3@1", "4@0"]/' "$example" >"$dir/four_workers.conf"
+in_ns "$rampartd" -c "$dir/four_workers.conf" --check >/dev/null || fail "--check refused four workers on two CPUs"
 
 sed 's/iface=g1in/iface=rp-missing-if/' "$example" >"$dir/bad_port.conf"
 expect_refusal "an af_packet interface that does not exist" "$dir/bad_port.conf" \

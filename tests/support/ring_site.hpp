@@ -20,18 +20,19 @@ namespace rampart::test {
 
 class RingSite {
  public:
-  // name makes the ring and device names unique to the test.
-  static Result<RingSite> create(const std::string& name) {
-    auto in = dp::create_ring_port_pair(name + "_in", SOCKET_ID_ANY);
+  // name makes the ring and device names unique to the test; queues: per port, one per worker
+  // (queue q of side b feeds the gateway's rx queue q, as RSS would).
+  static Result<RingSite> create(const std::string& name, uint16_t queues = 1) {
+    auto in = dp::create_ring_port_pair(name + "_in", SOCKET_ID_ANY, queues);
     if (!in) return in.error();
-    auto out = dp::create_ring_port_pair(name + "_out", SOCKET_ID_ANY);
+    auto out = dp::create_ring_port_pair(name + "_out", SOCKET_ID_ANY, queues);
     if (!out) {
       dp::close_ring_port_pair(*in);
       return out.error();
     }
     RingSite site(*in, *out);
     for (uint16_t port : {in->b, out->b})
-      if (auto r = dp::start_port(port, packet_pool(), 1); !r) return r.error();
+      if (auto r = dp::start_port(port, packet_pool(), queues); !r) return r.error();
     return site;
   }
   RingSite(RingSite&& other) noexcept
@@ -39,10 +40,11 @@ class RingSite {
   RingSite& operator=(RingSite&&) = delete;
   ~RingSite() { close(); }
 
-  // One worker (lcore 1), the two ports, the route to 203.0.113.0/24 via the router.
-  dp::GatewaySpec spec(unsigned mbufs = 2047) const {
+  // `workers` workers (lcores 1 and up), the two ports, the route to 203.0.113.0/24 via the router.
+  dp::GatewaySpec spec(unsigned mbufs = 2047, unsigned workers = 1) const {
     dp::GatewaySpec spec;
-    spec.worker_lcores = {1};
+    spec.worker_lcores.clear();
+    for (unsigned w = 0; w < workers; ++w) spec.worker_lcores.push_back(1 + w);
     spec.mbufs = mbufs;
     spec.ports = {dp::ipv4_port("inside", inside.a_name, dp::PortRole::kProtected, {ip4(192, 0, 2, 1), 24}),
                   dp::ipv4_port("outside", outside.a_name, dp::PortRole::kPublic, {ip4(198, 51, 100, 1), 24})};
