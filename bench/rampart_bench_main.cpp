@@ -3,7 +3,7 @@
 //
 //   rampart-bench self [--sizes 64,512,1420,imix] [--sas 1,100000] [--burst 32]
 //                      [--cipher aes-gcm-128|aes-gcm-256] [--mode tunnel|transport]
-//                      [--family ipv4|ipv6] [--seconds S] [--no-baseline] [--json FILE] [--plot FILE.png]
+//                      [--family ipv4|ipv6] [--seconds S] [--no-baseline] [--workers 1,2] [--json FILE] [--plot FILE.png]
 //   rampart-bench dut (--tx DEVICE --rx DEVICE [--dst-mac MAC] | --loopback PPS) [--seal|--open SPI,KEY --tunnel A,B]
 //                     [--sizes 64,1420] [--rate PPS | --search [--max-rate PPS] [--loss F]]
 //                     [--src IP] [--dst IP] [--flows N] [--seconds S] [--json FILE]
@@ -24,6 +24,7 @@
 #include <ctime>
 #include <fstream>
 #include <sstream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,7 @@
 #include "bench/harness/esp_stage.hpp"
 #include "bench/harness/report.hpp"
 #include "bench/harness/rte_ipsec_baseline.hpp"
+#include "bench/harness/scaling_mode.hpp"
 #include "bench/harness/self_mode.hpp"
 #include "dataplane/eal.hpp"
 #include "dataplane/port.hpp"
@@ -48,6 +50,7 @@ constexpr double kSliceSeconds = 0.02;
 const char* kUsage =
     "usage: rampart-bench self [--sizes 64,512,1420,imix] [--sas 1,100000] [--burst N] [--cipher aes-gcm-128|aes-gcm-256]\n"
     "                          [--mode tunnel|transport] [--family ipv4|ipv6] [--seconds S] [--no-baseline]\n"
+    "                          [--workers 1,2 (aggregate of W workers instead of the one-worker rows)]\n"
     "                          [--json FILE] [--plot FILE.png]\n"
     "       rampart-bench dut (--tx DEVICE --rx DEVICE [--dst-mac MAC] | --loopback PPS) [--sizes 64,1420]\n"
     "                         [--rate PPS | --search [--max-rate PPS] [--loss F]] [--src IP] [--dst IP]\n"
@@ -58,6 +61,7 @@ struct Options {
   std::vector<SizeSpec> sizes = *parse_sizes("64,512,1420,imix");
   std::vector<unsigned> sa_counts{1, 100000};
   RunConfig run;
+  std::vector<unsigned> workers;  // --workers: the scaling rows instead of the one-worker ones
   bool baseline = true;
   std::string json, png;
 };
@@ -97,6 +101,14 @@ bool parse(int argc, char** argv, Options& o) {
     } else if (a == "--seconds") {
       o.run.seconds = std::strtod(value().c_str(), nullptr);
       if (o.run.seconds <= 0 || o.run.seconds > 600) return false;
+    } else if (a == "--workers") {
+      std::istringstream in(value());
+      for (std::string n; std::getline(in, n, ',');) {
+        unsigned long v = std::strtoul(n.c_str(), nullptr, 10);
+        if (v < 1 || v > 16) return false;
+        o.workers.push_back(static_cast<unsigned>(v));
+      }
+      if (o.workers.empty()) return false;
     } else if (a == "--no-baseline") {
       o.baseline = false;
     } else if (a == "--json") {
@@ -129,6 +141,86 @@ Row make_row(const char* system, Direction d, const SizeSpec& size, unsigned sas
   return r;
 }
 
+
+Row make_scaling_row(const std::string& system, Direction d, const SizeSpec& size, unsigned sas, unsigned workers,
+                     const ScalingMeasurement& m) {
+  Row r;
+  r.system = system;
+  r.direction = direction_name(d);
+  r.size = size.name;
+  r.mean_size = size.mean();
+  r.sas = sas;
+  r.workers = workers;
+  double seconds = static_cast<double>(m.wall_cycles) / static_cast<double>(rte_get_tsc_hz());
+  r.mpps = seconds > 0 ? static_cast<double>(m.packets) / seconds / 1e6 : 0;
+  double bytes_per_packet = m.sent ? static_cast<double>(m.ip_bytes) / static_cast<double>(m.sent) : 0;
+  r.gbps_l3 = r.mpps * bytes_per_packet * 8 / 1e3;
+  r.gbps_l2 = r.mpps * (bytes_per_packet + kL2Overhead) * 8 / 1e3;
+  // Busy cycles of every worker per packet: what the packet cost in all, hand-off included.
+  r.cycles_per_packet = m.packets ? static_cast<double>(m.busy_cycles) / static_cast<double>(m.packets) : 0;
+  r.handed_per_packet = m.packets ? static_cast<double>(m.handed) / static_cast<double>(m.packets) : 0;
+  r.sent = m.sent;
+  r.received = m.packets;
+  r.dropped = m.dropped;
+  return r;
+}
+
+// --workers: the gateway with each worker count in turn on the same traffic, the counts taking
+// turns in slices as the systems of the one-worker rows do. Then, with one SA, a hand-off row:
+// two workers with every packet arriving at the worker that does not own the SA; what it costs
+// beyond one worker doing all, per handed packet, is the hand-off's price.
+int run_scaling(const Options& o, rte_mempool* pool, std::vector<Row>& rows) {
+  int status = 0;
+  std::printf("rampart-bench self --workers: aggregate of W workers, each a thread of its own, flows spread over "
+              "their queues by hash; %u CPUs here (workers beyond them share CPUs: correctness, not speed)\n\n",
+              std::thread::hardware_concurrency());
+  print_scaling_header();
+  for (unsigned sas : o.sa_counts) {
+    RunConfig config = o.run;
+    config.sas = sas;
+    std::vector<std::unique_ptr<ScalingRig>> rigs;
+    for (unsigned w : o.workers) rigs.push_back(std::make_unique<ScalingRig>(config, w, pool));
+    std::unique_ptr<ScalingRig> handed;
+    if (sas == 1) handed = std::make_unique<ScalingRig>(config, 2, pool, /*only_queue=*/1);
+    for (Direction d : {Direction::kOutbound, Direction::kInbound}) {
+      for (const SizeSpec& size : o.sizes) {
+        unsigned slices = std::max(1u, static_cast<unsigned>(std::lround(o.run.seconds / kSliceSeconds)));
+        double slice = o.run.seconds / slices;
+        std::vector<ScalingMeasurement> total(rigs.size() + 1);
+        auto add = [](ScalingMeasurement& to, const ScalingMeasurement& m) {
+          to.packets += m.packets, to.sent += m.sent, to.dropped += m.dropped, to.ip_bytes += m.ip_bytes;
+          to.wall_cycles += m.wall_cycles, to.busy_cycles += m.busy_cycles, to.handed += m.handed;
+        };
+        for (unsigned turn = 0; turn < slices; ++turn) {
+          for (size_t r = 0; r < rigs.size(); ++r) add(total[r], rigs[r]->run(d, size, slice));
+          if (handed) add(total.back(), handed->run(d, size, slice));
+        }
+        Row one;
+        for (size_t r = 0; r < rigs.size(); ++r) {
+          Row row = make_scaling_row("rampart x" + std::to_string(o.workers[r]), d, size, sas, o.workers[r], total[r]);
+          if (o.workers[r] == 1) one = row;
+          if (one.mpps > 0) row.vs_one_worker = row.mpps / one.mpps;
+          if (row.sent != row.received + row.dropped) {
+            std::fprintf(stderr, "rampart-bench: %s %s %s: sent %llu, received %llu + dropped %llu do not add up\n",
+                         row.system.c_str(), row.direction.c_str(), row.size.c_str(), row.sent, row.received, row.dropped);
+            status = 1;
+          }
+          print_scaling_row(row);
+          rows.push_back(row);
+        }
+        if (handed) {
+          Row row = make_scaling_row("rampart handoff", d, size, sas, 2, total.back());
+          if (one.mpps > 0 && row.handed_per_packet > 0)
+            row.handoff_cycles = (row.cycles_per_packet - one.cycles_per_packet) / row.handed_per_packet;
+          print_scaling_row(row);
+          rows.push_back(row);
+        }
+      }
+    }
+  }
+  return status;
+}
+
 }  // namespace
 
 int run_dut(int argc, char** argv);
@@ -148,6 +240,19 @@ int run_self(int argc, char** argv) {
   {
     auto pool = dp::create_packet_pool("rb_pool", 16383, static_cast<int>(rte_socket_id()));
     if (!pool) return 1;
+    if (!o.workers.empty()) {
+      std::vector<Row> rows;
+      status = run_scaling(o, *pool, rows);
+      if (!o.json.empty()) {
+        std::ofstream j(o.json);
+        j << "{\"bench\": \"rampart-bench\", \"mode\": \"self-workers\", \"time\": " << std::time(nullptr)
+          << ",\n \"machine\": " << machine_json() << ",\n \"rows\": " << rows_json(rows) << "}\n";
+        if (!j) status = 1;
+      }
+      if (!o.png.empty() && !plot(rows, o.png, "rampart-bench self, W workers (aggregate)")) status = 1;
+      dp::eal_cleanup(prefix);
+      return status;
+    }
     std::printf("rampart-bench self: one worker core, %s %s %s, bursts of %u, %.2f s per row\n%s\n\n",
                 o.run.key_length == 16 ? "AES-GCM-128" : "AES-GCM-256",
                 o.run.mode == dp::SaMode::kTunnel ? "tunnel" : "transport",

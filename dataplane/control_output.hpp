@@ -9,6 +9,7 @@
 #include "common/counters.hpp"
 #include "dataplane/drop_reason.hpp"
 #include "dataplane/path_counter.hpp"
+#include "dataplane/tsan.hpp"
 
 namespace rampart::dp {
 
@@ -19,6 +20,7 @@ struct ControlOutput {
 
   // A packet at its Ethernet header, its port in m->port.
   void send(rte_mbuf* m) const noexcept {
+    tsan_release(m);
     if (rte_ring_enqueue(to_worker, m) == 0) return;
     drop(m, DropReason::kControlBusy);
   }

@@ -50,7 +50,6 @@ enum class DropReason : uint8_t {
   kUnsupported,     // a protocol the pipeline does not handle (e.g. IPv6 for now)
   kControlBusy,     // the ring to the control core was full
   kTxFull,          // the port's tx queue took no more
-  kHandoffFull,     // the ring to the SA's owning worker was full
   kHandoffStale,    // handed to the owner, whose SA for it had gone or changed hands by then
   // The control core (its rooms: neighbour_service.cpp, local_delivery.cpp; gateway.cpp at shutdown):
   kNeighbourMessage,     // ARP or ND learned from, or needing no answer: consumed
@@ -101,7 +100,6 @@ inline constexpr std::array<CounterDef, kDropReasonCount> kDropReasonDefs{{
     {"drop_unsupported", "a protocol the pipeline does not handle"},
     {"drop_control_busy", "ring to the control core full"},
     {"drop_tx_full", "transmit queue full"},
-    {"drop_handoff_full", "ring to the SA's owning worker full"},
     {"drop_handoff_stale", "handed to the SA's owner after the SA went or changed hands"},
     {"neighbour_messages", "ARP and ND messages the control core learned from or that needed no answer, consumed"},
     {"drop_bad_neighbour_message", "ARP or ND message malformed or refused (RFC 826, RFC 4861 7.1: hop limit, length)"},

@@ -2,11 +2,59 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_mbuf_pool_ops.h>
+#include <rte_mempool.h>
+
+#include <cstring>
 
 #include <filesystem>
 #include <fstream>
 
+#include "dataplane/tsan.hpp"
+
 namespace rampart::dp {
+
+namespace {
+
+// The ring mempool driver's ops, wrapped (TSan builds only; see tsan.hpp).
+const rte_mempool_ops* ring_ops() {
+  static const rte_mempool_ops* ops = [] () -> const rte_mempool_ops* {
+    for (uint32_t i = 0; i < rte_mempool_ops_table.num_ops; ++i)
+      if (std::strcmp(rte_mempool_ops_table.ops[i].name, "ring_mp_mc") == 0) return &rte_mempool_ops_table.ops[i];
+    return nullptr;
+  }();
+  return ops;
+}
+int tsan_pool_alloc(rte_mempool* mp) { return ring_ops()->alloc(mp); }
+void tsan_pool_free(rte_mempool* mp) { ring_ops()->free(mp); }
+unsigned tsan_pool_count(const rte_mempool* mp) { return ring_ops()->get_count(mp); }
+int tsan_pool_enqueue(rte_mempool* mp, void* const* objects, unsigned n) {
+  for (unsigned i = 0; i < n; ++i) tsan_release(objects[i]);
+  return ring_ops()->enqueue(mp, objects, n);
+}
+int tsan_pool_dequeue(rte_mempool* mp, void** objects, unsigned n) {
+  int rc = ring_ops()->dequeue(mp, objects, n);
+  if (rc == 0)
+    for (unsigned i = 0; i < n; ++i) tsan_acquire(objects[i]);
+  return rc;
+}
+
+}  // namespace
+
+void use_tsan_mempool_ops() noexcept {
+  if (ring_ops() == nullptr) return;
+  static rte_mempool_ops ops = [] {
+    rte_mempool_ops o{};
+    std::strcpy(o.name, "rampart_tsan");
+    o.alloc = tsan_pool_alloc;
+    o.free = tsan_pool_free;
+    o.enqueue = tsan_pool_enqueue;
+    o.dequeue = tsan_pool_dequeue;
+    o.get_count = tsan_pool_count;
+    return o;
+  }();
+  if (rte_mempool_register_ops(&ops) >= 0) rte_mbuf_set_user_mempool_ops(ops.name);
+}
 
 std::vector<std::string> eal_args_without_hugepages(const std::string& file_prefix,
                                                     const std::string& lcores) {
@@ -35,6 +83,7 @@ Result<void> eal_init(const std::vector<std::string>& args) {
   argv.push_back(nullptr);
   if (rte_eal_init(static_cast<int>(copy.size()), argv.data()) < 0)
     return make_error(Errc::kInternal, std::string("rte_eal_init failed: ") + rte_strerror(rte_errno));
+  if constexpr (kTsan) use_tsan_mempool_ops();
   return {};
 }
 

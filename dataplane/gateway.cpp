@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/log.hpp"
+#include "dataplane/tsan.hpp"
 #include "dataplane/worker.hpp"
 
 namespace rampart::dp {
@@ -259,6 +260,7 @@ void Gateway::control_poll() {
   updates_->reclaim();
   rte_mbuf* pkts[kMaxBurst];
   unsigned n = rte_ring_dequeue_burst(to_control_, reinterpret_cast<void**>(pkts), kMaxBurst, nullptr);
+  tsan_acquire_packets(pkts, n);
   for (unsigned i = 0; i < n; ++i) {
     auto* eth = rte_pktmbuf_mtod(pkts[i], rte_ether_hdr*);
     uint16_t type = rte_be_to_cpu_16(eth->ether_type);
@@ -269,6 +271,7 @@ void Gateway::control_poll() {
       local_->receive(pkts[i]);
   }
   n = rte_ring_dequeue_burst(unresolved_, reinterpret_cast<void**>(pkts), kMaxBurst, nullptr);
+  tsan_acquire_packets(pkts, n);
   for (unsigned i = 0; i < n; ++i) neighbours_->hold(pkts[i], now);
   neighbours_->poll(now);
 }

@@ -2,6 +2,8 @@
 
 #include <rte_ring.h>
 
+#include "dataplane/tsan.hpp"
+
 namespace rampart::dp {
 
 Result<std::unique_ptr<HandoffRings>> HandoffRings::create(unsigned workers, const std::string& tag) {
@@ -56,11 +58,14 @@ Handoff::Handoff(unsigned self, std::vector<rte_ring*> outgoing, std::vector<rte
       dirty_(std::make_unique<uint16_t[]>(outgoing_.size())) {}
 
 unsigned Handoff::enqueue(unsigned owner, rte_mbuf** pkts, unsigned count) noexcept {
+  tsan_release_packets(pkts, count);
   return rte_ring_sp_enqueue_burst(outgoing_[owner], reinterpret_cast<void**>(pkts), count, nullptr);
 }
 
 unsigned Handoff::take(unsigned sender, rte_mbuf** pkts, unsigned max) noexcept {
-  return rte_ring_sc_dequeue_burst(incoming_[sender], reinterpret_cast<void**>(pkts), max, nullptr);
+  unsigned n = rte_ring_sc_dequeue_burst(incoming_[sender], reinterpret_cast<void**>(pkts), max, nullptr);
+  tsan_acquire_packets(pkts, n);
+  return n;
 }
 
 }  // namespace rampart::dp

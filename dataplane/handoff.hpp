@@ -12,6 +12,7 @@
 #include <rte_mbuf.h>
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -61,32 +62,50 @@ class HandoffRings {
 
 // A worker's side: a burst-sized outbox per owner, filled while a burst is sorted and sent
 // whole at its end (one ring enqueue per owner per burst, no per-packet atomic), and the rings
-// from every other worker to take from.
+// from every other worker to take from. A full ring loses nothing: the sender keeps the rest and
+// stops taking from its queues until the owner has room, so an owner that falls behind pushes
+// back on the ports' rx queues (where a NIC counts what it cannot take as missed).
 class Handoff {
  public:
   Handoff(unsigned self, std::vector<rte_ring*> outgoing, std::vector<rte_ring*> incoming);
 
   unsigned workers() const noexcept { return static_cast<unsigned>(outgoing_.size()); }
-  // The outbox to `owner` has room for a burst's packets: process() hands off at most one burst.
+  // The outbox to `owner` has room for a burst's packets: process() hands off at most one burst,
+  // and runs only when every outbox is empty.
   void push(unsigned owner, rte_mbuf* m) noexcept {
     Outbox& box = outboxes_[owner];
     if (box.count == 0) dirty_[dirty_count_++] = static_cast<uint16_t>(owner);
     box.pkts[box.count++] = m;
   }
   bool pending() const noexcept { return dirty_count_ != 0; }
-  // Sends every outbox; refused(m) gets what a full ring did not take. Returns how many went.
-  template <typename Refused>
-  unsigned flush(Refused&& refused) noexcept {
-    unsigned sent = 0;
+  // Sends every outbox; what a full ring did not take stays in its outbox, in order, for the
+  // next call (the worker takes nothing from its queues meanwhile). Returns how many went.
+  unsigned flush() noexcept {
+    unsigned sent = 0, still = 0;
     for (unsigned d = 0; d < dirty_count_; ++d) {
       Outbox& box = outboxes_[dirty_[d]];
       unsigned n = enqueue(dirty_[d], box.pkts, box.count);
-      for (unsigned i = n; i < box.count; ++i) refused(box.pkts[i]);
       sent += n;
+      if (n < box.count) {
+        std::memmove(box.pkts, box.pkts + n, (box.count - n) * sizeof box.pkts[0]);
+        box.count = static_cast<uint16_t>(box.count - n);
+        dirty_[still++] = dirty_[d];
+      } else {
+        box.count = 0;
+      }
+    }
+    dirty_count_ = still;
+    return sent;
+  }
+  // At the worker's end: gives every packet still in an outbox to f, and empties them.
+  template <typename F>
+  void abandon(F&& f) noexcept {
+    for (unsigned d = 0; d < dirty_count_; ++d) {
+      Outbox& box = outboxes_[dirty_[d]];
+      for (uint16_t i = 0; i < box.count; ++i) f(box.pkts[i]);
       box.count = 0;
     }
     dirty_count_ = 0;
-    return sent;
   }
   // Takes up to `max` packets handed by worker `sender`.
   unsigned take(unsigned sender, rte_mbuf** pkts, unsigned max) noexcept;

@@ -43,7 +43,8 @@ Result<std::unique_ptr<SaStore>> SaStore::create(const GatewaySpec& spec, const 
   std::unique_ptr<SaStore> store(new SaStore(updates));
   store->clock_ = spec.clock ? spec.clock : [] () noexcept { return rte_get_tsc_cycles(); };
   store->max_sas_ = spec.max_sas;
-  store->owned_.assign(std::max<size_t>(spec.worker_lcores.size(), 1), 0);
+  for (auto& owned : store->owned_by_direction_) owned.assign(std::max<size_t>(spec.worker_lcores.size(), 1), 0);
+  store->owned_.assign(store->owned_by_direction_[0].size(), 0);
   store->linger_cycles_ = rte_get_tsc_hz() * spec.rekey_linger_ms / 1000;
   for (const PortSpec& p : spec.ports) store->port_mtus_.push_back(p.mtu);
   store->tag_ = tag;
@@ -160,7 +161,7 @@ Result<void> SaStore::install_sa(const SaParams& params) {
   sa->slot = slot;
   // One writer per SA: a rekey stays with the worker that had the name, so packets in flight under
   // the old SA and the first ones under the new are in one worker's hands, in order.
-  sa->owner = existing != sa_by_name_.end() ? sas_[existing->second].runtime->owner : least_loaded_worker();
+  sa->owner = existing != sa_by_name_.end() ? sas_[existing->second].runtime->owner : least_loaded_worker(params.direction);
   sa->max_inner = max_inner_for(params, *tables_->routes);
   sa->egress_mtu = egress_mtu_for(params, *tables_->routes);
   if (params.direction == SaDirection::kInbound) {
@@ -172,6 +173,7 @@ Result<void> SaStore::install_sa(const SaParams& params) {
     bind_slot(slot, sa.get());  // outbound traffic of this name moves to the new SA here
   }
   ++owned_[sa->owner];
+  ++owned_by_direction_[static_cast<size_t>(sa->direction)][sa->owner];
   InstalledSa installed{std::move(sa), clock_(), 0, 0};
   if (existing == sa_by_name_.end()) {
     sa_by_name_.emplace(params.name, sas_.size());
@@ -193,15 +195,17 @@ Result<void> SaStore::install_sa(const SaParams& params) {
   return {};
 }
 
-// By SAs owned, the lowest index first: traffic per SA is not known at install, and a count
-// spreads many tunnels evenly.
-uint8_t SaStore::least_loaded_worker() const noexcept {
-  return static_cast<uint8_t>(std::min_element(owned_.begin(), owned_.end()) - owned_.begin());
+// By SAs of the direction owned, the lowest index first: traffic per SA is not known at install,
+// and a count per direction spreads many tunnels evenly whichever way most of their traffic goes.
+uint8_t SaStore::least_loaded_worker(SaDirection direction) const noexcept {
+  const std::vector<unsigned>& owned = owned_by_direction_[static_cast<size_t>(direction)];
+  return static_cast<uint8_t>(std::min_element(owned.begin(), owned.end()) - owned.begin());
 }
 
 void SaStore::retire_sa(InstalledSa installed, bool in_sad) {
   SaRuntime* sa = installed.runtime.release();
   --owned_[sa->owner];
+  --owned_by_direction_[static_cast<size_t>(sa->direction)][sa->owner];
   if (sa->direction == SaDirection::kInbound && in_sad) {
     auto position = sad_->remove(sa->params.spi);
     Sad* sad = sad_.get();

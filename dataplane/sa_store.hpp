@@ -41,7 +41,7 @@ class SaStore {
   // Installs an SA. An SA of the same name is replaced, make-before-break: outbound traffic moves
   // to the new SA at once; a replaced inbound SA keeps opening packets in flight for
   // rekey_linger_ms, then goes. Install the inbound half of a rekey first. A new name goes to the
-  // worker owning the fewest SAs; a replacement keeps its name's owner.
+  // worker owning the fewest SAs of its direction; a replacement keeps its name's owner.
   Result<void> install_sa(const SaParams& params);
   Result<void> remove_sa(const std::string& name);
   // Replaces one owner's policies (both directions), and only those; the SPDs are built from
@@ -104,7 +104,7 @@ class SaStore {
   // Takes an SA out of service (the SAD for inbound, unless its entry already names another SA;
   // its slot for outbound) and frees it after the grace period.
   void retire_sa(InstalledSa sa, bool in_sad = true);
-  uint8_t least_loaded_worker() const noexcept;
+  uint8_t least_loaded_worker(SaDirection direction) const noexcept;
   InstalledSa take_sa(size_t index);
   void poll_events(const std::vector<rte_ring*>& event_rings);
   void check_time_lifetimes(uint64_t now);
@@ -134,6 +134,7 @@ class SaStore {
   std::vector<SaEvent> sa_events_;
   std::vector<std::string> missing_sas_;
   std::vector<unsigned> owned_;  // per worker: SAs it owns
+  std::vector<unsigned> owned_by_direction_[2];  // by SaDirection, per worker
 };
 
 }  // namespace rampart::dp

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/log.hpp"
+#include "dataplane/tsan.hpp"
 
 namespace rampart::dp {
 
@@ -63,6 +64,7 @@ void UpdateChannel::broadcast(const Update& message) {
   for (size_t w = 0; w < rings_.size(); ++w) {
     if (!attached_[w]) continue;
     uint64_t next_warning = rte_get_tsc_cycles() + rte_get_tsc_hz();
+    tsan_release(rings_[w]);  // the object the update points at is built
     while (rte_ring_enqueue_elem(rings_[w], &update, sizeof update) != 0) {
       if (rte_get_tsc_cycles() > next_warning) {
         LOG_WARN("updates", "worker %zu has not taken its updates for a second", w);

@@ -27,6 +27,7 @@
 #include "dataplane/sad.hpp"
 #include "dataplane/spd.hpp"
 #include "dataplane/tables.hpp"
+#include "dataplane/tsan.hpp"
 #include "dataplane/update_channel.hpp"
 #include "dataplane/wire_headers.hpp"
 
@@ -175,6 +176,7 @@ void Worker::apply_updates() noexcept {
   Update updates[32];
   unsigned n;
   while ((n = rte_ring_dequeue_burst_elem(updates_, updates, sizeof(Update), 32, nullptr)) != 0) {
+    tsan_acquire(updates_);  // what the updates point at was built before they were sent
     for (unsigned i = 0; i < n; ++i) {
       const Update& u = updates[i];
       switch (u.kind) {
@@ -190,6 +192,8 @@ void Worker::apply_updates() noexcept {
 void Worker::run() noexcept {
   while (!ctx_.stop->load(std::memory_order_relaxed)) poll_once();
   flush();
+  // What an owner had no room for when the gateway stopped.
+  handoff_.abandon([this](rte_mbuf* m) { drop(m, DropReason::kShutdown); });
 }
 
 void Worker::poll_once() noexcept {
@@ -200,10 +204,13 @@ void Worker::poll_once() noexcept {
   tracer_.start_pass();
   hop4_.valid = hop6_.valid = false;
   uint32_t moved = 0;
-  for (uint16_t p = 0; p < ctx_.port_count; ++p) {
+  // Packets an owner had no room for go first; until they have gone, nothing new is taken in.
+  if (handoff_.pending()) [[unlikely]] flush_handoffs();
+  for (uint16_t p = 0; p < ctx_.port_count && !handoff_.pending(); ++p) {
     rte_mbuf* pkts[kMaxBurst];
     uint16_t n = rte_eth_rx_burst(ctx_.ports[p].id, static_cast<uint16_t>(ctx_.index), pkts, ctx_.burst);
     if (n == 0) continue;
+    tsan_acquire_packets(pkts, n);
     moved += n;
     paths_.add(PathCounter::kRx, n);
     process(p, pkts, n, now);
@@ -217,6 +224,7 @@ void Worker::poll_once() noexcept {
   if (ctx_.control_tx != nullptr) {
     rte_mbuf* control[kMaxBurst];
     unsigned n = rte_ring_dequeue_burst(ctx_.control_tx, reinterpret_cast<void**>(control), kMaxBurst, nullptr);
+    tsan_acquire_packets(control, n);
     for (unsigned i = 0; i < n; ++i) send_on(control[i]->port, control[i]);
   }
   flush();
@@ -430,6 +438,7 @@ void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count, uint6
   }
 
   if (control_count) {
+    tsan_release_packets(to_control, control_count);
     unsigned sent = rte_ring_enqueue_burst(ctx_.to_control, reinterpret_cast<void**>(to_control), control_count, nullptr);
     paths_.add(PathCounter::kToControl, sent);
     if (tracer_.active()) [[unlikely]]
@@ -514,10 +523,7 @@ void Worker::hand_off(rte_mbuf* m, unsigned owner) noexcept {
 }
 
 // Once per burst: one enqueue per owner.
-void Worker::flush_handoffs() noexcept {
-  unsigned sent = handoff_.flush([this](rte_mbuf* m) { drop(m, DropReason::kHandoffFull); });
-  paths_.add(PathCounter::kHandedOut, sent);
-}
+void Worker::flush_handoffs() noexcept { paths_.add(PathCounter::kHandedOut, handoff_.flush()); }
 
 // What the other workers handed this one, a burst from each: outbound packets find their SA by
 // slot in this worker's own view, inbound ones by SPI, as if they had come in here. An SA that
@@ -772,6 +778,7 @@ void Worker::send_ipv4(rte_mbuf* m) noexcept {
 void Worker::hold(rte_mbuf* m, uint16_t port_index) noexcept {
   m->port = port_index;
   if (tracer_.active()) [[unlikely]] tracer_.finish(m, TraceVerdict::kHeld);
+  tsan_release(m);
   if (rte_ring_enqueue(ctx_.unresolved, m) != 0) drop(m, DropReason::kNoNeighbour);
 }
 
@@ -789,6 +796,7 @@ void Worker::send_on(uint16_t port_index, rte_mbuf* m) noexcept {
   TxBuffer& tx = tx_[port_index];
   tx.pkts[tx.count++] = m;
   if (tx.count == kMaxBurst) {
+    tsan_release_packets(tx.pkts, tx.count);
     uint16_t sent = rte_eth_tx_burst(ctx_.ports[port_index].id, static_cast<uint16_t>(ctx_.index), tx.pkts, tx.count);
     paths_.add(PathCounter::kTx, sent);
     for (uint16_t i = sent; i < tx.count; ++i) drop(tx.pkts[i], DropReason::kTxFull);
@@ -800,6 +808,7 @@ void Worker::flush() noexcept {
   for (uint16_t p = 0; p < ctx_.port_count; ++p) {
     TxBuffer& tx = tx_[p];
     if (tx.count == 0) continue;
+    tsan_release_packets(tx.pkts, tx.count);
     uint16_t sent = rte_eth_tx_burst(ctx_.ports[p].id, static_cast<uint16_t>(ctx_.index), tx.pkts, tx.count);
     paths_.add(PathCounter::kTx, sent);
     for (uint16_t i = sent; i < tx.count; ++i) drop(tx.pkts[i], DropReason::kTxFull);

@@ -98,6 +98,21 @@ void print_row(const Row& r) {
   std::fflush(stdout);
 }
 
+void print_scaling_header() {
+  std::printf("%-16s %-9s %-5s %7s %7s %8s %8s %14s %8s %11s %10s\n", "system", "direction", "size", "SAs", "workers",
+              "Mpps", "Gbps L3", "cycles/pkt/wkr", "vs 1", "handed/pkt", "cyc/handed");
+}
+
+void print_scaling_row(const Row& r) {
+  char vs[16] = "-", handed[16] = "-", cost[16] = "-";
+  if (r.vs_one_worker > 0) std::snprintf(vs, sizeof vs, "%.2fx", r.vs_one_worker);
+  if (r.workers > 1) std::snprintf(handed, sizeof handed, "%.2f", r.handed_per_packet);
+  if (r.handoff_cycles != 0) std::snprintf(cost, sizeof cost, "%.0f", r.handoff_cycles);
+  std::printf("%-16s %-9s %-5s %7u %7u %8.2f %8.2f %14.0f %8s %11s %10s\n", r.system.c_str(), r.direction.c_str(),
+              r.size.c_str(), r.sas, r.workers, r.mpps, r.gbps_l3, r.cycles_per_packet, vs, handed, cost);
+  std::fflush(stdout);
+}
+
 std::string rows_json(const std::vector<Row>& rows) {
   std::ostringstream j;
   j << "[";
@@ -108,7 +123,9 @@ std::string rows_json(const std::vector<Row>& rows) {
       << ", \"sas\": " << r.sas << ", \"mpps\": " << r.mpps << ", \"gbps_l3\": " << r.gbps_l3
       << ", \"gbps_l2\": " << r.gbps_l2 << ", \"cycles_per_packet\": " << r.cycles_per_packet
       << ", \"of_ceiling\": " << r.of_ceiling << ", \"vs_rte_ipsec\": " << r.vs_rte_ipsec << ", \"sent\": " << r.sent
-      << ", \"received\": " << r.received << ", \"dropped\": " << r.dropped << "}";
+      << ", \"received\": " << r.received << ", \"dropped\": " << r.dropped << ", \"workers\": " << r.workers
+      << ", \"vs_one_worker\": " << r.vs_one_worker << ", \"handed_per_packet\": " << r.handed_per_packet
+      << ", \"handoff_cycles\": " << r.handoff_cycles << "}";
   }
   j << "\n]";
   return j.str();

@@ -18,6 +18,10 @@ struct Row {
   double of_ceiling = 0;    // this row's Mpps / ipsec-mb's in the same run (0: not measured)
   double vs_rte_ipsec = 0;  // this row's Mpps / rte_ipsec's (0: not measured)
   unsigned long long sent = 0, received = 0, dropped = 0;
+  // --workers rows: how many, aggregate against the one-worker row of the same run, packets
+  // handed between workers per packet, and what a hand-off costs (cycles per handed packet).
+  unsigned workers = 1;
+  double vs_one_worker = 0, handed_per_packet = 0, handoff_cycles = 0;
 };
 
 // The CPU, its crypto-relevant flags, ipsec-mb's version and chosen code path, core count,
@@ -27,6 +31,8 @@ std::string machine_summary();  // one line for the terminal
 
 void print_header();
 void print_row(const Row& row);
+void print_scaling_header();
+void print_scaling_row(const Row& row);
 std::string rows_json(const std::vector<Row>& rows);
 // Writes a gnuplot script and data beside png and runs gnuplot; false (with a message) if it
 // cannot (gnuplot missing, say).

@@ -1,4 +1,4 @@
-// Live updates under traffic: a worker runs on its own thread while this thread, as the control
+// Live updates under traffic: three workers run on threads of their own while this thread, as the control
 // core, rekeys the SA pair and grows and shrinks the SPD, and as the far gateway reflects every
 // ESP packet back (the gateway talks to itself: its inbound SA has its outbound SA's key and SPI).
 // Every packet sent must come back decrypted exactly once: no loss at a swap, no misrouting, no
@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "dataplane/gateway.hpp"
+#include "dataplane/tsan.hpp"
 #include "dataplane/port.hpp"
 #include "dataplane/worker.hpp"
 #include "tests/support/packets.hpp"
@@ -64,17 +65,24 @@ std::vector<dp::PolicySpec> tunnel_policies() {
                  dp::PolicyAction::kProtect, "from-self")};
 }
 
+// Three workers. The SAs' owner is worker 0 (the first of each direction); the host's packets
+// come in on worker 1's queue and the peer's ESP on worker 2's, so every packet is handed to the
+// owner while SAs, policies and tables change under it.
+constexpr unsigned kWorkers = 3;
+constexpr uint16_t kHostQueue = 1;
+constexpr uint16_t kPeerQueue = 2;
+
 class LiveBench {
  public:
   LiveBench() {
-    auto site = test::RingSite::create("live");
+    auto site = test::RingSite::create("live", kWorkers);
     INFO((site.ok() ? "" : site.message()));
     REQUIRE(site.ok());
     site_.emplace(std::move(*site));
     in_ = site_->inside;
     out_ = site_->outside;
-    dp::GatewaySpec spec = site_->spec(4095);
-    spec.rekey_linger_ms = 200;
+    dp::GatewaySpec spec = site_->spec(4095, kWorkers);
+    spec.rekey_linger_ms = 2000;  // the default: packets on their way back when the pair changes still open
     auto [sa_out, sa_in] = sa_pair(0);
     spec.sas = {sa_out, sa_in};
     spec.policies = tunnel_policies();
@@ -85,14 +93,15 @@ class LiveBench {
     gw_ = std::move(*gw);
     rte_eth_macaddr_get(in_.a, &inside_mac_);
     rte_eth_macaddr_get(out_.a, &outside_mac_);
-    worker_ = std::make_unique<dp::Worker>(gw_->attach_worker(0), crypto::MbManager::create().value());
-    thread_ = std::thread([this] { worker_->run(); });
+    for (unsigned w = 0; w < kWorkers; ++w)
+      workers_.push_back(std::make_unique<dp::Worker>(gw_->attach_worker(w), crypto::MbManager::create().value()));
+    for (auto& worker : workers_) threads_.emplace_back([w = worker.get()] { w->run(); });
   }
   ~LiveBench() {
     gw_->stop();
-    thread_.join();
+    for (auto& t : threads_) t.join();
     for (int i = 0; i < 10; ++i) pump();  // whatever was in flight
-    worker_.reset();
+    workers_.clear();
     gw_->control_poll();
     CHECK(gw_->shutdown() == 0);
     site_->close();
@@ -122,7 +131,8 @@ class LiveBench {
       REQUIRE(pkts[n++] != nullptr);
       if (n == 32 || i + 1 == count) {
         unsigned sent = 0;
-        while (sent < n) sent += rte_eth_tx_burst(in_.b, 0, pkts + sent, static_cast<uint16_t>(n - sent));
+        dp::tsan_release_packets(pkts, n);
+        while (sent < n) sent += rte_eth_tx_burst(in_.b, kHostQueue, pkts + sent, static_cast<uint16_t>(n - sent));
         n = 0;
       }
     }
@@ -133,7 +143,8 @@ class LiveBench {
   void pump() {
     rte_mbuf* pkts[32];
     uint16_t n;
-    while ((n = rte_eth_rx_burst(out_.b, 0, pkts, 32)) > 0) {
+    while ((n = receive(out_.b, pkts)) > 0) {
+      dp::tsan_acquire_packets(pkts, n);
       rte_mbuf* back[32];
       uint16_t count = 0;
       for (uint16_t i = 0; i < n; ++i) {
@@ -158,14 +169,23 @@ class LiveBench {
         rte_pktmbuf_free(pkts[i]);
       }
       uint16_t sent = 0;
-      while (sent < count) sent += rte_eth_tx_burst(out_.b, 0, back + sent, static_cast<uint16_t>(count - sent));
+      dp::tsan_release_packets(back, count);
+      while (sent < count) sent += rte_eth_tx_burst(out_.b, kPeerQueue, back + sent, static_cast<uint16_t>(count - sent));
     }
     rte_mbuf* leaked[32];
-    while ((n = rte_eth_rx_burst(in_.b, 0, leaked, 32)) > 0) {  // nothing should come back inside
+    while ((n = receive(in_.b, leaked)) > 0) {  // nothing should come back inside
       strays_ += n;
+      dp::tsan_acquire_packets(leaked, n);
       rte_pktmbuf_free_bulk(leaked, n);
     }
     gw_->control_poll();
+  }
+
+  // Up to 32 packets from any of the test side's queues (every worker sends on its own).
+  uint16_t receive(uint16_t port, rte_mbuf** pkts) {
+    for (uint16_t q = 0; q < kWorkers; ++q)
+      if (uint16_t n = rte_eth_rx_burst(port, q, pkts, 32)) return n;
+    return 0;
   }
 
   // Pumps until every packet sent has come back, or a second has passed.
@@ -181,6 +201,12 @@ class LiveBench {
     if (!value) FAIL("no counter " << name);
     return value.value_or(0);
   }
+  std::string drop_names() {
+    std::string names;
+    for (const auto& c : gw_->counters())
+      if (c.name.rfind("drop_", 0) == 0 && c.value) names += std::string(c.name) + "=" + std::to_string(c.value) + " ";
+    return names;
+  }
   uint64_t drops() {
     uint64_t total = 0;
     for (const auto& c : gw_->counters())
@@ -192,8 +218,8 @@ class LiveBench {
   dp::PortPair in_{}, out_{};  // site_'s, for short
   rte_ether_addr inside_mac_{}, outside_mac_{};
   std::unique_ptr<dp::Gateway> gw_;
-  std::unique_ptr<dp::Worker> worker_;
-  std::thread thread_;
+  std::vector<std::unique_ptr<dp::Worker>> workers_;
+  std::vector<std::thread> threads_;
   uint32_t next_id_ = 0;
   uint32_t returned_ = 0;  // packets that came back at least once
   std::vector<uint8_t> seen_ = std::vector<uint8_t>(1 << 20, 0);
@@ -214,7 +240,7 @@ TEST_CASE_METHOD(LiveBench, "1,000 make-before-break rekeys under traffic lose n
     pump();
   }
   settle();
-  INFO("sent " << next_id_ << ", received " << received() << ", drops " << drops() << ", strays " << strays_);
+  INFO("sent " << next_id_ << ", received " << received() << ", drops " << drop_names() << ", strays " << strays_);
   CHECK(received() == next_id_);
   for (uint32_t i = 0; i < next_id_; ++i)
     if (seen_[i] != 1) FAIL_CHECK("packet " << i << " came back " << int(seen_[i]) << " times");
@@ -222,6 +248,7 @@ TEST_CASE_METHOD(LiveBench, "1,000 make-before-break rekeys under traffic lose n
   CHECK(strays_ == 0);
   CHECK(counter("esp_out_packets") == next_id_);
   CHECK(counter("esp_in_packets") == next_id_);
+  CHECK(counter("handed_out_packets") == 2 * uint64_t{next_id_});  // each packet both ways, to the owner
   // Only the newest pair and the inbound SAs still lingering are left; the rest were freed.
   size_t current = 0;
   for (const auto& sa : gw_->sa_snapshot()) current += sa.lingering ? 0 : 1;

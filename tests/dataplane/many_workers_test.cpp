@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "dataplane/gateway.hpp"
+#include "dataplane/tsan.hpp"
 #include "dataplane/worker.hpp"
 #include "tests/dataplane/esp_harness.hpp"
 #include "tests/support/ring_site.hpp"
@@ -53,6 +54,9 @@ std::pair<uint16_t, uint32_t> flow_of(const Bytes& ip) {
   std::memcpy(&number, ip.data() + 30, sizeof number);
   return {flow, number};
 }
+
+// Packets in flight at once: well within a hand-off ring (1,024), however the threads are scheduled.
+constexpr size_t kChunk = 256;
 
 class ManyWorkers {
  public:
@@ -111,6 +115,7 @@ class ManyWorkers {
   void send(uint16_t port, const Bytes& frame, uint16_t flow) {
     rte_mbuf* m = to_mbuf(frame);
     REQUIRE(m != nullptr);
+    dp::tsan_release(m);
     REQUIRE(rte_eth_tx_burst(port, static_cast<uint16_t>(flow % workers_), &m, 1) == 1);
   }
   // Everything waiting on every queue of the test's side of a port, queue by queue.
@@ -120,6 +125,7 @@ class ManyWorkers {
       rte_mbuf* m[32];
       uint16_t n;
       while ((n = rte_eth_rx_burst(port, q, m, 32)) > 0) {
+        dp::tsan_acquire_packets(m, n);
         for (uint16_t i = 0; i < n; ++i) out.push_back(from_mbuf(m[i]));
         rte_pktmbuf_free_bulk(m, n);
       }
@@ -163,6 +169,28 @@ class ManyWorkers {
   std::vector<std::unique_ptr<dp::SaRuntime>> peer_open_, peer_seal_;
 };
 
+// One ESP frame the gateway sent: its sequence number and IV new for its SA, and, opened by the
+// peer, the next packet of its flow.
+void check_esp(ManyWorkers& t, const Bytes& frame, std::map<uint32_t, std::set<uint64_t>>& seqs,
+               std::map<uint32_t, std::set<uint64_t>>& ivs, std::map<uint16_t, uint32_t>& next) {
+  REQUIRE(frame.size() > 14 + 20 + 16);
+  Bytes esp(frame.begin() + 14, frame.end());
+  REQUIRE(esp[9] == IPPROTO_ESP);
+  uint32_t spi = uint32_t{esp[20]} << 24 | uint32_t{esp[21]} << 16 | uint32_t{esp[22]} << 8 | esp[23];
+  uint32_t seq = uint32_t{esp[24]} << 24 | uint32_t{esp[25]} << 16 | uint32_t{esp[26]} << 8 | esp[27];
+  uint64_t iv;
+  std::memcpy(&iv, esp.data() + 28, sizeof iv);
+  REQUIRE(spi >= kOutboundSpi);
+  REQUIRE(spi < kOutboundSpi + t.tunnels_);
+  CHECK(seqs[spi].insert(seq).second);  // each sequence number once per SA
+  CHECK(ivs[spi].insert(iv).second);    // and each IV
+  Processed opened = t.h_.inbound(*t.peer_open_[spi - kOutboundSpi], {esp});
+  REQUIRE(opened.good.size() == 1);
+  auto [flow, number] = flow_of(opened.good[0]);
+  CHECK(number == next[flow]);  // each flow in order
+  next[flow] = number + 1;
+}
+
 // Outbound: rounds of packets from `flows` flows spread over the tunnels; checks the ESP that
 // comes out and returns the packets sent.
 uint64_t run_outbound(ManyWorkers& t, unsigned flows, unsigned rounds) {
@@ -170,34 +198,21 @@ uint64_t run_outbound(ManyWorkers& t, unsigned flows, unsigned rounds) {
   std::map<uint16_t, uint32_t> next;                  // by flow: the packet number expected
   uint64_t sent = 0;
   for (unsigned round = 0; round < rounds; ++round) {
-    unsigned in_round = 0;
+    std::vector<std::pair<Bytes, uint16_t>> frames;  // and each one's flow
     for (unsigned f = 0; f < flows; ++f) {
       unsigned tunnel = f % t.tunnels_;
-      for (unsigned k = 0; k < 2; ++k, ++in_round)
-        t.send(t.site_->inside.b, t.from_host(flow_packet(inside_host(tunnel), far_host(tunnel), static_cast<uint16_t>(f),
-                                                          round * 2 + k)),
-               static_cast<uint16_t>(f));
+      for (unsigned k = 0; k < 2; ++k)
+        frames.emplace_back(t.from_host(flow_packet(inside_host(tunnel), far_host(tunnel), static_cast<uint16_t>(f),
+                                                    round * 2 + k)),
+                            static_cast<uint16_t>(f));
     }
-    sent += in_round;
-    auto out = t.receive_until(t.site_->outside.b, in_round);
-    REQUIRE(out.size() == in_round);  // zero loss
-    for (const Bytes& frame : out) {
-      REQUIRE(frame.size() > 14 + 20 + 16);
-      Bytes esp(frame.begin() + 14, frame.end());
-      REQUIRE(esp[9] == IPPROTO_ESP);
-      uint32_t spi = uint32_t{esp[20]} << 24 | uint32_t{esp[21]} << 16 | uint32_t{esp[22]} << 8 | esp[23];
-      uint32_t seq = uint32_t{esp[24]} << 24 | uint32_t{esp[25]} << 16 | uint32_t{esp[26]} << 8 | esp[27];
-      uint64_t iv;
-      std::memcpy(&iv, esp.data() + 28, sizeof iv);
-      REQUIRE(spi >= kOutboundSpi);
-      REQUIRE(spi < kOutboundSpi + t.tunnels_);
-      CHECK(seqs[spi].insert(seq).second);  // each sequence number once per SA
-      CHECK(ivs[spi].insert(iv).second);    // and each IV
-      Processed opened = t.h_.inbound(*t.peer_open_[spi - kOutboundSpi], {esp});
-      REQUIRE(opened.good.size() == 1);
-      auto [flow, number] = flow_of(opened.good[0]);
-      CHECK(number == next[flow]);  // each flow in order
-      next[flow] = number + 1;
+    for (size_t at = 0; at < frames.size(); at += kChunk) {
+      size_t count = std::min(kChunk, frames.size() - at);
+      for (size_t i = at; i < at + count; ++i) t.send(t.site_->inside.b, frames[i].first, frames[i].second);
+      sent += count;
+      auto out = t.receive_until(t.site_->outside.b, count);
+      REQUIRE(out.size() == count);  // zero loss
+      for (const Bytes& frame : out) check_esp(t, frame, seqs, ivs, next);
     }
   }
   return sent;
@@ -210,24 +225,28 @@ std::pair<uint64_t, uint64_t> run_inbound(ManyWorkers& t, unsigned flows, unsign
   std::vector<std::pair<Bytes, uint16_t>> first_of_tunnel(t.tunnels_);
   uint64_t sent = 0;
   for (unsigned round = 0; round < rounds; ++round) {
-    unsigned in_round = 0;
+    std::vector<std::pair<Bytes, uint16_t>> frames;
     for (unsigned f = 0; f < flows; ++f) {
       unsigned tunnel = f % t.tunnels_;
-      for (unsigned k = 0; k < 2; ++k, ++in_round) {
+      for (unsigned k = 0; k < 2; ++k) {
         Bytes inner = flow_packet(far_host(tunnel), inside_host(tunnel), static_cast<uint16_t>(f), round * 2 + k);
         Processed sealed = t.h_.outbound(*t.peer_seal_[tunnel], {inner});
         REQUIRE(sealed.good.size() == 1);
         if (first_of_tunnel[tunnel].first.empty()) first_of_tunnel[tunnel] = {sealed.good[0], static_cast<uint16_t>(f)};
-        t.send(t.site_->outside.b, t.from_peer(sealed.good[0]), static_cast<uint16_t>(f));
+        frames.emplace_back(t.from_peer(sealed.good[0]), static_cast<uint16_t>(f));
       }
     }
-    sent += in_round;
-    auto out = t.receive_until(t.site_->inside.b, in_round);
-    REQUIRE(out.size() == in_round);  // nothing valid dropped, though the owner meets them out of order
-    for (const Bytes& frame : out) {
-      auto [flow, number] = flow_of(Bytes(frame.begin() + 14, frame.end()));
-      CHECK(number == next[flow]);
-      next[flow] = number + 1;
+    for (size_t at = 0; at < frames.size(); at += kChunk) {
+      size_t count = std::min(kChunk, frames.size() - at);
+      for (size_t i = at; i < at + count; ++i) t.send(t.site_->outside.b, frames[i].first, frames[i].second);
+      sent += count;
+      auto out = t.receive_until(t.site_->inside.b, count);
+      REQUIRE(out.size() == count);  // nothing valid dropped, though the owner meets them out of order
+      for (const Bytes& frame : out) {
+        auto [flow, number] = flow_of(Bytes(frame.begin() + 14, frame.end()));
+        CHECK(number == next[flow]);
+        next[flow] = number + 1;
+      }
     }
   }
   uint64_t replays = 0;
@@ -266,7 +285,7 @@ void check_run(ManyWorkers& t, unsigned flows, unsigned rounds) {
     least = std::min(least, w.owned_sas);
   }
   CHECK(owned == 2 * t.tunnels_);
-  CHECK(most - least <= 1);
+  CHECK(most - least <= 2);  // each direction spread to within one
   uint64_t sa_packets = 0;
   for (const auto& s : t.gw_->sa_snapshot()) sa_packets += s.packets;
   CHECK(sa_packets == out + in);

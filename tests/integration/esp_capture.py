@@ -25,11 +25,16 @@ def check(pcap, spi, key, outer="ipv4"):
         header = IPv6(src="::", dst="::") if outer == "ipv6" else IP(src="0.0.0.0", dst="0.0.0.0")
         sa = SecurityAssociation(ESP, spi=spi, crypt_algo="AES-GCM", crypt_key=bytes.fromhex(key), tunnel_header=header)
     total = ok = 0
+    seen = set()
     # ESP that crossed in IPv4 fragments is put back together first, as a receiver would.
     for frame in defragment(rdpcap(pcap)):
         if ESP not in frame or frame[ESP].spi != spi:
             continue
         total += 1
+        if frame[ESP].seq in seen:  # one writer per SA: a sequence number (and nonce) goes out once
+            print("sequence number %d sent twice" % frame[ESP].seq)
+            continue
+        seen.add(frame[ESP].seq)
         try:
             inner = sa.decrypt(frame[IPv6] if IPv6 in frame else frame[IP])
         except Exception as exc:  # noqa: BLE001 - report any refusal
