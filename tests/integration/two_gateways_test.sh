@@ -65,7 +65,8 @@ if ((workers > 1)); then
   # Each SA's one writer: nothing the peer received was a replay, though flows came in on both
   # workers; and some of them were handed to their SA's owner.
   for gw in gw1 gw2; do
-    [[ $(live_counter $gw drop_replay) -eq 0 ]] || fail "$gw dropped replays with two workers"
+    [[ $(live_counter $gw drop_replay) -eq 0 && $(live_counter $gw drop_out_of_window) -eq 0 ]] ||
+      fail "$gw dropped replays with two workers"
   done
   handed=$(($(live_counter gw1 handed_out_packets) + $(live_counter gw2 handed_out_packets)))
   ((handed > 0)) || fail "no packet was handed between workers"
@@ -80,13 +81,16 @@ counted() { (($(live_counter "$1" "$2") >= 1)); }
 rp_ns "$RP_NS_G2" /usr/bin/python3 "$here/esp_capture.py" inject g2out "$g1_mac" || fail "inject"
 wait_for 5 counted gw1 drop_unknown_spi && wait_for 5 counted gw1 drop_cleartext || fail "the injected packets did not arrive"
 rp_ns "$RP_NS_G1" /usr/bin/python3 "$here/esp_capture.py" replay "$RP_DIR/to_g2.pcap" g1out "$g2_mac" || fail "replay"
-wait_for 5 counted gw2 drop_replay || fail "the replayed packets did not arrive"
+# The capture's first packet: a replay inside the window, or, after many packets, behind it.
+replay_caught() { counted gw2 drop_replay || counted gw2 drop_out_of_window; }
+wait_for 5 replay_caught || fail "the replayed packets did not arrive"
 
 
 gateways_stop
 counter() { awk -v name="$2" '$1 == name {print $2}' "$RP_DIR/$1.log"; }
 [[ $(counter gw1 drop_unknown_spi) -ge 1 ]] || fail "gateway 1 did not count the unknown SPI"
 [[ $(counter gw1 drop_cleartext) -ge 1 ]] || fail "gateway 1 did not count the cleartext"
-[[ $(counter gw2 drop_replay) -ge 1 ]] || fail "gateway 2 did not count the replay"
+replays=$(counter gw2 drop_replay) behind=$(counter gw2 drop_out_of_window)
+((${replays:-0} + ${behind:-0} >= 1)) || fail "gateway 2 did not count the replay"
 [[ $(counter gw1 esp_in_packets) -ge 10 && $(counter gw2 esp_in_packets) -ge 10 ]] || fail "too little ESP went through"
 rp_test_verdict two_gateways_test
