@@ -5,6 +5,9 @@
 #include <rte_mbuf.h>
 #include <rte_pause.h>
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -70,6 +73,8 @@ ScalingRig::ScalingRig(const RunConfig& config, unsigned workers, rte_mempool* p
 
 ScalingRig::~ScalingRig() {
   quit_.store(true, std::memory_order_release);
+  round_.fetch_add(1, std::memory_order_release);
+  round_.notify_all();
   for (auto& t : threads_) t.join();
   gw_->shutdown();
   dp::close_ring_port_pair(in_);
@@ -86,15 +91,21 @@ uint16_t ScalingRig::queue_of(uint64_t flow) const noexcept {
 }
 
 void ScalingRig::worker_loop(unsigned w) {
+  // A CPU of its own, as an lcore would have (a thread inherits the EAL main thread's CPU 0):
+  // worker w on CPU w + 1, around the machine; this thread sleeps while they run.
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  CPU_SET((w + 1) % std::max(1u, std::thread::hardware_concurrency()), &cpus);
+  pthread_setaffinity_np(pthread_self(), sizeof cpus, &cpus);
   dp::Worker& worker = *worker_list_[w];
   WorkerSlot& slot = slots_[w];
   uint64_t done = 0;
   for (;;) {
-    uint64_t round;
-    while ((round = round_.load(std::memory_order_acquire)) == done) {
-      if (quit_.load(std::memory_order_acquire)) return;
-      rte_pause();
-    }
+    // Asleep between rounds: the rigs of every worker count exist at once, and only one runs.
+    round_.wait(done, std::memory_order_acquire);
+    if (quit_.load(std::memory_order_acquire)) return;
+    uint64_t round = round_.load(std::memory_order_acquire);
+    slot.woke_tsc.store(rte_rdtsc(), std::memory_order_relaxed);
     uint16_t sink = direction_ == Direction::kOutbound ? out_.b : in_.b;
     uint64_t target = target_.load(std::memory_order_relaxed);
     uint64_t stalled_since = rte_rdtsc();
@@ -115,8 +126,8 @@ void ScalingRig::worker_loop(unsigned w) {
       for (unsigned k = 0; k < workers_; ++k) total += slots_[k].out.load(std::memory_order_relaxed);
       if (total >= target) break;
       if (taken || total == 0) stalled_since = now;
-      // Something was dropped (counted): nobody will see the target. 50 ms with nothing new.
-      if (now - stalled_since > rte_get_tsc_hz() / 20) break;
+      // Something was dropped (counted): nobody will see the target. Half a second with nothing new.
+      if (now - stalled_since > rte_get_tsc_hz() / 2) break;
     }
     done = round;
     slot.done_round.store(round, std::memory_order_release);
@@ -147,7 +158,10 @@ ScalingMeasurement ScalingRig::run(Direction direction, const SizeSpec& size, do
     for (auto& q : queued) q.clear();
     for (unsigned i = 0; i < per_round; ++i, ++flow) {
       rte_mbuf* p = rte_pktmbuf_alloc(pool_);
-      if (p == nullptr) std::abort();
+      if (p == nullptr) {
+        std::fprintf(stderr, "rampart-bench: pool empty (%u in use, round of %u)\n", rte_mempool_in_use_count(pool_), per_round);
+        std::abort();
+      }
       uint16_t length = size.lengths[flow % size.lengths.size()];
       m.ip_bytes += length;
       auto* inner = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(p, length));
@@ -157,7 +171,10 @@ ScalingMeasurement ScalingRig::run(Direction direction, const SizeSpec& size, do
         one.pkts[0] = p;
         one.sa[0] = peer_[flow % config_.sas].get();
         one.count = 1;
-        if (dp::esp_outbound_burst(peer, one) != 1) std::abort();
+        if (dp::esp_outbound_burst(peer, one) != 1) {
+          std::fprintf(stderr, "rampart-bench: the peer could not seal\n");
+          std::abort();
+        }
       }
       auto* eth = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(p, 14));
       std::memcpy(eth, (outbound ? inside_mac_ : outside_mac_).addr_bytes, 6);
@@ -171,7 +188,10 @@ ScalingMeasurement ScalingRig::run(Direction direction, const SizeSpec& size, do
       auto& pkts = queued[q];
       for (size_t at = 0; at < pkts.size();) {
         uint16_t sent = rte_eth_tx_burst(from, q, pkts.data() + at, static_cast<uint16_t>(std::min<size_t>(64, pkts.size() - at)));
-        if (sent == 0) std::abort();  // the round fits the queue
+        if (sent == 0) {  // the round fits the queue
+          std::fprintf(stderr, "rampart-bench: queue %u took none of %zu (round of %u)\n", q, pkts.size() - at, per_round);
+          std::abort();
+        }
         at += sent;
       }
     }
@@ -180,18 +200,27 @@ ScalingMeasurement ScalingRig::run(Direction direction, const SizeSpec& size, do
     for (unsigned w = 0; w < workers_; ++w) out_before += slots_[w].out.load(std::memory_order_relaxed);
     target_.store(out_before + per_round, std::memory_order_relaxed);
     uint64_t round = round_.load(std::memory_order_relaxed) + 1;
-    uint64_t start = rte_rdtsc();
     round_.store(round, std::memory_order_release);  // the workers go
-    uint64_t end = start;
+    round_.notify_all();
+    // The round runs from the first worker awake to the last packet out.
+    uint64_t start = UINT64_MAX, end = 0;
     for (unsigned w = 0; w < workers_; ++w) {
       for (uint64_t seen; (seen = slots_[w].done_round.load(std::memory_order_acquire)) != round;)
         slots_[w].done_round.wait(seen);  // asleep: the workers have the CPUs
+      start = std::min(start, slots_[w].woke_tsc.load(std::memory_order_relaxed));
       end = std::max(end, slots_[w].last_tsc.load(std::memory_order_relaxed));
     }
-    m.wall_cycles += end - start;
+    m.wall_cycles += end > start ? end - start : 0;
     uint64_t out_after = 0;
     for (unsigned w = 0; w < workers_; ++w) out_after += slots_[w].out.load(std::memory_order_relaxed);
     m.packets += out_after - out_before;
+    if (out_after == out_before) {  // everything dropped: say why instead of spinning on
+      std::fprintf(stderr, "rampart-bench: %u workers: a round of %u packets gave none out:", workers_, per_round);
+      for (const auto& c : gw_->counters())
+        if (c.value != 0) std::fprintf(stderr, " %s=%llu", std::string(c.name).c_str(), static_cast<unsigned long long>(c.value));
+      std::fprintf(stderr, "\n");
+      break;
+    }
   }
   uint64_t dropped_after = 0;
   for (const auto& c : gw_->counters())

@@ -2,8 +2,9 @@
 // own queue of each ring port. Flows are spread over the queues by a hash of the flow, as RSS
 // would, independently of which worker owns their SA, so about (W - 1) / W of the packets are
 // handed to their SA's owner. Measured in rounds: this thread fills every queue (untimed: fresh
-// frames, and for inbound ESP sealed by the far gateway's SAs), then releases the workers, which
-// spin on the round number; the round's time runs from the release to the last packet out. The
+// frames, and for inbound ESP sealed by the far gateway's SAs), then wakes the workers, which
+// sleep between rounds; the round's time runs from the first worker awake to the last packet
+// out (so a late waker's delay counts against the rig). The
 // workers' busy cycles and hand-offs come from the gateway's own counters.
 #pragma once
 
@@ -38,6 +39,7 @@ class ScalingRig {
   struct alignas(64) WorkerSlot {
     std::atomic<uint64_t> out{0};       // packets its sink took (only it writes)
     std::atomic<uint64_t> last_tsc{0};  // when it last took one
+    std::atomic<uint64_t> woke_tsc{0};  // when it woke for the round
     std::atomic<uint64_t> done_round{0};
   };
   void worker_loop(unsigned w);

@@ -16,6 +16,7 @@
 #include "dataplane/worker.hpp"
 #include "tests/support/packets.hpp"
 #include "tests/support/ring_site.hpp"
+#include "tests/support/threads.hpp"
 #include "tests/support/specs.hpp"
 
 using namespace rampart;
@@ -95,7 +96,7 @@ class LiveBench {
     rte_eth_macaddr_get(out_.a, &outside_mac_);
     for (unsigned w = 0; w < kWorkers; ++w)
       workers_.push_back(std::make_unique<dp::Worker>(gw_->attach_worker(w), crypto::MbManager::create().value()));
-    for (auto& worker : workers_) threads_.emplace_back([w = worker.get()] { w->run(); });
+    for (auto& worker : workers_) threads_.push_back(any_cpu_thread([w = worker.get()] { w->run(); }));
   }
   ~LiveBench() {
     gw_->stop();

@@ -17,6 +17,7 @@
 #include "dataplane/worker.hpp"
 #include "tests/dataplane/esp_harness.hpp"
 #include "tests/support/ring_site.hpp"
+#include "tests/support/threads.hpp"
 #include "tests/support/specs.hpp"
 
 using namespace rampart;
@@ -93,7 +94,7 @@ class ManyWorkers {
     gw_ = std::move(*gw);
     for (unsigned w = 0; w < workers; ++w)
       workers_list_.push_back(std::make_unique<dp::Worker>(gw_->attach_worker(w), crypto::MbManager::create().value()));
-    for (auto& worker : workers_list_) threads_.emplace_back([w = worker.get()] { w->run(); });
+    for (auto& worker : workers_list_) threads_.push_back(any_cpu_thread([w = worker.get()] { w->run(); }));
   }
   ~ManyWorkers() {
     stop();
