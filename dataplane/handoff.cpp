@@ -50,9 +50,8 @@ unsigned HandoffRings::drain() noexcept {
   return freed;
 }
 
-Handoff::Handoff(unsigned self, std::vector<rte_ring*> outgoing, std::vector<rte_ring*> incoming)
-    : self_(self),
-      outgoing_(std::move(outgoing)),
+Handoff::Handoff(std::vector<rte_ring*> outgoing, std::vector<rte_ring*> incoming)
+    : outgoing_(std::move(outgoing)),
       incoming_(std::move(incoming)),
       outboxes_(std::make_unique<Outbox[]>(outgoing_.size())),
       dirty_(std::make_unique<uint16_t[]>(outgoing_.size())) {}

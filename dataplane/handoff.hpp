@@ -67,7 +67,7 @@ class HandoffRings {
 // back on the ports' rx queues (where a NIC counts what it cannot take as missed).
 class Handoff {
  public:
-  Handoff(unsigned self, std::vector<rte_ring*> outgoing, std::vector<rte_ring*> incoming);
+  Handoff(std::vector<rte_ring*> outgoing, std::vector<rte_ring*> incoming);
 
   unsigned workers() const noexcept { return static_cast<unsigned>(outgoing_.size()); }
   // The outbox to `owner` has room for a burst's packets: process() hands off at most one burst,
@@ -116,7 +116,6 @@ class Handoff {
     uint16_t count = 0;
     rte_mbuf* pkts[kMaxBurst];
   };
-  unsigned self_;
   std::vector<rte_ring*> outgoing_;  // by owner; nullptr for self
   std::vector<rte_ring*> incoming_;  // by sender; nullptr for self
   std::unique_ptr<Outbox[]> outboxes_;

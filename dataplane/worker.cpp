@@ -164,7 +164,7 @@ Worker::Worker(WorkerContext context, crypto::MbManager mb)
       esp_{&mb_, &drops_, ctx_.events},
       tracer_(static_cast<uint16_t>(ctx_.index), ctx_.traces, *ctx_.trace_budget),
       reassembly_(*ctx_.reassembler),
-      handoff_(ctx_.index, ctx_.handoff_to, ctx_.handoff_from) {
+      handoff_(ctx_.handoff_to, ctx_.handoff_from) {
   std::copy(ctx_.slots.begin(), ctx_.slots.end(), slots_.get());
 }
 

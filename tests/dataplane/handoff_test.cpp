@@ -12,8 +12,8 @@ using namespace rampart;
 TEST_CASE("hand-off: a full ring loses nothing and keeps the order", "[dp][handoff]") {
   auto rings = dp::HandoffRings::create(2, "_ht");
   REQUIRE(rings.ok());
-  dp::Handoff sender(1, (*rings)->outgoing(1), (*rings)->incoming(1));
-  dp::Handoff owner(0, (*rings)->outgoing(0), (*rings)->incoming(0));
+  dp::Handoff sender((*rings)->outgoing(1), (*rings)->incoming(1));
+  dp::Handoff owner((*rings)->outgoing(0), (*rings)->incoming(0));
   std::vector<rte_mbuf*> sent, received;
   uint32_t next = 0;
   // Bursts of 32 until three rings' worth went, taking a burst from time to time: the ring
