@@ -61,6 +61,7 @@ dp::SaParams ChildSaInstaller::sa_params(const ike::ChildSa& child, bool outboun
   p.tunnel_source = (outbound ? local_ : remote_).bytes;
   p.tunnel_destination = (outbound ? remote_ : local_).bytes;
   p.lifetime = lifetime_;
+  p.spread = outbound && spread_;
   p.nat_t = nat;
   p.nat_local_port = ike::kIkeNatTPort;
   p.nat_remote_port = remote_port;

@@ -22,10 +22,11 @@ class ChildSaInstaller {
  public:
   // local and remote: the outer addresses (one family); lifetime: of each SA; local_ts and
   // remote_ts: the configured selectors, which a trap policy protects.
+  // spread: the outbound SA is sealed by every worker (SaParams::spread).
   ChildSaInstaller(std::string connection, cfg::IpAddress local, cfg::IpAddress remote, dp::SaLifetime lifetime,
-                   ike::TrafficSelector local_ts, ike::TrafficSelector remote_ts)
+                   ike::TrafficSelector local_ts, ike::TrafficSelector remote_ts, bool spread = false)
       : connection_(std::move(connection)), local_(local), remote_(remote), lifetime_(lifetime),
-        local_ts_(std::move(local_ts)), remote_ts_(std::move(remote_ts)) {}
+        local_ts_(std::move(local_ts)), remote_ts_(std::move(remote_ts)), spread_(spread) {}
 
   // One CHILD_SA event: an inbound or outbound SA up (installed; with the first outbound SA the
   // policies for the agreed selectors), or the CHILD_SA down (removed, trap policy kept when
@@ -58,6 +59,7 @@ class ChildSaInstaller {
   cfg::IpAddress local_, remote_;
   dp::SaLifetime lifetime_;
   ike::TrafficSelector local_ts_, remote_ts_;
+  bool spread_ = false;
   uint32_t inbound_spi_ = 0, outbound_spi_ = 0;  // what the data plane has installed
   bool policies_installed_ = false;
 };

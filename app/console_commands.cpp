@@ -65,7 +65,8 @@ Reply show_sa(const dp::Gateway& gw, bool json, bool show_keys, const std::strin
   std::vector<console::Column> columns{{"name", "name"}, {"spi", ""}, {"", "spi"}, {"direction", "direction"},
                                        {"mode", "mode"}, {"family", "family"}, {"tunnel", "tunnel"}, {"esn", ""},
                                        {"", "esn"}, {"nat-t", ""}, {"", "nat_t"}, {"state", "state"},
-                                       {"worker", "owner_worker"}, {"packets", "packets"}, {"bytes", "bytes"}, {"drops", "drops"}};
+                                       {"worker", "owner_worker"}, {"spread", ""}, {"", "spread"},
+                                       {"packets", "packets"}, {"bytes", "bytes"}, {"drops", "drops"}};
   if (show_keys) columns.push_back({"key", "key"});
   Rows rows(std::move(columns));
   char* end = nullptr;
@@ -85,7 +86,8 @@ Reply show_sa(const dp::Gateway& gw, bool json, bool show_keys, const std::strin
                             p.family == dp::IpFamily::kIpv4 ? "ipv4" : "ipv6", tunnel, p.esn ? "yes" : "no",
                             Cell::boolean(p.esn), p.nat_t ? "yes" : "no", Cell::boolean(p.nat_t),
                             s.expired ? "expired" : s.lingering ? "lingering" : "active",
-                            Cell::number(uint64_t{s.owner}), Cell::number(s.packets),
+                            Cell::number(uint64_t{s.owner}), s.spread ? "yes" : "no", Cell::boolean(s.spread),
+                            Cell::number(s.packets),
                             Cell::number(s.bytes), Cell::number(s.drops)};
     // Keys only when asked: the console socket is root's alone, but screens and logs are not.
     if (show_keys) cells.push_back(to_hex(std::span(p.key.data(), p.key_length)) + to_hex(p.salt));

@@ -92,6 +92,7 @@ Result<dp::GatewaySpec> gateway_from_config(const cfg::Config& c) {
     std::copy(sa.key.begin(), sa.key.begin() + static_cast<long>(key_length), p.key.begin());
     std::copy(sa.key.begin() + static_cast<long>(key_length), sa.key.end(), p.salt.begin());
     p.esn = sa.esn;
+    p.spread = sa.spread;
     p.check_source = sa.check_source;
     p.replay_window = sa.replay_window ? sa.replay_window : c.dataplane.replay_window;
     if (sa.nat_t) {

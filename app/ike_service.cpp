@@ -102,7 +102,7 @@ Result<IkeService> IkeService::create(const cfg::Config& config) {
     lifetime.soft_packets = c.child_rekey_packets;
     lifetime.hard_packets = hard(c.child_rekey_packets);
     lifetime.hard_seconds = c.child_rekey_s ? hard(c.child_rekey_s) + 5 : 0;
-    conn.child.emplace(c.name, c.local, c.remote, lifetime, conn.peer.local_ts, conn.peer.remote_ts);
+    conn.child.emplace(c.name, c.local, c.remote, lifetime, conn.peer.local_ts, conn.peer.remote_ts, c.spread);
     service.connections_.push_back(std::move(conn));
   }
   return service;

@@ -166,7 +166,8 @@ Row make_scaling_row(const std::string& system, Direction d, const SizeSpec& siz
 }
 
 // --workers: the gateway with each worker count in turn on the same traffic, the counts taking
-// turns in slices as the systems of the one-worker rows do. Then, with one SA, a hand-off row:
+// turns in slices as the systems of the one-worker rows do; outbound, each count above one also
+// with spread SAs (sealed wherever they arrive, no hand-off). Then, with one SA, a hand-off row:
 // two workers with every packet arriving at the worker that does not own the SA; what it costs
 // beyond one worker doing all, per handed packet, is the hand-off's price.
 int run_scaling(const Options& o, rte_mempool* pool, std::vector<Row>& rows) {
@@ -178,8 +179,19 @@ int run_scaling(const Options& o, rte_mempool* pool, std::vector<Row>& rows) {
   for (unsigned sas : o.sa_counts) {
     RunConfig config = o.run;
     config.sas = sas;
-    std::vector<std::unique_ptr<ScalingRig>> rigs;
-    for (unsigned w : o.workers) rigs.push_back(std::make_unique<ScalingRig>(config, w, pool));
+    struct Rig {
+      std::string system;
+      unsigned workers;
+      bool spread;
+      std::unique_ptr<ScalingRig> rig;
+    };
+    std::vector<Rig> rigs;
+    for (unsigned w : o.workers) rigs.push_back({"rampart x" + std::to_string(w), w, false, std::make_unique<ScalingRig>(config, w, pool)});
+    RunConfig spread = config;
+    spread.spread = true;
+    for (unsigned w : o.workers)
+      if (w > 1)
+        rigs.push_back({"rampart x" + std::to_string(w) + " spread", w, true, std::make_unique<ScalingRig>(spread, w, pool)});
     std::unique_ptr<ScalingRig> handed;
     if (sas == 1) handed = std::make_unique<ScalingRig>(config, 2, pool, /*only_queue=*/1);
     for (Direction d : {Direction::kOutbound, Direction::kInbound}) {
@@ -192,13 +204,16 @@ int run_scaling(const Options& o, rte_mempool* pool, std::vector<Row>& rows) {
           to.wall_cycles += m.wall_cycles, to.busy_cycles += m.busy_cycles, to.handed += m.handed;
         };
         for (unsigned turn = 0; turn < slices; ++turn) {
-          for (size_t r = 0; r < rigs.size(); ++r) add(total[r], rigs[r]->run(d, size, slice));
+          for (size_t r = 0; r < rigs.size(); ++r)
+            if (d == Direction::kOutbound || !rigs[r].spread)  // inbound SAs are never spread
+              add(total[r], rigs[r].rig->run(d, size, slice));
           if (handed) add(total.back(), handed->run(d, size, slice));
         }
         Row one;
         for (size_t r = 0; r < rigs.size(); ++r) {
-          Row row = make_scaling_row("rampart x" + std::to_string(o.workers[r]), d, size, sas, o.workers[r], total[r]);
-          if (o.workers[r] == 1) one = row;
+          if (d == Direction::kInbound && rigs[r].spread) continue;
+          Row row = make_scaling_row(rigs[r].system, d, size, sas, rigs[r].workers, total[r]);
+          if (rigs[r].workers == 1) one = row;
           if (one.mpps > 0) row.vs_one_worker = row.mpps / one.mpps;
           if (row.sent != row.received + row.dropped) {
             std::fprintf(stderr, "rampart-bench: %s %s %s: sent %llu, received %llu + dropped %llu do not add up\n",

@@ -88,6 +88,8 @@ struct SaConfig {
   bool check_source = false;
   std::optional<NatTConfig> nat_t;
   Lifetime lifetime;
+  // Outbound: sealed by every worker that meets its traffic, not only its owner (a big tunnel).
+  bool spread = false;
   int line = 0;
 };
 
@@ -128,6 +130,7 @@ struct ConnectionConfig {
   uint64_t child_rekey_bytes = 0, child_rekey_packets = 0;
   unsigned dpd_s = 30;                                  // liveness check after this long idle; 0: none
   unsigned retransmit_tries = 5;                        // after 0.5, 1, 2, 4, 8 s: the peer is dead
+  bool spread = false;  // its outbound CHILD_SAs are sealed by every worker (a big tunnel)
   int line = 0;
   bool operator==(const ConnectionConfig&) const = default;
 };

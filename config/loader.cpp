@@ -270,7 +270,7 @@ void Loader::load_connection(const Setting& s, const std::string& path, Connecti
   check_known(s, path, {"name", "local", "remote", "local_id", "remote_id", "auth", "psk", "ca", "cert", "key", "ike", "esp",
                         "local_ts", "remote_ts", "start_action",
                         "initiate", "force_encap", "ike_rekey", "child_rekey", "child_rekey_bytes", "child_rekey_packets", "dpd",
-                        "retransmit_tries"});
+                        "retransmit_tries", "spread"});
   if (auto v = get_string(s, path, "name", true)) {
     if (v->empty()) error(s["name"], join_path(path, "name"), "must not be empty");
     out.name = *v;
@@ -321,6 +321,7 @@ void Loader::load_connection(const Setting& s, const std::string& path, Connecti
       error(s["start_action"], join_path(path, "start_action"), "\"none\", \"start\" or \"trap\"");
   }
   if (auto v = get_bool(s, path, "force_encap")) out.force_encap = *v;
+  if (auto v = get_bool(s, path, "spread")) out.spread = *v;
   if (auto v = get_uint(s, path, "ike_rekey", 0, 86400 * 7, false)) out.ike_rekey_s = static_cast<unsigned>(*v);
   if (auto v = get_uint(s, path, "child_rekey", 0, 86400 * 7, false)) out.child_rekey_s = static_cast<unsigned>(*v);
   if (auto v = get_uint(s, path, "child_rekey_bytes", 0, uint64_t{1} << 50, false)) out.child_rekey_bytes = *v;
@@ -382,7 +383,7 @@ void Loader::load_lifetime(const Setting& s, const std::string& path, Lifetime& 
 void Loader::load_sa(const Setting& s, const std::string& path, SaConfig& out) {
   out.line = static_cast<int>(s.getSourceLine());
   check_known(s, path, {"name", "spi", "direction", "mode", "cipher", "key", "local", "remote",
-                        "esn", "replay_window", "check_source", "nat_t", "lifetime"});
+                        "esn", "replay_window", "check_source", "nat_t", "lifetime", "spread"});
   if (auto v = get_string(s, path, "name", true)) {
     if (v->empty()) error(s["name"], join_path(path, "name"), "must not be empty");
     out.name = *v;
@@ -424,6 +425,11 @@ void Loader::load_sa(const Setting& s, const std::string& path, SaConfig& out) {
   if (out.local && out.remote && out.local->family != out.remote->family)
     error(s["remote"], join_path(path, "remote"), "is not the same address family as \"local\"");
   if (auto v = get_bool(s, path, "esn")) out.esn = *v;
+  if (auto v = get_bool(s, path, "spread")) {
+    out.spread = *v;
+    if (*v && out.direction != Direction::kOutbound)
+      error(s["spread"], join_path(path, "spread"), "applies to outbound SAs only (an inbound SA's window has one writer)");
+  }
   if (auto v = get_bool(s, path, "check_source")) {
     out.check_source = *v;
     if (*v && out.direction != Direction::kInbound)

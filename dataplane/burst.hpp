@@ -34,6 +34,7 @@ struct EspContext {
   CounterTable::Lane* drops;    // the worker's lane of kDropReasonDefs counters
   rte_ring* events;             // SaEvent ring to the control core; may be null
   uint32_t pass = 0;            // inbound passes over bursts so far (ReplayWindow::begin_pass)
+  unsigned worker = 0;          // the worker's index: its tally of a spread SA
 };
 
 // Frees the dropped tail of a burst, pkts[good, count), with one bulk call, and leaves count at good.

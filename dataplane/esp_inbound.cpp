@@ -358,7 +358,7 @@ void finish_run(EspContext& ctx, SaRuntime& sa, Burst& burst, uint16_t begin, ui
   }
   sa.packets.add(packets);
   sa.bytes.add(bytes);
-  check_lifetime(ctx, sa);
+  check_lifetime(ctx, sa, sa);
 }
 
 }  // namespace

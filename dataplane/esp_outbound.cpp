@@ -73,36 +73,62 @@ inline void build_esp(SaRuntime& sa, Scratch& s, uint16_t i, uint8_t* esp_at, ui
                                        iv, aad, aad_length, trailer + pad + kTrailerLength};
 }
 
-// Takes the next sequence number, or stops the SA when the space is used up: RFC 4303 3.3.3
-// forbids cycling, and an SA without ESN ends at 2^32 - 1.
-inline bool next_seq(EspContext& ctx, SaRuntime& sa, uint64_t& seq) noexcept {
-  uint64_t last = sa.esn ? UINT64_MAX : UINT32_MAX;
-  if (sa.seq >= last) [[unlikely]] {
+// The sequence numbers a run may use, (next, limit]. The owner takes them as it goes and stores
+// where it got to (a plain load and store: no other writer). A spread SA's workers reserve the
+// whole run with one atomic add; what a drop leaves unused is a gap, which receivers allow.
+// Either way the space ends at its last number: RFC 4303 3.3.3 forbids cycling, and an SA
+// without ESN ends at 2^32 - 1.
+struct SeqRun {
+  uint64_t next;
+  uint64_t limit;
+
+  SeqRun(SaRuntime& sa, uint16_t count) noexcept {
+    uint64_t last = sa.esn ? UINT64_MAX : UINT32_MAX;
+    if (sa.spread) [[unlikely]] {
+      // 2^64 packets are out of reach, so the add cannot wrap; past `last` it only stops the SA.
+      next = sa.seq.fetch_add(count, std::memory_order_relaxed);
+      limit = next < last - count ? next + count : last;
+    } else {
+      next = sa.seq.load(std::memory_order_relaxed);
+      limit = last;
+    }
+  }
+  void done(SaRuntime& sa) const noexcept {
+    if (!sa.spread) sa.seq.store(next, std::memory_order_relaxed);
+  }
+};
+
+// Takes the next sequence number, or stops the SA when the space is used up.
+template <typename Counts>
+inline bool next_seq(EspContext& ctx, SaRuntime& sa, Counts& counts, SeqRun& run, uint64_t& seq) noexcept {
+  if (run.next >= run.limit) [[unlikely]] {
     sa.state.store(SaState::kExpired, std::memory_order_relaxed);
-    send_event(ctx, sa, SaEventKind::kSeqOverflow, sa.hard_reported);
+    send_event(ctx, sa, SaEventKind::kSeqOverflow, counts.hard_reported);
     return false;
   }
-  seq = ++sa.seq;
+  seq = ++run.next;
   return true;
 }
 
-template <bool kTunnel, bool kIpv6, bool kNatT>
-void prepare_run(EspContext& ctx, SaRuntime& sa, Burst& burst, uint16_t begin, uint16_t end, Scratch& s) noexcept {
+template <bool kTunnel, bool kIpv6, bool kNatT, typename Counts>
+void prepare_run(EspContext& ctx, SaRuntime& sa, Counts& counts, Burst& burst, uint16_t begin, uint16_t end,
+                 Scratch& s) noexcept {
   constexpr unsigned kUdp = kNatT ? sizeof(UdpHeader) : 0;
   uint64_t pending_packets = 0;
   uint64_t pending_bytes = 0;
+  SeqRun seqs(sa, static_cast<uint16_t>(end - begin));
   for (uint16_t i = begin; i < end; ++i) {
     rte_mbuf* m = burst.pkts[i];
     DropReason* verdict = &s.verdict[i];
     if (m->nb_segs != 1) [[unlikely]] {
-      drop(ctx, sa, verdict, DropReason::kMultiSegment);
+      drop(ctx, counts, verdict, DropReason::kMultiSegment);
       continue;
     }
     uint8_t* start = rte_pktmbuf_mtod(m, uint8_t*);
     uint32_t length = rte_pktmbuf_data_len(m);
     InnerInfo inner;
     if (!read_inner(start, length, inner)) [[unlikely]] {
-      drop(ctx, sa, verdict, length < sizeof(Ipv4Header) ? DropReason::kRunt : DropReason::kNotIp);
+      drop(ctx, counts, verdict, length < sizeof(Ipv4Header) ? DropReason::kRunt : DropReason::kNotIp);
       continue;
     }
 
@@ -113,13 +139,13 @@ void prepare_run(EspContext& ctx, SaRuntime& sa, Burst& burst, uint16_t begin, u
     uint8_t protected_next = inner.next_header;
     if constexpr (!kTunnel) {
       if ((start[0] >> 4) != (kIpv6 ? 6 : 4)) [[unlikely]] {
-        drop(ctx, sa, verdict, DropReason::kNotIp);
+        drop(ctx, counts, verdict, DropReason::kNotIp);
         continue;
       }
       if constexpr (kIpv6) {
         Ipv6Chain chain = walk_ipv6_chain(start, length, /*inbound=*/false);
         if (!chain.ok || chain.fragment) [[unlikely]] {
-          drop(ctx, sa, verdict, chain.ok ? DropReason::kFragment : DropReason::kBadLength);
+          drop(ctx, counts, verdict, chain.ok ? DropReason::kFragment : DropReason::kBadLength);
           continue;
         }
         ip_length = chain.insert_at;
@@ -130,7 +156,7 @@ void prepare_run(EspContext& ctx, SaRuntime& sa, Burst& burst, uint16_t begin, u
         ip_length = ip->header_length();
         protected_next = ip->protocol;
         if (ip->flags_fragment.get() & (kIpv4MoreFragments | kIpv4FragmentOffsetMask)) [[unlikely]] {
-          drop(ctx, sa, verdict, DropReason::kFragment);  // transport mode protects whole packets
+          drop(ctx, counts, verdict, DropReason::kFragment);  // transport mode protects whole packets
           continue;
         }
       }
@@ -141,21 +167,21 @@ void prepare_run(EspContext& ctx, SaRuntime& sa, Burst& burst, uint16_t begin, u
     unsigned prepend = (kTunnel ? sa.outer_length : kUdp) + kEspHeaderLength + kIvLength;
     unsigned append = pad + kTrailerLength + kIcvLength;
     if (rte_pktmbuf_headroom(m) < prepend) [[unlikely]] {
-      drop(ctx, sa, verdict, DropReason::kNoHeadroom);
+      drop(ctx, counts, verdict, DropReason::kNoHeadroom);
       continue;
     }
     if (rte_pktmbuf_tailroom(m) < append) [[unlikely]] {
-      drop(ctx, sa, verdict, DropReason::kNoTailroom);
+      drop(ctx, counts, verdict, DropReason::kNoTailroom);
       continue;
     }
-    if (!within_hard_limits(sa, pending_packets, pending_bytes, payload_length)) [[unlikely]] {
+    if (!within_hard_limits(counts, pending_packets, pending_bytes, payload_length)) [[unlikely]] {
       sa.state.store(SaState::kExpired, std::memory_order_relaxed);
-      drop(ctx, sa, verdict, DropReason::kSaExpired);
+      drop(ctx, counts, verdict, DropReason::kSaExpired);
       continue;
     }
     uint64_t seq = 0;
-    if (!next_seq(ctx, sa, seq)) [[unlikely]] {
-      drop(ctx, sa, verdict, DropReason::kSeqOverflow);
+    if (!next_seq(ctx, sa, counts, seqs, seq)) [[unlikely]] {
+      drop(ctx, counts, verdict, DropReason::kSeqOverflow);
       continue;
     }
     ++pending_packets;
@@ -177,7 +203,8 @@ void prepare_run(EspContext& ctx, SaRuntime& sa, Burst& burst, uint16_t begin, u
         ip->set_traffic_class(outer_tos);
       } else {
         auto* ip = reinterpret_cast<Ipv4Header*>(front);
-        uint16_t id = sa.ipv4_id++;
+        // Unique while the sequence number's low 16 bits are, whoever sealed it (RFC 6864).
+        uint16_t id = static_cast<uint16_t>(seq);
         uint16_t df = sa.df == DfPolicy::kCopy && inner.dont_fragment ? kIpv4DontFragment : 0;
         ip->total_length.set(static_cast<uint16_t>(total));
         ip->tos = outer_tos;
@@ -216,6 +243,7 @@ void prepare_run(EspContext& ctx, SaRuntime& sa, Burst& burst, uint16_t begin, u
     s.bytes[i] = payload_length;
     build_esp(sa, s, i, esp_at, payload_length, pad, kTunnel ? inner.next_header : protected_next, seq);
   }
+  seqs.done(sa);
 }
 
 // IPv6 forbids a zero UDP checksum (RFC 8200 section 8.1), so ESP-in-UDP over IPv6 needs one,
@@ -240,12 +268,14 @@ uint16_t esp_outbound_burst(EspContext& ctx, Burst& burst) noexcept {
   for (uint16_t i = 0; i < burst.count; ++i) s.verdict[i] = kKeep;
 
   for_each_sa_run(burst, [&](SaRuntime& sa, uint16_t begin, uint16_t end) {
-    if (!sa_usable(sa)) [[unlikely]] {
-      for (uint16_t i = begin; i < end; ++i) drop(ctx, sa, &s.verdict[i], DropReason::kSaExpired);
-      return;
-    }
-    with_variant(sa.variant, [&]<bool kTunnel, bool kIpv6, bool kNatT>() {
-      prepare_run<kTunnel, kIpv6, kNatT>(ctx, sa, burst, begin, end, s);
+    with_counts(sa, ctx.worker, [&](auto& counts) {
+      if (!sa_usable(sa)) [[unlikely]] {
+        for (uint16_t i = begin; i < end; ++i) drop(ctx, counts, &s.verdict[i], DropReason::kSaExpired);
+        return;
+      }
+      with_variant(sa.variant, [&]<bool kTunnel, bool kIpv6, bool kNatT>() {
+        prepare_run<kTunnel, kIpv6, kNatT>(ctx, sa, counts, burst, begin, end, s);
+      });
     });
   });
 
@@ -264,9 +294,11 @@ uint16_t esp_outbound_burst(EspContext& ctx, Burst& burst) noexcept {
       finish_udp6_checksums(burst, begin, end, s, sizeof(Ipv6Header));
     else if (sa.variant == EspVariant::kTransport6NatT)
       finish_udp6_checksums(burst, begin, end, s, 0);
-    sa.packets.add(packets);
-    sa.bytes.add(bytes);
-    check_lifetime(ctx, sa);
+    with_counts(sa, ctx.worker, [&](auto& counts) {
+      counts.packets.add(packets);
+      counts.bytes.add(bytes);
+      check_lifetime(ctx, sa, counts);
+    });
   });
   return compact(burst, s.verdict);
 }

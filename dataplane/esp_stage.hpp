@@ -24,11 +24,13 @@ inline constexpr unsigned kIvLength = 8;
 inline constexpr unsigned kIcvLength = 16;
 inline constexpr unsigned kTrailerLength = 2;
 
-// The worker lane counts every drop; the SA counts its own.
-inline void drop(EspContext& ctx, SaRuntime& sa, DropReason* verdict, DropReason reason) noexcept {
+// The worker lane counts every drop; the SA counts its own. Counts: the SA or this worker's
+// tally of it (with_counts).
+template <typename Counts>
+inline void drop(EspContext& ctx, Counts& counts, DropReason* verdict, DropReason reason) noexcept {
   *verdict = reason;
   ctx.drops->add(reason);
-  sa.drops[static_cast<size_t>(reason)].add();
+  counts.drops[static_cast<size_t>(reason)].add();
 }
 
 // Stable partition: keeps the good packets' order, and the drops' order behind them.
@@ -63,26 +65,29 @@ inline uint16_t compact(Burst& burst, const DropReason* verdict) noexcept {
   if (ctx.events == nullptr || rte_ring_enqueue_elem(ctx.events, &event, sizeof event) == 0) reported = true;
 }
 
-// After a run: raise the soft event once, and stop the SA at the hard limit.
-inline void check_lifetime(EspContext& ctx, SaRuntime& sa) noexcept {
-  uint64_t packets = sa.packets.get();
-  uint64_t bytes = sa.bytes.get();
-  if ((packets >= sa.soft_packets || bytes >= sa.soft_bytes) && !sa.soft_reported) [[unlikely]]
-    send_event(ctx, sa, SaEventKind::kSoftLifetime, sa.soft_reported);
-  if (sa.seq >= sa.seq_warning && !sa.seq_warned) [[unlikely]]
-    send_event(ctx, sa, SaEventKind::kSeqNearOverflow, sa.seq_warned);
-  if ((packets >= sa.hard_packets || bytes >= sa.hard_bytes)) [[unlikely]] {
+// After a run: raise the soft event once, and stop the SA at the hard limit (of this worker's
+// share, for a spread SA: the control core takes each kind of event once per SA).
+template <typename Counts>
+inline void check_lifetime(EspContext& ctx, SaRuntime& sa, Counts& counts) noexcept {
+  uint64_t packets = counts.packets.get();
+  uint64_t bytes = counts.bytes.get();
+  if ((packets >= counts.soft_packets || bytes >= counts.soft_bytes) && !counts.soft_reported) [[unlikely]]
+    send_event(ctx, sa, SaEventKind::kSoftLifetime, counts.soft_reported);
+  if (sa.seq.load(std::memory_order_relaxed) >= sa.seq_warning && !counts.seq_warned) [[unlikely]]
+    send_event(ctx, sa, SaEventKind::kSeqNearOverflow, counts.seq_warned);
+  if ((packets >= counts.hard_packets || bytes >= counts.hard_bytes)) [[unlikely]] {
     sa.state.store(SaState::kExpired, std::memory_order_relaxed);
-    send_event(ctx, sa, SaEventKind::kHardLifetime, sa.hard_reported);
+    send_event(ctx, sa, SaEventKind::kHardLifetime, counts.hard_reported);
   }
 }
 
 // Would one more packet of this many bytes pass the hard limits? pending_* count what this run
 // has already admitted but not yet accounted.
-inline bool within_hard_limits(const SaRuntime& sa, uint64_t pending_packets, uint64_t pending_bytes,
+template <typename Counts>
+inline bool within_hard_limits(const Counts& counts, uint64_t pending_packets, uint64_t pending_bytes,
                                uint64_t length) noexcept {
-  return sa.packets.get() + pending_packets < sa.hard_packets &&
-         sa.bytes.get() + pending_bytes + length <= sa.hard_bytes;
+  return counts.packets.get() + pending_packets < counts.hard_packets &&
+         counts.bytes.get() + pending_bytes + length <= counts.hard_bytes;
 }
 
 // Calls f(sa, begin, end) for each run of consecutive packets with the same SA: batching runs

@@ -62,9 +62,27 @@ uint8_t build_template(const SaParams& p, uint8_t* out) {
   return length;
 }
 
+// Worker w's share of a limit (UINT64_MAX: none): the shares add up to the limit exactly.
+uint64_t share_of(uint64_t limit, unsigned workers, unsigned w) noexcept {
+  if (limit == UINT64_MAX) return limit;
+  return limit / workers + (w < limit % workers ? 1 : 0);
+}
+
 }  // namespace
 
-Result<std::unique_ptr<SaRuntime>> create_sa(const crypto::MbManager& mgr, const SaParams& p) {
+SaTotals sa_totals(const SaRuntime& sa) noexcept {
+  SaTotals t{sa.packets.get(), sa.bytes.get(), 0};
+  for (const auto& d : sa.drops) t.drops += d.get();
+  for (unsigned w = 0; w < sa.tally_count; ++w) {
+    const SaTally& tally = sa.tallies[w];
+    t.packets += tally.packets.get();
+    t.bytes += tally.bytes.get();
+    for (const auto& d : tally.drops) t.drops += d.get();
+  }
+  return t;
+}
+
+Result<std::unique_ptr<SaRuntime>> create_sa(const crypto::MbManager& mgr, const SaParams& p, unsigned workers) {
   if (p.spi < 256)
     return make_error(Errc::kInvalidArgument, "SPI " + std::to_string(p.spi) + " is reserved (RFC 4303 section 2.1)");
   if (p.direction == SaDirection::kInbound && !ReplayWindow::valid_size(p.replay_window))
@@ -100,6 +118,18 @@ Result<std::unique_ptr<SaRuntime>> create_sa(const crypto::MbManager& mgr, const
   if (p.direction == SaDirection::kOutbound) {
     uint64_t last = p.esn ? std::numeric_limits<uint64_t>::max() : std::numeric_limits<uint32_t>::max();
     sa->seq_warning = last - (last >> 4);
+    if (p.spread && workers > 1) {
+      sa->spread = true;
+      sa->tally_count = workers;
+      sa->tallies = std::make_unique<SaTally[]>(workers);
+      for (unsigned w = 0; w < workers; ++w) {
+        SaTally& t = sa->tallies[w];
+        t.soft_packets = share_of(sa->soft_packets, workers, w);
+        t.soft_bytes = share_of(sa->soft_bytes, workers, w);
+        t.hard_packets = share_of(sa->hard_packets, workers, w);
+        t.hard_bytes = share_of(sa->hard_bytes, workers, w);
+      }
+    }
   }
   if (p.direction == SaDirection::kInbound) {
     sa->window = std::make_unique<ReplayWindow>(p.replay_window, p.initial_seq);

@@ -1,7 +1,8 @@
 // The worker's view of an SA: a cache-aligned runtime built once on the control core from
 // SaParams. The processing variant (mode, outer family, NAT-T) and the outer header template are
 // fixed here, so the per-packet code never asks again. Each SA has one owning worker, which alone
-// writes its sequence number, window and counters.
+// writes its sequence number, window and counters; a spread outbound SA is sealed by any worker,
+// each counting in a tally of its own and taking sequence numbers a run at a time.
 #pragma once
 
 #include <rte_common.h>
@@ -41,6 +42,18 @@ struct InboundMatch {
   bool check_source;
 };
 
+// One worker's counts for a spread SA, and its share of the SA's byte and packet lifetimes (the
+// shares add up to the limits, so the SA never passes them, whoever carried its traffic).
+struct alignas(64) SaTally {
+  OwnedCounter packets;
+  OwnedCounter bytes;
+  uint64_t soft_packets, soft_bytes, hard_packets, hard_bytes;
+  bool soft_reported = false;
+  bool hard_reported = false;
+  bool seq_warned = false;
+  OwnedCounter drops[kDropReasonCount];
+};
+
 struct alignas(64) SaRuntime {
   // --- cache line 0: what every packet reads or writes.
   Be32 spi;
@@ -54,11 +67,13 @@ struct alignas(64) SaRuntime {
   bool soft_reported = false;
   bool hard_reported = false;
   uint8_t owner = 0;              // the worker that alone processes its packets; fixed at install
-  uint16_t ipv4_id = 0;           // outbound tunnel: the outer header's identification
+  bool spread = false;            // outbound: every worker seals it, counting in tallies
   uint16_t nat_local_port;        // host order
   uint16_t max_inner = UINT16_MAX;  // outbound: the longest IP packet whose ESP fits the egress MTU
   uint32_t slot = 0;              // the gateway's SA slot (policies name it); inbound policy check
-  uint64_t seq = 0;               // outbound: the last sequence number used
+  // Outbound: the last sequence number used (reserved, for a spread SA). Its owner reads and
+  // writes it with relaxed loads and stores; the workers of a spread SA add to it, once a run.
+  std::atomic<uint64_t> seq{0};
   uint64_t hard_packets, hard_bytes;  // UINT64_MAX when unlimited
   OwnedCounter packets;           // packets processed (inbound: authenticated)
   OwnedCounter bytes;             // payload bytes (the inner packet or transport payload)
@@ -79,6 +94,8 @@ struct alignas(64) SaRuntime {
   uint16_t egress_mtu = 1500;  // outbound: of the port to the peer; transport-mode ESP is split to it
   OwnedCounter drops[kDropReasonCount];
   crypto::GcmKey key;
+  std::unique_ptr<SaTally[]> tallies;  // spread: one per worker, each written by that worker alone
+  unsigned tally_count = 0;
   SaParams params;  // as installed, for the console and the control core
 
   bool nat_t() const noexcept { return static_cast<uint8_t>(variant) >= static_cast<uint8_t>(EspVariant::kTunnel4NatT); }
@@ -103,8 +120,28 @@ inline void prefetch_sa(const SaRuntime* sa) noexcept {
 }
 
 // Builds an SA runtime: expands the key with the caller's ipsec-mb manager, builds the outer
-// header template and, for inbound SAs, the replay window.
-Result<std::unique_ptr<SaRuntime>> create_sa(const crypto::MbManager& mgr, const SaParams& params);
+// header template and, for inbound SAs, the replay window. workers: how many may seal a spread
+// outbound SA (below 2, or without SaParams::spread, its owner alone does).
+Result<std::unique_ptr<SaRuntime>> create_sa(const crypto::MbManager& mgr, const SaParams& params,
+                                             unsigned workers = 1);
+
+// Calls f(counts) with where this worker counts the SA's packets, drops and lifetimes: the SA
+// itself (its owner), or its tally for this worker (spread). The two share member names.
+template <typename F>
+inline void with_counts(SaRuntime& sa, unsigned worker, F&& f) noexcept {
+  if (sa.spread) [[unlikely]]
+    f(sa.tallies[worker]);
+  else
+    f(sa);
+}
+
+// What the workers counted for an SA, every tally included.
+struct SaTotals {
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
+  uint64_t drops = 0;
+};
+SaTotals sa_totals(const SaRuntime& sa) noexcept;
 
 // Checked when an SA's run starts: the state the control core may have set, then the limits.
 inline bool sa_usable(const SaRuntime& sa) noexcept {

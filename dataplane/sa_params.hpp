@@ -70,6 +70,10 @@ struct SaParams {
   // offset is drawn at every install, so that a restart, a reload or a rekey by hand that reuses
   // a manual key does not send the same nonces again.
   std::optional<uint64_t> iv_offset;
+  // Outbound, with several workers: any worker seals the SA's packets, reserving sequence
+  // numbers a run at a time, instead of handing them to its owner: one tunnel beyond one core.
+  // For a few big tunnels; each run of it costs an atomic add on a line the workers share.
+  bool spread = false;
   bool operator==(const SaParams&) const = default;
 };
 

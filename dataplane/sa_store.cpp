@@ -153,7 +153,7 @@ Result<void> SaStore::install_sa(const SaParams& params) {
     return make_error(Errc::kExists, "inbound SPI " + spi_text(params.spi) + " is in use");
   if (existing == sa_by_name_.end() && sas_.size() >= max_sas_)
     return make_error(Errc::kNoMemory, "already " + std::to_string(max_sas_) + " SAs (max_sas)");
-  auto created = create_sa(*mb_, params);
+  auto created = create_sa(*mb_, params, updates_.workers());
   if (!created) return created.error();
   std::unique_ptr<SaRuntime> sa = std::move(*created);
   uint32_t slot = acquire_slot(params.name);
@@ -174,6 +174,7 @@ Result<void> SaStore::install_sa(const SaParams& params) {
   }
   ++owned_[sa->owner];
   ++owned_by_direction_[static_cast<size_t>(sa->direction)][sa->owner];
+  if (sa->spread) spread_reported_[params.spi] = 0;
   InstalledSa installed{std::move(sa), clock_(), 0, 0};
   if (existing == sa_by_name_.end()) {
     sa_by_name_.emplace(params.name, sas_.size());
@@ -204,6 +205,7 @@ uint8_t SaStore::least_loaded_worker(SaDirection direction) const noexcept {
 
 void SaStore::retire_sa(InstalledSa installed, bool in_sad) {
   SaRuntime* sa = installed.runtime.release();
+  if (sa->spread) spread_reported_.erase(sa->params.spi);
   --owned_[sa->owner];
   --owned_by_direction_[static_cast<size_t>(sa->direction)][sa->owner];
   if (sa->direction == SaDirection::kInbound && in_sad) {
@@ -357,6 +359,13 @@ void SaStore::poll_events(const std::vector<rte_ring*>& event_rings) {
         if (event.spi < slots_.size() && slots_[event.spi].users != 0 && missing_sas_.size() < kMaxEvents)
           missing_sas_.push_back(slots_[event.spi].name);
         continue;
+      }
+      // Each worker of a spread SA reports from its own tally: the first report of a kind stands.
+      if (auto spread = spread_reported_.find(event.spi);
+          event.direction == SaDirection::kOutbound && spread != spread_reported_.end()) {
+        uint8_t bit = static_cast<uint8_t>(1u << static_cast<unsigned>(event.kind));
+        if (spread->second & bit) continue;
+        spread->second |= bit;
       }
       LOG_WARN("gateway", "SA 0x%08x %s: %s", event.spi,
                event.direction == SaDirection::kOutbound ? "outbound" : "inbound", event_text(event.kind));

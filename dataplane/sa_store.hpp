@@ -135,6 +135,7 @@ class SaStore {
   std::vector<std::string> missing_sas_;
   std::vector<unsigned> owned_;  // per worker: SAs it owns
   std::vector<unsigned> owned_by_direction_[2];  // by SaDirection, per worker
+  std::unordered_map<uint32_t, uint8_t> spread_reported_;  // spread outbound SAs by SPI: event kinds taken
 };
 
 }  // namespace rampart::dp

@@ -14,10 +14,9 @@ std::vector<SaSnapshot> sa_snapshot(const SaStore& store) {
   std::vector<SaSnapshot> out;
   out.reserve(store.size());
   store.for_each([&](const SaRuntime& sa, bool lingering) {
-    uint64_t drops = 0;
-    for (const auto& d : sa.drops) drops += d.get();
-    out.push_back({&sa.params, sa.state.load(std::memory_order_relaxed) == SaState::kExpired,
-                   lingering, sa.owner, sa.packets.get(), sa.bytes.get(), drops});
+    SaTotals totals = sa_totals(sa);
+    out.push_back({&sa.params, sa.state.load(std::memory_order_relaxed) == SaState::kExpired, lingering, sa.owner,
+                   sa.spread, totals.packets, totals.bytes, totals.drops});
   });
   return out;
 }

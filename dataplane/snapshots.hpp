@@ -25,6 +25,7 @@ struct SaSnapshot {
   bool expired;
   bool lingering;          // replaced by a rekey; still opens packets in flight until it is removed
   unsigned owner;          // the worker that processes its packets
+  bool spread;             // outbound: sealed by whichever worker meets them (counts summed)
   uint64_t packets;
   uint64_t bytes;
   uint64_t drops;

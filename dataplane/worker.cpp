@@ -161,7 +161,7 @@ Worker::Worker(WorkerContext context, crypto::MbManager mb)
       mb_(std::move(mb)),
       drops_(*ctx_.drops),
       paths_(*ctx_.paths),
-      esp_{&mb_, &drops_, ctx_.events},
+      esp_{&mb_, &drops_, ctx_.events, 0, ctx_.index},
       tracer_(static_cast<uint16_t>(ctx_.index), ctx_.traces, *ctx_.trace_budget),
       reassembly_(*ctx_.reassembler),
       handoff_(ctx_.handoff_to, ctx_.handoff_from) {
@@ -499,7 +499,7 @@ void Worker::transit_verdict(uint16_t port_index, rte_mbuf* m, uint32_t rule, Bu
     drop(m, DropReason::kNoSa);
     return;
   }
-  if (sa->owner != ctx_.index) {
+  if (sa->owner != ctx_.index && !sa->spread) {
     tag_handed_outbound(m, policy.slot);
     hand_off(m, sa->owner);
     return;

@@ -50,6 +50,7 @@ ScalingRig::ScalingRig(const RunConfig& config, unsigned workers, rte_mempool* p
   spec.neighbours = {peer, host};
   for (unsigned i = 0; i < config.sas; ++i) {
     spec.sas.push_back(flows_.sa(i, dp::SaDirection::kOutbound, false));
+    spec.sas.back().spread = config.spread;
     spec.sas.push_back(flows_.sa(i, dp::SaDirection::kInbound, false));
     spec.policies.push_back(flows_.policy(i, dp::SaDirection::kOutbound));
     spec.policies.push_back(flows_.policy(i, dp::SaDirection::kInbound));

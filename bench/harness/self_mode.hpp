@@ -29,6 +29,7 @@ struct RunConfig {
   dp::IpFamily family = dp::IpFamily::kIpv4;
   double seconds = 0.5;     // timed seconds per row
   bool clear = false;       // BYPASS policies and no SAs: the pipeline carries the packets in the clear
+  bool spread = false;      // --workers: outbound SAs sealed by every worker (SaParams::spread)
 };
 
 struct Measurement {

@@ -148,6 +148,18 @@ TEST_CASE("check_source: inbound SAs with a remote address only", "[config]") {
   CHECK(ok->sas[0].check_source);
 }
 
+TEST_CASE("spread: outbound SAs only", "[config]") {
+  std::string outbound = kSa;
+  outbound.replace(outbound.find(" } );"), 5, "\n  spread = true; } );");
+  auto ok = load(outbound);
+  REQUIRE(ok.ok());
+  CHECK(ok->sas[0].spread);
+  std::string inbound = outbound;
+  inbound.replace(inbound.find("outbound"), 8, "inbound");
+  CHECK(errors_of(inbound) ==
+        "rampart.conf:3: sas[0].spread: applies to outbound SAs only (an inbound SA's window has one writer)");
+}
+
 TEST_CASE("transport mode with NAT traversal is refused, naming the setting", "[config]") {
   std::string transport_nat = kSa;
   transport_nat.replace(transport_nat.find(" } );"), 5, "\n  mode = \"transport\"; nat_t = { remote_port = 4500; }; } );");

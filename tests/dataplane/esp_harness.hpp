@@ -34,8 +34,10 @@ class EspHarness {
   }
   ~EspHarness() { rte_ring_free(events_); }
 
-  std::unique_ptr<dp::SaRuntime> sa(const dp::SaParams& params) {
-    auto r = dp::create_sa(mb_, params);
+  // workers: how many may seal it, if params.spread; context().worker says which one the
+  // harness acts as.
+  std::unique_ptr<dp::SaRuntime> sa(const dp::SaParams& params, unsigned workers = 1) {
+    auto r = dp::create_sa(mb_, params, workers);
     INFO((r.ok() ? "" : r.message()));
     REQUIRE(r.ok());
     return std::move(r).value();

@@ -19,12 +19,12 @@ std::atomic<uint64_t> g_now{0};
 uint64_t test_now() noexcept { return g_now.load(); }
 
 struct StoreRig {
-  std::unique_ptr<dp::UpdateChannel> updates = dp::UpdateChannel::create(1).value();
+  std::unique_ptr<dp::UpdateChannel> updates;
   std::unique_ptr<dp::SaStore> store;
   rte_ring* events = rte_ring_create_elem("sas_events", sizeof(dp::SaEvent), 64, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
   uint64_t hz = rte_get_tsc_hz();
 
-  StoreRig() {
+  explicit StoreRig(unsigned workers = 1) : updates(dp::UpdateChannel::create(workers).value()) {
     g_now = 1000 * hz;
     dp::GatewaySpec spec;
     spec.max_sas = 4;
@@ -152,4 +152,43 @@ TEST_CASE_METHOD(StoreRig, "time lifetimes come from the clock; the workers' eve
   poll_at(5100);
   CHECK(store->take_missing_sas() == std::vector<std::string>{"trap-out"});
   CHECK(store->take_sa_events().size() == 1);
+}
+
+struct TwoWorkerRig : StoreRig {
+  TwoWorkerRig() : StoreRig(2) {}
+};
+
+TEST_CASE_METHOD(TwoWorkerRig, "a spread SA's workers each report its lifetimes; the store passes each kind on once",
+                 "[dp][sa_store][spread]") {
+  dp::SaParams p = outbound("big", 0x100);
+  p.spread = true;
+  REQUIRE(store->install_sa(p).ok());
+  REQUIRE(store->install_sa(outbound("small", 0x200)).ok());
+  for (const auto& s : dp::sa_snapshot(*store)) CHECK(s.spread == (s.params->name == "big"));
+
+  auto report = [&](uint32_t spi, dp::SaEventKind kind) {
+    dp::SaEvent e{spi, dp::SaDirection::kOutbound, kind};
+    REQUIRE(rte_ring_enqueue_elem(events, &e, sizeof e) == 0);
+  };
+  for (int worker = 0; worker < 2; ++worker) {
+    report(0x100, dp::SaEventKind::kSoftLifetime);
+    report(0x100, dp::SaEventKind::kSeqNearOverflow);
+  }
+  report(0x200, dp::SaEventKind::kSoftLifetime);
+  poll_at(10);
+  auto taken = store->take_sa_events();
+  REQUIRE(taken.size() == 3);
+  CHECK(taken[0].spi == 0x100);
+  CHECK(taken[0].kind == dp::SaEventKind::kSoftLifetime);
+  CHECK(taken[1].kind == dp::SaEventKind::kSeqNearOverflow);
+  CHECK(taken[2].spi == 0x200);
+
+  // The rekey's SA is new: its workers' first reports count again.
+  p.spi = 0x300;
+  REQUIRE(store->install_sa(p).ok());
+  report(0x300, dp::SaEventKind::kSoftLifetime);
+  report(0x300, dp::SaEventKind::kSoftLifetime);
+  poll_at(20);
+  CHECK(store->take_sa_events().size() == 1);
+  updates->reclaim();
 }

@@ -5,18 +5,23 @@
 # internet are dropped and counted; both gateways stop cleanly with every mbuf back.
 # With "workers": two workers on each gateway (two queue pairs per port, flows spread over them
 # by the kernel's fanout hash), many TCP flows, and no sequence number sent twice or replay drop.
-# Needs root. Usage: two_gateways_test.sh RAMPARTD [ipv4|ipv6|workers]
+# With "spread": the same, the outbound SAs spread (both workers seal them, their sequence
+# numbers interleaving on the wire), and still no replay or out-of-window drop at the peer.
+# Needs root. Usage: two_gateways_test.sh RAMPARTD [ipv4|ipv6|workers|spread]
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 rampartd=$1
 rampartctl=$(dirname "$rampartd")/rampartctl
 outer=${2:-ipv4}   # ipv6: the same topology with the tunnel between the gateways' IPv6 addresses
 workers=1
-if [[ $outer == workers ]]; then
+spread=0
+if [[ $outer == workers || $outer == spread ]]; then
+  [[ $outer == spread ]] && spread=1
   outer=ipv4
   workers=2
   # Worker lcores 1 and 2 on the machine's two CPUs; each af_packet port with a queue pair each.
   RP_CONFIG_FILTER='s/workers = \[1\]/workers = ["1@1", "2@0"]/; s/\(iface=g[12]\(in\|out\)\)"/\1,qpairs=2"/'
+  ((spread)) && RP_CONFIG_FILTER+='; s/\(spi = 0x[0-9a-fA-F]*; direction = "outbound";\)/\1 spread = true;/'
 fi
 
 source "$here/../../scripts/lib/topology.sh"
@@ -68,9 +73,15 @@ if ((workers > 1)); then
     [[ $(live_counter $gw drop_replay) -eq 0 && $(live_counter $gw drop_out_of_window) -eq 0 ]] ||
       fail "$gw dropped replays with two workers"
   done
+  # Inbound is handed to the SA's owner, spread or not (one writer of its window).
   handed=$(($(live_counter gw1 handed_out_packets) + $(live_counter gw2 handed_out_packets)))
   ((handed > 0)) || fail "no packet was handed between workers"
   "$rampartctl" -s "$RP_DIR/gw1.sock" show workers
+  if ((spread)); then
+    spread_sas=$("$rampartctl" -s "$RP_DIR/gw1.sock" show sa --json | python3 -c \
+      'import json, sys; print(sum(1 for s in json.load(sys.stdin) if s["spread"] and s["direction"] == "outbound"))')
+    [[ $spread_sas == 1 ]] || fail "gateway 1 shows $spread_sas spread outbound SAs, not 1"
+  fi
 fi
 
 # Hostile traffic from the internet side.
