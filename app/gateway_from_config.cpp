@@ -94,7 +94,7 @@ Result<dp::GatewaySpec> gateway_from_config(const cfg::Config& c) {
     p.esn = sa.esn;
     p.spread = sa.spread;
     p.check_source = sa.check_source;
-    p.replay_window = sa.replay_window ? sa.replay_window : c.dataplane.replay_window;
+    p.replay_window = sa.replay_window.value_or(c.dataplane.replay_window);
     if (sa.nat_t) {
       p.nat_t = true;
       p.nat_local_port = sa.nat_t->local_port;

@@ -82,7 +82,7 @@ struct SaConfig {
   std::optional<IpAddress> local;   // tunnel endpoints: required in tunnel mode
   std::optional<IpAddress> remote;
   bool esn = false;
-  unsigned replay_window = 0;  // 0: the data plane default
+  std::optional<unsigned> replay_window;  // unset: the data plane default; 0: anti-replay off (inbound)
   // Inbound: packets must come from `remote` too, not only be addressed to `local` (off: a peer
   // behind a NAT may change its public address).
   bool check_source = false;

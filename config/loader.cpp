@@ -438,9 +438,16 @@ void Loader::load_sa(const Setting& s, const std::string& path, SaConfig& out) {
       error(s["check_source"], join_path(path, "check_source"), "needs \"remote\": the address packets must come from");
   }
   if (const Setting* rw = member(s, path, "replay_window", Setting::TypeInt, false)) {
-    if (auto v = get_uint(s, path, "replay_window", 32, 1u << 20, false)) {
-      if ((*v & (*v - 1)) != 0)
-        error(*rw, join_path(path, "replay_window"), std::to_string(*v) + " is not a power of two");
+    // 0: anti-replay off, which RFC 4303 3.4.3 lets a receiver choose (a looping capture
+    // replays its sequence numbers; so may a peer that restarts with the same manual key).
+    std::string rw_path = join_path(path, "replay_window");
+    if (auto v = get_uint(s, path, "replay_window", 0, 1u << 20, false)) {
+      if (*v == 0 && out.esn)
+        error(*rw, rw_path, "0 turns anti-replay off, and ESN needs it (RFC 4303 section 2.2.1)");
+      else if (*v != 0 && *v < 32)
+        error(*rw, rw_path, std::to_string(*v) + " is out of range (expected 0, off, or 32 to 1048576)");
+      else if ((*v & (*v - 1)) != 0)
+        error(*rw, rw_path, std::to_string(*v) + " is not a power of two");
       else
         out.replay_window = static_cast<unsigned>(*v);
     }

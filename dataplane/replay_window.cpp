@@ -32,6 +32,8 @@ uint64_t ReplayWindow::infer_esn_at(uint64_t top, uint32_t seq_low) const noexce
 }
 
 ReplayWindow::Verdict ReplayWindow::check(uint64_t seq) const noexcept {
+  if (size_ == kOff) [[unlikely]]
+    return Verdict::kNew;
   if (seq == 0) [[unlikely]]
     return Verdict::kTooOld;  // never sent: sequence numbers start at 1 (RFC 4303 section 3.3.3)
   if (seq > top_) return Verdict::kNew;
@@ -41,6 +43,10 @@ ReplayWindow::Verdict ReplayWindow::check(uint64_t seq) const noexcept {
 }
 
 ReplayWindow::Verdict ReplayWindow::check_and_update(uint64_t seq) noexcept {
+  if (size_ == kOff) [[unlikely]] {
+    if (seq > top_) top_ = seq;
+    return Verdict::kNew;
+  }
   Verdict verdict = check(seq);
   if (verdict != Verdict::kNew) return verdict;
   if (seq > top_) {

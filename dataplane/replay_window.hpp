@@ -1,6 +1,8 @@
 // Anti-replay window for inbound SAs (RFC 4303 section 3.4.3), kept as a ring of 64-bit buckets
 // so that sliding the window clears whole buckets instead of shifting bits (RFC 6479). Any
 // power-of-two size from 32 to 2^24 packets; 64-bit ESN inference per RFC 4303 appendix A.
+// Size 0 is anti-replay off (RFC 4303 3.4.3 lets a receiver go without it): every number is
+// new, and only the highest is kept. ESN needs the window (RFC 4303 2.2.1), so not with 0.
 // Owned by the SA's one worker: no atomics.
 #pragma once
 
@@ -13,10 +15,11 @@ class ReplayWindow {
  public:
   static constexpr uint32_t kMinSize = 32;
   static constexpr uint32_t kMaxSize = 1u << 24;
+  static constexpr uint32_t kOff = 0;
 
   enum class Verdict : uint8_t { kNew, kReplay, kTooOld };
 
-  // size must be a power of two in [kMinSize, kMaxSize]; see valid_size(). top is the highest
+  // size must be a power of two in [kMinSize, kMaxSize] (valid_size()), or kOff. top is the highest
   // number already seen, for an SA that takes over from another (or a known-answer test).
   explicit ReplayWindow(uint32_t size, uint64_t top = 0);
   static bool valid_size(uint32_t size) noexcept {
@@ -35,6 +38,7 @@ class ReplayWindow {
   Verdict check_and_update(uint64_t seq) noexcept;
 
   uint64_t top() const noexcept { return top_; }
+  bool off() const noexcept { return size_ == kOff; }
   uint32_t size() const noexcept { return size_; }
 
   // ESN across a burst (RFC 4303 appendix A asks for each packet's high bits against the window

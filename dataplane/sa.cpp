@@ -85,9 +85,12 @@ SaTotals sa_totals(const SaRuntime& sa) noexcept {
 Result<std::unique_ptr<SaRuntime>> create_sa(const crypto::MbManager& mgr, const SaParams& p, unsigned workers) {
   if (p.spi < 256)
     return make_error(Errc::kInvalidArgument, "SPI " + std::to_string(p.spi) + " is reserved (RFC 4303 section 2.1)");
-  if (p.direction == SaDirection::kInbound && !ReplayWindow::valid_size(p.replay_window))
-    return make_error(Errc::kInvalidArgument,
-                      "replay window " + std::to_string(p.replay_window) + " is not a power of two from 32 to 2^24");
+  bool replay_off = p.replay_window == ReplayWindow::kOff;
+  if (p.direction == SaDirection::kInbound && !replay_off && !ReplayWindow::valid_size(p.replay_window))
+    return make_error(Errc::kInvalidArgument, "replay window " + std::to_string(p.replay_window) +
+                                                  " is not 0 (off) or a power of two from 32 to 2^24");
+  if (p.direction == SaDirection::kInbound && replay_off && p.esn)
+    return make_error(Errc::kInvalidArgument, "ESN needs anti-replay (RFC 4303 section 2.2.1): replay window 0 turns it off");
   if (!p.esn && p.initial_seq > std::numeric_limits<uint32_t>::max())
     return make_error(Errc::kInvalidArgument, "initial sequence number needs ESN");
 

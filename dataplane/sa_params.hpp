@@ -49,7 +49,7 @@ struct SaParams {
   std::array<std::byte, 4> salt{};  // RFC 4106: the 4 bytes after the key in the keying material
 
   bool esn = false;
-  uint32_t replay_window = 4096;  // inbound only; power of two, 32 to 2^24
+  uint32_t replay_window = 4096;  // inbound only; power of two, 32 to 2^24, or 0: anti-replay off
 
   // NAT-T (RFC 3948): ESP inside UDP. Outbound: source port is ours, destination the peer's.
   // Inbound: destination port must be nat_local_port.

@@ -172,6 +172,9 @@ Result<void> SaStore::install_sa(const SaParams& params) {
   } else {
     bind_slot(slot, sa.get());  // outbound traffic of this name moves to the new SA here
   }
+  if (params.direction == SaDirection::kInbound && params.replay_window == ReplayWindow::kOff)
+    LOG_WARN("gateway", "SA \"%s\" (0x%08x) inbound: anti-replay is off (replay_window = 0): a replayed packet is accepted",
+             params.name.c_str(), params.spi);
   ++owned_[sa->owner];
   ++owned_by_direction_[static_cast<size_t>(sa->direction)][sa->owner];
   if (sa->spread) spread_reported_[params.spi] = 0;

@@ -160,6 +160,24 @@ TEST_CASE("spread: outbound SAs only", "[config]") {
         "rampart.conf:3: sas[0].spread: applies to outbound SAs only (an inbound SA's window has one writer)");
 }
 
+TEST_CASE("replay_window: 0 turns anti-replay off, but not with ESN", "[config]") {
+  std::string off = kSa;
+  off.replace(off.find(" } );"), 5, "\n  replay_window = 0; } );");
+  off.replace(off.find("outbound"), 8, "inbound");
+  auto ok = load(off);
+  REQUIRE(ok.ok());
+  REQUIRE(ok->sas[0].replay_window.has_value());
+  CHECK(*ok->sas[0].replay_window == 0);
+  std::string esn = off;
+  esn.replace(esn.find("replay_window"), 0, "esn = true; ");
+  CHECK(errors_of(esn) ==
+        "rampart.conf:3: sas[0].replay_window: 0 turns anti-replay off, and ESN needs it (RFC 4303 section 2.2.1)");
+  std::string small = off;
+  small.replace(small.find("= 0;"), 4, "= 16;");
+  CHECK(errors_of(small) == "rampart.conf:3: sas[0].replay_window: 16 is out of range (expected 0, off, or 32 to 1048576)");
+  CHECK_FALSE(load(kSa)->sas[0].replay_window.has_value());  // unset: the data plane's default
+}
+
 TEST_CASE("transport mode with NAT traversal is refused, naming the setting", "[config]") {
   std::string transport_nat = kSa;
   transport_nat.replace(transport_nat.find(" } );"), 5, "\n  mode = \"transport\"; nat_t = { remote_port = 4500; }; } );");

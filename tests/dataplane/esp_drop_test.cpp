@@ -103,6 +103,30 @@ TEST_CASE_METHOD(Fixture, "replays: duplicates, duplicates in one burst, too old
   CHECK(mbufs_in_use() == 0);
 }
 
+TEST_CASE_METHOD(Fixture, "replay window 0: anti-replay off, every authentic packet accepted, forgeries still not",
+                 "[dp][esp][drop][replay]") {
+  pair.in.replay_window = 0;
+  in = h.sa(pair.in);
+  REQUIRE(in->window->off());
+  auto sealed = seal(3);
+  CHECK(verdict(sealed[2]) == DropReason::kCount);
+  CHECK(verdict(sealed[2]) == DropReason::kCount);  // a replay
+  CHECK(verdict(sealed[0]) == DropReason::kCount);  // far behind, for a window
+  Processed p = h.inbound(*in, {sealed[1], sealed[1]});
+  CHECK(p.good.size() == 2);
+  Bytes forged = sealed[1];
+  forged.back() ^= 1;
+  CHECK(verdict(forged) == DropReason::kIcvFailed);
+  CHECK(in->window->top() == 3);
+  CHECK(h.dropped_total() == 1);
+
+  pair.in.esn = true;  // ESN infers high bits from the window (RFC 4303 2.2.1)
+  auto refused = dp::create_sa(h.mb(), pair.in);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.message().find("ESN needs anti-replay") != std::string::npos);
+  CHECK(mbufs_in_use() == 0);
+}
+
 TEST_CASE_METHOD(Fixture, "truncated and malformed outer packets", "[dp][esp][drop]") {
   auto sealed = seal(1);
   const Bytes& good = sealed[0];

@@ -92,3 +92,14 @@ TEST_CASE("ESN: the high half is inferred as RFC 4303 appendix A says", "[dp][re
   CHECK(w.check_and_update(w.infer_esn(1)) == V::kNew);  // 2^32 + 1
   CHECK(w.check_and_update(w.infer_esn(1)) == V::kReplay);
 }
+
+TEST_CASE("size 0: anti-replay off, every number new, the highest kept", "[dp][replay]") {
+  ReplayWindow w(ReplayWindow::kOff);
+  CHECK(w.off());
+  CHECK_FALSE(ReplayWindow::valid_size(ReplayWindow::kOff));  // not a window size: the SA says off
+  for (uint64_t seq : {5ull, 5ull, 1ull, 100000ull, 3ull}) {
+    CHECK(w.check(seq) == V::kNew);
+    CHECK(w.check_and_update(seq) == V::kNew);
+  }
+  CHECK(w.top() == 100000);
+}
