@@ -35,12 +35,17 @@ inline void drop(EspContext& ctx, Counts& counts, DropReason* verdict, DropReaso
 
 // Stable partition: keeps the good packets' order, and the drops' order behind them.
 inline uint16_t compact(Burst& burst, const DropReason* verdict) noexcept {
+  // Most bursts drop nothing: then the packets already stand in order and nothing moves.
+  uint16_t first_bad = 0;
+  while (first_bad < burst.count && verdict[first_bad] == kKeep) ++first_bad;
+  if (first_bad == burst.count) [[likely]]
+    return burst.count;
   rte_mbuf* bad_pkts[kMaxBurst];
   SaRuntime* bad_sa[kMaxBurst];
   DropReason bad_reason[kMaxBurst];
-  uint16_t good = 0;
+  uint16_t good = first_bad;
   uint16_t bad = 0;
-  for (uint16_t i = 0; i < burst.count; ++i) {
+  for (uint16_t i = first_bad; i < burst.count; ++i) {
     if (verdict[i] == kKeep) {
       burst.pkts[good] = burst.pkts[i];
       burst.sa[good] = burst.sa[i];

@@ -194,6 +194,7 @@ void Worker::run() noexcept {
   flush();
   // What an owner had no room for when the gateway stopped.
   handoff_.abandon([this](rte_mbuf* m) { drop(m, DropReason::kShutdown); });
+  free_doomed();
 }
 
 void Worker::poll_once() noexcept {
@@ -241,7 +242,13 @@ void Worker::poll_once() noexcept {
 void Worker::drop(rte_mbuf* m, DropReason reason) noexcept {
   if (tracer_.active()) [[unlikely]] tracer_.finish(m, TraceVerdict::kDropped, reason);
   drops_.add(reason);
-  rte_pktmbuf_free(m);
+  if (doomed_count_ == kDoomedMax) [[unlikely]] free_doomed();
+  doomed_[doomed_count_++] = m;
+}
+
+void Worker::free_doomed() noexcept {
+  rte_pktmbuf_free_bulk(doomed_, doomed_count_);
+  doomed_count_ = 0;
 }
 
 void Worker::process(uint16_t port_index, rte_mbuf** pkts, uint16_t count, uint64_t now) noexcept {
@@ -814,6 +821,7 @@ void Worker::flush() noexcept {
     for (uint16_t i = sent; i < tx.count; ++i) drop(tx.pkts[i], DropReason::kTxFull);
     tx.count = 0;
   }
+  if (doomed_count_) free_doomed();
 }
 
 // Tells the control core that traffic wants an SA a policy names but nobody installed (an IKE

@@ -68,7 +68,9 @@ class Worker {
   void send_to(rte_mbuf* m, uint16_t port_index, const rte_ether_addr& mac, uint16_t ether_type) noexcept;
   void send_on(uint16_t port_index, rte_mbuf* m) noexcept;
   void flush() noexcept;
+  // Counts the drop; the mbuf goes with the pass's others, in one rte_pktmbuf_free_bulk.
   void drop(rte_mbuf* m, DropReason reason) noexcept;
+  void free_doomed() noexcept;
   void acquire(uint32_t slot) noexcept;
 
   const WorkerContext ctx_;  // as attached: its tables, local ports and slots change in the next three
@@ -110,6 +112,10 @@ class Worker {
   // split once they are ESP (outbound()). Almost always empty.
   rte_mbuf* split_after_[kMaxBurst];
   uint16_t split_after_count_ = 0;
+  // The pass's drops, freed together at its end (flush) or when this fills.
+  static constexpr uint16_t kDoomedMax = 2 * kMaxBurst;
+  rte_mbuf* doomed_[kDoomedMax];
+  uint16_t doomed_count_ = 0;
 };
 
 }  // namespace rampart::dp
