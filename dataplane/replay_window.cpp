@@ -31,35 +31,4 @@ uint64_t ReplayWindow::infer_esn_at(uint64_t top, uint32_t seq_low) const noexce
   return (uint64_t{high} << 32) | seq_low;
 }
 
-ReplayWindow::Verdict ReplayWindow::check(uint64_t seq) const noexcept {
-  if (size_ == kOff) [[unlikely]]
-    return Verdict::kNew;
-  if (seq == 0) [[unlikely]]
-    return Verdict::kTooOld;  // never sent: sequence numbers start at 1 (RFC 4303 section 3.3.3)
-  if (seq > top_) return Verdict::kNew;
-  if (top_ - seq >= size_) return Verdict::kTooOld;
-  uint64_t bucket = buckets_[(seq / kBucketBits) & bucket_mask_];
-  return (bucket >> (seq % kBucketBits)) & 1 ? Verdict::kReplay : Verdict::kNew;
-}
-
-ReplayWindow::Verdict ReplayWindow::check_and_update(uint64_t seq) noexcept {
-  if (size_ == kOff) [[unlikely]] {
-    if (seq > top_) top_ = seq;
-    return Verdict::kNew;
-  }
-  Verdict verdict = check(seq);
-  if (verdict != Verdict::kNew) return verdict;
-  if (seq > top_) {
-    // Clear the buckets the window slides into; at most all of them, however far it jumps.
-    uint64_t top_index = top_ / kBucketBits;
-    uint64_t new_index = seq / kBucketBits;
-    uint64_t to_clear = new_index - top_index;
-    if (to_clear > uint64_t{bucket_mask_} + 1) to_clear = uint64_t{bucket_mask_} + 1;
-    for (uint64_t i = 1; i <= to_clear; ++i) buckets_[(top_index + i) & bucket_mask_] = 0;
-    top_ = seq;
-  }
-  buckets_[(seq / kBucketBits) & bucket_mask_] |= uint64_t{1} << (seq % kBucketBits);
-  return Verdict::kNew;
-}
-
 }  // namespace rampart::dp
