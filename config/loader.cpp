@@ -442,7 +442,7 @@ void Loader::load_sa(const Setting& s, const std::string& path, SaConfig& out) {
     // replays its sequence numbers; so may a peer that restarts with the same manual key).
     std::string rw_path = join_path(path, "replay_window");
     if (auto v = get_uint(s, path, "replay_window", 0, 1u << 20, false)) {
-      if (*v == 0 && out.esn)
+      if (*v == 0 && out.esn && out.direction == Direction::kInbound)
         error(*rw, rw_path, "0 turns anti-replay off, and ESN needs it (RFC 4303 section 2.2.1)");
       else if (*v != 0 && *v < 32)
         error(*rw, rw_path, std::to_string(*v) + " is out of range (expected 0, off, or 32 to 1048576)");

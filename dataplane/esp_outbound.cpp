@@ -85,8 +85,8 @@ struct SeqRun {
   SeqRun(SaRuntime& sa, uint16_t count) noexcept {
     uint64_t last = sa.esn ? UINT64_MAX : UINT32_MAX;
     if (sa.spread) [[unlikely]] {
-      // 2^64 packets are out of reach, so the add cannot wrap; past `last` it only stops the SA.
-      next = sa.seq.fetch_add(count, std::memory_order_relaxed);
+      // Past `last` the add only stops the SA: create_sa keeps it far from wrapping.
+      next = sa.shared->seq.fetch_add(count, std::memory_order_relaxed);
       limit = next < last - count ? next + count : last;
     } else {
       next = sa.seq.load(std::memory_order_relaxed);
@@ -268,6 +268,8 @@ uint16_t esp_outbound_burst(EspContext& ctx, Burst& burst) noexcept {
   for (uint16_t i = 0; i < burst.count; ++i) s.verdict[i] = kKeep;
 
   for_each_sa_run(burst, [&](SaRuntime& sa, uint16_t begin, uint16_t end) {
+    if (sa.spread) [[unlikely]]
+      refresh_budget(sa, ctx.worker);
     with_counts(sa, ctx.worker, [&](auto& counts) {
       if (!sa_usable(sa)) [[unlikely]] {
         for (uint16_t i = begin; i < end; ++i) drop(ctx, counts, &s.verdict[i], DropReason::kSaExpired);

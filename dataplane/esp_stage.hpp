@@ -71,14 +71,14 @@ inline uint16_t compact(Burst& burst, const DropReason* verdict) noexcept {
 }
 
 // After a run: raise the soft event once, and stop the SA at the hard limit (of this worker's
-// share, for a spread SA: the control core takes each kind of event once per SA).
+// budget, for a spread SA: the control core takes each kind of event once per SA).
 template <typename Counts>
 inline void check_lifetime(EspContext& ctx, SaRuntime& sa, Counts& counts) noexcept {
   uint64_t packets = counts.packets.get();
   uint64_t bytes = counts.bytes.get();
   if ((packets >= counts.soft_packets || bytes >= counts.soft_bytes) && !counts.soft_reported) [[unlikely]]
     send_event(ctx, sa, SaEventKind::kSoftLifetime, counts.soft_reported);
-  if (sa.seq.load(std::memory_order_relaxed) >= sa.seq_warning && !counts.seq_warned) [[unlikely]]
+  if (last_seq(sa) >= sa.seq_warning && !counts.seq_warned) [[unlikely]]
     send_event(ctx, sa, SaEventKind::kSeqNearOverflow, counts.seq_warned);
   if ((packets >= counts.hard_packets || bytes >= counts.hard_bytes)) [[unlikely]] {
     sa.state.store(SaState::kExpired, std::memory_order_relaxed);

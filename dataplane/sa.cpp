@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "crypto/random.hpp"
+#include "dataplane/burst.hpp"
 #include "dataplane/wire_headers.hpp"
 
 namespace rampart::dp {
@@ -122,9 +123,25 @@ Result<std::unique_ptr<SaRuntime>> create_sa(const crypto::MbManager& mgr, const
     uint64_t last = p.esn ? std::numeric_limits<uint64_t>::max() : std::numeric_limits<uint32_t>::max();
     sa->seq_warning = last - (last >> 4);
     if (p.spread && workers > 1) {
+      // Runs reserve up to 2^32 numbers at once past the last: far from 2^64, an add cannot wrap.
+      if (p.esn && p.initial_seq > std::numeric_limits<uint64_t>::max() - (uint64_t{1} << 32))
+        return make_error(Errc::kInvalidArgument, "initial sequence number too close to the end for a spread SA");
       sa->spread = true;
+      sa->shared = std::make_unique<SpreadState>();
+      sa->shared->seq.store(p.initial_seq, std::memory_order_relaxed);
       sa->tally_count = workers;
       sa->tallies = std::make_unique<SaTally[]>(workers);
+      // The margin: one run in flight on each other worker, unseen by the one drawing its budget.
+      uint64_t margin_packets = uint64_t{workers - 1} * kMaxBurst;
+      uint64_t margin_bytes = margin_packets * 65535;
+      auto poolable = [](uint64_t limit, uint64_t margin) { return limit == UINT64_MAX || limit > 2 * margin; };
+      SpreadState& shared = *sa->shared;
+      shared.pooled = poolable(sa->hard_packets, margin_packets) && poolable(sa->hard_bytes, margin_bytes);
+      auto pool = [](uint64_t limit, uint64_t margin) { return limit == UINT64_MAX ? limit : limit - margin; };
+      shared.soft_packets = sa->soft_packets;
+      shared.soft_bytes = sa->soft_bytes;
+      shared.hard_packets = pool(sa->hard_packets, margin_packets);
+      shared.hard_bytes = pool(sa->hard_bytes, margin_bytes);
       for (unsigned w = 0; w < workers; ++w) {
         SaTally& t = sa->tallies[w];
         t.soft_packets = share_of(sa->soft_packets, workers, w);

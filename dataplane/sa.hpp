@@ -2,7 +2,8 @@
 // SaParams. The processing variant (mode, outer family, NAT-T) and the outer header template are
 // fixed here, so the per-packet code never asks again. Each SA has one owning worker, which alone
 // writes its sequence number, window and counters; a spread outbound SA is sealed by any worker,
-// each counting in a tally of its own and taking sequence numbers a run at a time.
+// each counting in a tally of its own and taking sequence numbers from a shared counter a run at
+// a time.
 #pragma once
 
 #include <rte_common.h>
@@ -42,8 +43,9 @@ struct InboundMatch {
   bool check_source;
 };
 
-// One worker's counts for a spread SA, and its share of the SA's byte and packet lifetimes (the
-// shares add up to the limits, so the SA never passes them, whoever carried its traffic).
+// One worker's counts for a spread SA, and its budget of the SA's byte and packet lifetimes.
+// Budgets never add up to more than the limits, so the SA never passes them, whoever carried its
+// traffic (SpreadState says how they are drawn).
 struct alignas(64) SaTally {
   OwnedCounter packets;
   OwnedCounter bytes;
@@ -52,6 +54,17 @@ struct alignas(64) SaTally {
   bool hard_reported = false;
   bool seq_warned = false;
   OwnedCounter drops[kDropReasonCount];
+};
+
+// What a spread SA's workers share. The sequence number sits on a line of its own, since every
+// run of the SA on any worker adds to it. Pooled limits: before each run a worker's budget is the
+// SA's limit less what the other workers counted, less a margin for the one run each of them may
+// have in flight unseen (kMaxBurst packets of up to 64 KiB), so together they stay within the
+// limit however unevenly the traffic falls; limits too small for the margin are fixed shares.
+struct SpreadState {
+  alignas(64) std::atomic<uint64_t> seq{0};
+  alignas(64) bool pooled = false;
+  uint64_t soft_packets, soft_bytes, hard_packets, hard_bytes;  // pooled: what budgets come from
 };
 
 struct alignas(64) SaRuntime {
@@ -66,13 +79,13 @@ struct alignas(64) SaRuntime {
   std::atomic<SaState> state{SaState::kActive};  // the control core may expire it (time lifetime)
   bool soft_reported = false;
   bool hard_reported = false;
-  uint8_t owner = 0;              // the worker that alone processes its packets; fixed at install
+  uint8_t owner = 0;              // the worker that processes its packets (but a spread SA's); fixed at install
   bool spread = false;            // outbound: every worker seals it, counting in tallies
   uint16_t nat_local_port;        // host order
   uint16_t max_inner = UINT16_MAX;  // outbound: the longest IP packet whose ESP fits the egress MTU
   uint32_t slot = 0;              // the gateway's SA slot (policies name it); inbound policy check
-  // Outbound: the last sequence number used (reserved, for a spread SA). Its owner reads and
-  // writes it with relaxed loads and stores; the workers of a spread SA add to it, once a run.
+  // Outbound: the last sequence number used, read and written by the owner alone with relaxed
+  // loads and stores (a spread SA's is SpreadState::seq; this one stays unused).
   std::atomic<uint64_t> seq{0};
   uint64_t hard_packets, hard_bytes;  // UINT64_MAX when unlimited
   OwnedCounter packets;           // packets processed (inbound: authenticated)
@@ -96,6 +109,7 @@ struct alignas(64) SaRuntime {
   crypto::GcmKey key;
   std::unique_ptr<SaTally[]> tallies;  // spread: one per worker, each written by that worker alone
   unsigned tally_count = 0;
+  std::unique_ptr<SpreadState> shared;  // spread only
   SaParams params;  // as installed, for the console and the control core
 
   bool nat_t() const noexcept { return static_cast<uint8_t>(variant) >= static_cast<uint8_t>(EspVariant::kTunnel4NatT); }
@@ -133,6 +147,32 @@ inline void with_counts(SaRuntime& sa, unsigned worker, F&& f) noexcept {
     f(sa.tallies[worker]);
   else
     f(sa);
+}
+
+// A spread SA's last sequence number reserved, or an SA's last used.
+inline uint64_t last_seq(const SaRuntime& sa) noexcept {
+  return (sa.spread ? sa.shared->seq : sa.seq).load(std::memory_order_relaxed);
+}
+
+// Before a run of a spread SA with pooled limits: this worker's budget from what the others have
+// counted so far (relaxed loads; an old value only makes the budget bigger by what the margin
+// covers).
+inline void refresh_budget(SaRuntime& sa, unsigned worker) noexcept {
+  const SpreadState& shared = *sa.shared;
+  if (!shared.pooled) return;
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
+  for (unsigned w = 0; w < sa.tally_count; ++w) {
+    if (w == worker) continue;
+    packets += sa.tallies[w].packets.get();
+    bytes += sa.tallies[w].bytes.get();
+  }
+  auto less = [](uint64_t limit, uint64_t used) { return limit == UINT64_MAX ? limit : limit > used ? limit - used : 0; };
+  SaTally& t = sa.tallies[worker];
+  t.soft_packets = less(shared.soft_packets, packets);
+  t.soft_bytes = less(shared.soft_bytes, bytes);
+  t.hard_packets = less(shared.hard_packets, packets);
+  t.hard_bytes = less(shared.hard_bytes, bytes);
 }
 
 // What the workers counted for an SA, every tally included.

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "common/log.hpp"
+#include "dataplane/burst.hpp"
 #include "dataplane/update_channel.hpp"
 
 namespace rampart::dp {
@@ -172,12 +173,18 @@ Result<void> SaStore::install_sa(const SaParams& params) {
   } else {
     bind_slot(slot, sa.get());  // outbound traffic of this name moves to the new SA here
   }
+  if (sa->spread)
+    LOG_INFO("gateway",
+             "SA \"%s\" (0x%08x) outbound: spread over %u workers; its packets reach the peer up to %u apart out of "
+             "order, so the peer's replay window should be 1024 or more (strongSwan's charon.replay_window is 32 by "
+             "default)",
+             params.name.c_str(), params.spi, sa->tally_count, sa->tally_count * kMaxBurst);
   if (params.direction == SaDirection::kInbound && params.replay_window == ReplayWindow::kOff)
     LOG_WARN("gateway", "SA \"%s\" (0x%08x) inbound: anti-replay is off (replay_window = 0): a replayed packet is accepted",
              params.name.c_str(), params.spi);
   ++owned_[sa->owner];
   ++owned_by_direction_[static_cast<size_t>(sa->direction)][sa->owner];
-  if (sa->spread) spread_reported_[params.spi] = 0;
+  if (sa->spread) spread_reported_[params.spi] = {sa.get(), 0};
   InstalledSa installed{std::move(sa), clock_(), 0, 0};
   if (existing == sa_by_name_.end()) {
     sa_by_name_.emplace(params.name, sas_.size());
@@ -208,7 +215,9 @@ uint8_t SaStore::least_loaded_worker(SaDirection direction) const noexcept {
 
 void SaStore::retire_sa(InstalledSa installed, bool in_sad) {
   SaRuntime* sa = installed.runtime.release();
-  if (sa->spread) spread_reported_.erase(sa->params.spi);
+  // Only its own entry: a replacement under the same SPI has taken the SPI's already.
+  if (auto it = spread_reported_.find(sa->params.spi); it != spread_reported_.end() && it->second.sa == sa)
+    spread_reported_.erase(it);
   --owned_[sa->owner];
   --owned_by_direction_[static_cast<size_t>(sa->direction)][sa->owner];
   if (sa->direction == SaDirection::kInbound && in_sad) {
@@ -367,8 +376,8 @@ void SaStore::poll_events(const std::vector<rte_ring*>& event_rings) {
       if (auto spread = spread_reported_.find(event.spi);
           event.direction == SaDirection::kOutbound && spread != spread_reported_.end()) {
         uint8_t bit = static_cast<uint8_t>(1u << static_cast<unsigned>(event.kind));
-        if (spread->second & bit) continue;
-        spread->second |= bit;
+        if (spread->second.taken & bit) continue;
+        spread->second.taken |= bit;
       }
       LOG_WARN("gateway", "SA 0x%08x %s: %s", event.spi,
                event.direction == SaDirection::kOutbound ? "outbound" : "inbound", event_text(event.kind));

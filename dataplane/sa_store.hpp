@@ -135,7 +135,13 @@ class SaStore {
   std::vector<std::string> missing_sas_;
   std::vector<unsigned> owned_;  // per worker: SAs it owns
   std::vector<unsigned> owned_by_direction_[2];  // by SaDirection, per worker
-  std::unordered_map<uint32_t, uint8_t> spread_reported_;  // spread outbound SAs by SPI: event kinds taken
+  // Spread outbound SAs by SPI: the SA and the event kinds taken from its workers. Events name
+  // SPIs only, so another outbound SA with the same SPI (two peers may pick one) shares its bits.
+  struct SpreadEvents {
+    const SaRuntime* sa;
+    uint8_t taken;
+  };
+  std::unordered_map<uint32_t, SpreadEvents> spread_reported_;
 };
 
 }  // namespace rampart::dp

@@ -62,7 +62,7 @@ TEST_CASE("spread SA: workers take runs of sequence numbers, count in their own 
   CHECK(mbufs_in_use() == 0);
 }
 
-TEST_CASE("spread SA: each worker has a share of the lifetimes, and the shares never exceed them",
+TEST_CASE("spread SA: small limits are split in fixed shares, which never add up to more",
           "[dp][esp][spread]") {
   EspHarness h;
   SaPair pair = make_sa_pair(dp::SaMode::kTunnel, dp::IpFamily::kIpv4, 16, false, false);
@@ -105,5 +105,39 @@ TEST_CASE("spread SA: the sequence space ends for every worker at its last numbe
   CHECK(p.dropped == std::vector<DropReason>{DropReason::kSeqOverflow});
   h.context().worker = 0;
   CHECK(h.outbound(*out, {plain}).dropped == std::vector<DropReason>{DropReason::kSaExpired});
+  CHECK(mbufs_in_use() == 0);
+}
+
+TEST_CASE("spread SA: a worker's budget is what the others left, less a margin for their runs in flight",
+          "[dp][esp][spread]") {
+  EspHarness h;
+  SaPair pair = make_sa_pair(dp::SaMode::kTunnel, dp::IpFamily::kIpv4, 16, false, false);
+  pair.out.lifetime.soft_packets = 100;
+  pair.out.lifetime.hard_packets = 200;  // above twice the margin (one burst of 64 for the other worker)
+  auto out = h.sa(spread_out(pair), 2);
+  REQUIRE(out->shared->pooled);
+  Bytes plain = ipv4_udp({v4(192, 0, 2, 1), v4(203, 0, 113, 2)});
+
+  // All on worker 0: the soft limit is the SA's, not half of it.
+  h.context().worker = 0;
+  CHECK(h.outbound(*out, std::vector<Bytes>(99, plain)).good.size() == 99);
+  CHECK(h.events().empty());
+  CHECK(h.outbound(*out, {plain}).good.size() == 1);
+  auto soft = h.events();
+  REQUIRE(soft.size() == 1);
+  CHECK(soft[0].kind == dp::SaEventKind::kSoftLifetime);
+  // It may go on to the limit less the margin: 136, well past an even share of 100.
+  Processed rest = h.outbound(*out, std::vector<Bytes>(40, plain));
+  CHECK(rest.good.size() == 36);
+  CHECK(rest.dropped == std::vector<DropReason>(4, DropReason::kSaExpired));
+  CHECK(out->state.load() == dp::SaState::kExpired);
+
+  // Worker 1 finds the SA stopped; and had worker 0 not stopped it, worker 1's budget would be
+  // what worker 0 left: 200 - 64 - 136 = 0.
+  h.context().worker = 1;
+  CHECK(h.outbound(*out, {plain}).dropped == std::vector<DropReason>{DropReason::kSaExpired});
+  dp::refresh_budget(*out, 1);
+  CHECK(out->tallies[1].hard_packets == 0);
+  CHECK(dp::sa_totals(*out).packets == 136);
   CHECK(mbufs_in_use() == 0);
 }

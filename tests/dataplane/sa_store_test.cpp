@@ -190,5 +190,13 @@ TEST_CASE_METHOD(TwoWorkerRig, "a spread SA's workers each report its lifetimes;
   report(0x300, dp::SaEventKind::kSoftLifetime);
   poll_at(20);
   CHECK(store->take_sa_events().size() == 1);
+
+  // The same SPI again, a new key by hand: the old SA's retirement leaves the new one's entry.
+  p.key[0] = std::byte{0x55};
+  REQUIRE(store->install_sa(p).ok());
+  report(0x300, dp::SaEventKind::kSoftLifetime);
+  report(0x300, dp::SaEventKind::kSoftLifetime);
+  poll_at(30);
+  CHECK(store->take_sa_events().size() == 1);
   updates->reclaim();
 }
