@@ -107,7 +107,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   for (auto p : {params(dp::SaMode::kTunnel, dp::IpFamily::kIpv4, false, false, 64),
                  params(dp::SaMode::kTunnel, dp::IpFamily::kIpv6, true, true, 4096),
                  params(dp::SaMode::kTransport, dp::IpFamily::kIpv4, false, true, 32),
-                 params(dp::SaMode::kTransport, dp::IpFamily::kIpv6, true, false, 1024)})
+                 params(dp::SaMode::kTransport, dp::IpFamily::kIpv6, true, false, 1024),
+                 params(dp::SaMode::kTunnel, dp::IpFamily::kIpv4, false, true, 0)})  // anti-replay off
     world->sas.push_back(std::move(dp::create_sa(*world->mb, p).value()));
   world->ctx = dp::EspContext{world->mb.get(), &world->drops->lane(0), nullptr};
   return 0;
