@@ -123,7 +123,8 @@ Result<std::unique_ptr<SaRuntime>> create_sa(const crypto::MbManager& mgr, const
     uint64_t last = p.esn ? std::numeric_limits<uint64_t>::max() : std::numeric_limits<uint32_t>::max();
     sa->seq_warning = last - (last >> 4);
     if (p.spread && workers > 1) {
-      // Runs reserve up to 2^32 numbers at once past the last: far from 2^64, an add cannot wrap.
+      // Past the last number each run still adds its count until the workers see the SA stopped:
+      // 2^32 numbers of room keep that add from wrapping to numbers already sent.
       if (p.esn && p.initial_seq > std::numeric_limits<uint64_t>::max() - (uint64_t{1} << 32))
         return make_error(Errc::kInvalidArgument, "initial sequence number too close to the end for a spread SA");
       sa->spread = true;
