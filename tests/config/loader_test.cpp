@@ -26,6 +26,14 @@ const std::string kSa =
     "sas = ( { name = \"a\"; spi = 4096; direction = \"outbound\"; cipher = \"aes-gcm-128\";\n"
     "  key = \"000102030405060708090a0b0c0d0e0f01020304\"; local = \"198.51.100.1\"; remote = \"203.0.113.1\"; } );\n";
 
+// kSa with more settings on a line of their own (line 3), its direction changed if asked.
+std::string sa_with(const std::string& settings, const char* direction = "outbound") {
+  std::string out = kSa;
+  out.replace(out.find(" } );"), 5, "\n  " + settings + " } );");
+  out.replace(out.find("outbound"), 8, direction);
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("the shipped example config loads", "[config]") {
@@ -138,55 +146,37 @@ TEST_CASE("SA rules: reserved SPIs, tunnel endpoints, families", "[config]") {
 }
 
 TEST_CASE("check_source: inbound SAs with a remote address only", "[config]") {
-  std::string outbound = kSa;
-  outbound.replace(outbound.find(" } );"), 5, "\n  check_source = true; } );");
+  std::string outbound = sa_with("check_source = true;");
   CHECK(errors_of(outbound) == "rampart.conf:3: sas[0].check_source: applies to inbound SAs only");
-  std::string inbound = outbound;
-  inbound.replace(inbound.find("outbound"), 8, "inbound");
-  auto ok = load(inbound);
+  auto ok = load(sa_with("check_source = true;", "inbound"));
   REQUIRE(ok.ok());
   CHECK(ok->sas[0].check_source);
 }
 
 TEST_CASE("spread: outbound SAs only", "[config]") {
-  std::string outbound = kSa;
-  outbound.replace(outbound.find(" } );"), 5, "\n  spread = true; } );");
-  auto ok = load(outbound);
+  auto ok = load(sa_with("spread = true;"));
   REQUIRE(ok.ok());
   CHECK(ok->sas[0].spread);
-  std::string inbound = outbound;
-  inbound.replace(inbound.find("outbound"), 8, "inbound");
-  CHECK(errors_of(inbound) ==
+  CHECK(errors_of(sa_with("spread = true;", "inbound")) ==
         "rampart.conf:3: sas[0].spread: applies to outbound SAs only (an inbound SA's window has one writer)");
 }
 
 TEST_CASE("replay_window: 0 turns anti-replay off, but not with ESN", "[config]") {
-  std::string off = kSa;
-  off.replace(off.find(" } );"), 5, "\n  replay_window = 0; } );");
-  off.replace(off.find("outbound"), 8, "inbound");
-  auto ok = load(off);
+  auto ok = load(sa_with("replay_window = 0;", "inbound"));
   REQUIRE(ok.ok());
   REQUIRE(ok->sas[0].replay_window.has_value());
   CHECK(*ok->sas[0].replay_window == 0);
-  std::string esn = off;
-  esn.replace(esn.find("replay_window"), 0, "esn = true; ");
-  CHECK(errors_of(esn) ==
+  CHECK(errors_of(sa_with("esn = true; replay_window = 0;", "inbound")) ==
         "rampart.conf:3: sas[0].replay_window: 0 turns anti-replay off, and ESN needs it (RFC 4303 section 2.2.1)");
-  std::string small = off;
-  small.replace(small.find("= 0;"), 4, "= 16;");
-  CHECK(errors_of(small) == "rampart.conf:3: sas[0].replay_window: 16 is out of range (expected 0, off, or 32 to 1048576)");
+  CHECK(errors_of(sa_with("replay_window = 16;", "inbound")) == "rampart.conf:3: sas[0].replay_window: 16 is out of range (expected 0, off, or 32 to 1048576)");
   CHECK_FALSE(load(kSa)->sas[0].replay_window.has_value());  // unset: the data plane's default
 }
 
 TEST_CASE("transport mode with NAT traversal is refused, naming the setting", "[config]") {
-  std::string transport_nat = kSa;
-  transport_nat.replace(transport_nat.find(" } );"), 5, "\n  mode = \"transport\"; nat_t = { remote_port = 4500; }; } );");
-  CHECK(errors_of(transport_nat) ==
+  CHECK(errors_of(sa_with("mode = \"transport\"; nat_t = { remote_port = 4500; };")) ==
         "rampart.conf:3: sas[0].nat_t: NAT traversal (ESP in UDP, RFC 3948) works in tunnel mode only; use mode = "
         "\"tunnel\" or remove nat_t");
-  std::string tunnel_nat = kSa;
-  tunnel_nat.replace(tunnel_nat.find(" } );"), 5, "\n  nat_t = { remote_port = 4500; }; } );");
-  CHECK(load(tunnel_nat).ok());
+  CHECK(load(sa_with("nat_t = { remote_port = 4500; };")).ok());
 }
 
 TEST_CASE("policy selectors are checked", "[config]") {
